@@ -1,0 +1,112 @@
+"""Settings, declared once: name, environment variable, default and help.
+
+Precedence, highest first: an explicit value (a command-line option, or the
+mapping given to ``create_app``), then the environment variable, then the
+default. The README's settings table is checked against :data:`SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SETTINGS", "Config", "Setting", "default_index_dir", "resolve_config"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "testimonies",
+        "ARCHIVE_TESTIMONIES",
+        "./testimonies",
+        "Directory of testimony files (and its themes.yaml).",
+    ),
+    Setting(
+        "index",
+        "ARCHIVE_INDEX",
+        None,
+        "Index directory. Default: a directory per archive under the user cache "
+        "(~/.cache/testimony-archive/NAME-HASH), so a read-only archive can be indexed.",
+    ),
+    Setting(
+        "site_url",
+        "ARCHIVE_SITE_URL",
+        "",
+        "Public base URL used in citations, feeds and the sitemap (e.g. https://example.org/archive/).",
+    ),
+    Setting(
+        "log_queries",
+        "ARCHIVE_LOG_QUERIES",
+        "0",
+        "Set to 1 to write search queries to the server log (off: a journalist's searches stay private).",
+    ),
+    Setting(
+        "today",
+        "ARCHIVE_TODAY",
+        None,
+        "Date (YYYY-MM-DD) embargoes are judged against; default: the real date. For tests and previews.",
+    ),
+)
+
+
+def default_index_dir(testimonies: Path) -> Path:
+    """One index directory per archive, outside it: the archive may be read-only."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    absolute = testimonies.resolve()
+    digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:10]
+    return cache / "testimony-archive" / f"{absolute.name or 'root'}-{digest}"
+
+
+@dataclass(frozen=True)
+class Config:
+    testimonies: Path
+    index: Path
+    site_url: str = ""
+    log_queries: bool = False
+    today: dt.date | None = None
+
+    @property
+    def public_index(self) -> Path:
+        """The only index the web app and the export ever open."""
+        return self.index / "public"
+
+    @property
+    def private_index(self) -> Path:
+        """Restricted and redacted text, for the archivist's own command line only."""
+        return self.index / "private"
+
+    def today_or_now(self) -> dt.date:
+        return self.today or dt.date.today()
+
+
+def resolve_config(**explicit: object) -> Config:
+    """Build the configuration from explicit values, the environment and defaults."""
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        value = explicit.get(setting.name)
+        if value is None:
+            value = os.environ.get(setting.env) or setting.default
+        values[setting.name] = value
+    testimonies = Path(str(values["testimonies"])).expanduser()
+    index = values["index"]
+    today = values["today"]
+    if isinstance(today, str):
+        today = dt.date.fromisoformat(today)
+    config = Config(
+        testimonies=testimonies,
+        index=Path(str(index)).expanduser() if index else default_index_dir(testimonies),
+        site_url=str(values["site_url"] or ""),
+        log_queries=str(values["log_queries"]).lower() in ("1", "true", "yes", "on"),
+        today=today,  # type: ignore[arg-type]
+    )
+    return config

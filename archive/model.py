@@ -1,0 +1,234 @@
+"""The archive's data model: what a testimony *is* once its file has been read.
+
+Two sides live in one object on purpose. ``Passage.text`` is the private
+plain text (redacted words included) that only the archivist's own tools may
+see; ``Passage.public_text`` and ``Passage.html`` are what may ever leave the
+archive. Every public output (index, pages, anchors, export) reads the public
+side through :func:`public_text` and :attr:`Passage.public_text`, so there is
+one definition of what is public.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "REDACTED_MARKER",
+    "STATUSES",
+    "Archive",
+    "Block",
+    "Passage",
+    "Testimony",
+    "Theme",
+    "Vocabulary",
+    "PartialDate",
+    "public_text",
+    "PASSAGE_SEPARATOR",
+]
+
+#: What public output shows where words were redacted.
+REDACTED_MARKER = "[redacted]"
+#: Passages are joined with a blank line in a testimony's plain text; anchor
+#: offsets count in that joined text.
+PASSAGE_SEPARATOR = "\n\n"
+STATUSES = ("public", "restricted", "embargoed")
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """An ISO 8601 date that may stop at the year or the month (``1937``, ``1937-05``)."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.year:04d}"
+        if self.month is not None:
+            text += f"-{self.month:02d}"
+        if self.day is not None:
+            text += f"-{self.day:02d}"
+        return text
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month or 1, self.day or 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day the date may mean: an embargo ``until 2027`` lasts all of 2027."""
+        if self.day is not None:
+            return dt.date(self.year, self.month or 1, self.day)
+        if self.month is not None:
+            next_month = dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
+            return next_month - dt.timedelta(days=1)
+        return dt.date(self.year, 12, 31)
+
+    @property
+    def decade(self) -> str:
+        return f"{self.year // 10 * 10}s"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph, list item or block quote: the unit search, themes and anchors point at."""
+
+    id: str
+    kind: str  # "p", "li" or "blockquote"
+    text: str  # PRIVATE plain text, redacted words included
+    public_text: str  # redactions replaced by REDACTED_MARKER
+    html: str  # public inner HTML, sanitised
+    themes: tuple[str, ...] = ()
+    speaker: str | None = None
+    redacted: bool = False  # the whole passage is redacted
+    redactions: tuple[str, ...] = ()  # PRIVATE: the inline redacted strings
+    explicit_id: bool = False
+    line: int = 0  # first source line (1-based, counted in the whole file)
+    end_line: int = 0  # last source line, the attr_list line included
+    attr_line: int | None = None  # the line holding this passage's `{: ... }`, if any
+    indent: str = ""  # indentation an attr_list line for this passage needs
+
+    @property
+    def has_redactions(self) -> bool:
+        return self.redacted or bool(self.redactions)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One top-level piece of the body, in order, for rendering.
+
+    ``p`` and ``blockquote`` hold one passage, ``ul``/``ol`` one per item;
+    other blocks (headings, rules, code) are shown but are not passages.
+    """
+
+    tag: str
+    passages: tuple[Passage, ...] = ()
+    html: str = ""  # public inner HTML for non-passage blocks
+    id: str | None = None  # an explicit id on a non-passage block (a heading)
+
+
+@dataclass(frozen=True)
+class Testimony:
+    id: str
+    title: str
+    path: Path
+    language: str
+    status: str
+    narrator: str | None = None
+    interviewer: str | None = None
+    date: PartialDate | None = None
+    place: str | None = None
+    publish_after: PartialDate | None = None
+    source: str | None = None
+    license: str | None = None
+    themes: tuple[str, ...] = ()
+    translation_of: str | None = None
+    blocks: tuple[Block, ...] = ()
+    content_hash: str = ""  # sha256 of the file's bytes: what incremental indexing compares
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return tuple(p for b in self.blocks for p in b.passages)
+
+    def passage(self, passage_id: str) -> Passage | None:
+        return next((p for p in self.passages if p.id == passage_id), None)
+
+    def is_public(self, today: dt.date | None = None) -> bool:
+        """Public now? Embargoed testimonies become public the day after ``publish_after``."""
+        if self.status == "public":
+            return True
+        if self.status == "embargoed" and self.publish_after is not None:
+            return (today or dt.date.today()) > self.publish_after.last_day
+        return False
+
+    @property
+    def all_themes(self) -> frozenset[str]:
+        return frozenset(self.themes).union(*(p.themes for p in self.passages))
+
+    @property
+    def word_count(self) -> int:
+        """Words of the public text: what a reader of the published archive sees."""
+        return sum(len(p.public_text.split()) for p in self.passages)
+
+
+def public_text(testimony: Testimony) -> str:
+    """The testimony's public plain text: the one string anchors, index and export agree on."""
+    return PASSAGE_SEPARATOR.join(p.public_text for p in testimony.passages)
+
+
+def passage_offsets(testimony: Testimony) -> dict[str, int]:
+    """Where each passage starts in :func:`public_text`."""
+    offsets, pos = {}, 0
+    for p in testimony.passages:
+        offsets[p.id] = pos
+        pos += len(p.public_text) + len(PASSAGE_SEPARATOR)
+    return offsets
+
+
+@dataclass(frozen=True)
+class Theme:
+    slug: str
+    labels: dict[str, str]
+    description: str = ""
+    broader: str | None = None
+    keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    line: int = 0
+
+    def label(self, language: str = "en") -> str:
+        return self.labels.get(language) or self.labels["en"]
+
+
+@dataclass(frozen=True, eq=False)  # identity hash: caches key on the loaded vocabulary
+class Vocabulary:
+    themes: dict[str, Theme]
+    path: Path | None = None  # None: the default vocabulary shipped with the program
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self.themes
+
+    def narrower(self, slug: str) -> list[Theme]:
+        return [t for t in self.themes.values() if t.broader == slug]
+
+    def ancestors(self, slug: str) -> list[Theme]:
+        """Broader themes from the nearest up; the vocabulary is checked to be a tree."""
+        chain, theme = [], self.themes.get(slug)
+        while theme is not None and theme.broader:
+            theme = self.themes.get(theme.broader)
+            if theme is not None:
+                chain.append(theme)
+        return chain
+
+
+@dataclass
+class Archive:
+    """Every testimony that loaded, plus every problem found, so no bad file hides another."""
+
+    directory: Path
+    vocabulary: Vocabulary
+    testimonies: dict[str, Testimony]
+    errors: list = field(default_factory=list)  # list[ValidationError]
+
+    def public(self, today: dt.date | None = None) -> list[Testimony]:
+        return [t for t in self.testimonies.values() if t.is_public(today)]
+
+    def non_public(self, today: dt.date | None = None) -> list[Testimony]:
+        return [t for t in self.testimonies.values() if not t.is_public(today)]
+
+    def get_public(self, testimony_id: str, today: dt.date | None = None) -> Testimony | None:
+        """Restricted, embargoed and missing ids all look the same from outside."""
+        t = self.testimonies.get(testimony_id)
+        return t if t is not None and t.is_public(today) else None
+
+    def translations(self, testimony: Testimony) -> list[Testimony]:
+        """The original and every other translation of the same account."""
+        root = testimony.translation_of or testimony.id
+        return sorted(
+            (
+                t
+                for t in self.testimonies.values()
+                if t.id != testimony.id and (t.id == root or t.translation_of == root)
+            ),
+            key=lambda t: t.id,
+        )

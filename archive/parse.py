@@ -1,0 +1,610 @@
+"""Read testimony files: front matter, passages, redactions, with file:line errors.
+
+The body is rendered by python-markdown (``attr_list``), with three changes
+that make it safe and traceable: raw HTML is treated as text (testimony
+files are never trusted), ``[words]{.redact}`` becomes a redaction span, and
+the top-level block parser records which source lines each block came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import re
+import xml.etree.ElementTree as etree
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import markdown
+import nh3
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import HTML_PLACEHOLDER_RE
+from slugify import slugify
+
+from .errors import ValidationError, ValidationErrors
+from .model import (
+    REDACTED_MARKER,
+    STATUSES,
+    Archive,
+    Block,
+    PartialDate,
+    Passage,
+    Testimony,
+    Vocabulary,
+)
+from .themes import load_vocabulary
+from .yamlsafe import load_mapping
+
+__all__ = ["MAX_FILE_BYTES", "iter_testimony_files", "load_archive", "parse_file", "parse_text"]
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+REQUIRED = ("id", "title")
+OPTIONAL = (
+    "narrator",
+    "interviewer",
+    "date",
+    "place",
+    "language",
+    "status",
+    "publish_after",
+    "source",
+    "license",
+    "themes",
+    "translation_of",
+)
+TEXT_FIELDS = ("title", "narrator", "interviewer", "place", "source", "license")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+ATTR_LINE_RE = re.compile(r"^\s*\{:?[^}\n]*\}\s*$")
+LIST_ITEM_RE = re.compile(r"^(\s*)(?:[*+-]|\d+\.)\s")
+REDACT_RE = r"\[((?:[^\[\]\\]|\\.)+)\]\{:?\s*\.redact\s*\}"
+PASSAGE_ATTRS = {"id", "themes", "class"}
+INLINE_ATTRS = {"a": {"href", "title"}, "span": {"class"}, "img": {"src", "alt", "title"}}
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "ul",
+}  # fmt: skip
+
+
+# --- front matter -----------------------------------------------------------
+
+
+def _split_front_matter(text: str, path: str) -> tuple[str, str, int]:
+    """Return (yaml, body, first body line)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise ValidationError(
+            path, 1, "the file must start with a '---' front matter line", hint="see FORMAT.md"
+        )
+    for number, line in enumerate(lines[1:], start=2):
+        if line.rstrip() in ("---", "..."):
+            return "\n".join(lines[1 : number - 1]), "\n".join(lines[number:]), number + 1
+    raise ValidationError(
+        path, 1, "the front matter is never closed", hint="add a '---' line after the last key"
+    )
+
+
+def _partial_date(value: object, path: str, line: int, key: str) -> PartialDate:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return PartialDate(value.year, value.month, value.day)
+    match = DATE_RE.match(str(value)) if isinstance(value, (str, int)) else None
+    if match:
+        year, month, day = (int(g) if g else None for g in match.groups())
+        try:
+            dt.date(year, month or 1, day or 1)
+        except ValueError:
+            pass
+        else:
+            return PartialDate(year, month, day)
+    raise ValidationError(
+        path,
+        line,
+        f"{key}: {value!r} is not an ISO date",
+        hint="write YYYY-MM-DD, or \"YYYY-MM\" / \"YYYY\" in quotes when the day is unknown",
+    )
+
+
+def _front_matter(
+    data: dict, lines: dict[str, int], path: str, stem: str, vocabulary: Vocabulary
+) -> tuple[dict, list[ValidationError]]:
+    errors: list[ValidationError] = []
+    fields: dict = {}
+
+    def err(key: str, message: str, hint: str | None = None) -> None:
+        errors.append(ValidationError(path, lines.get(key, 1), message, hint=hint))
+
+    for key in data:
+        if key not in REQUIRED and key not in OPTIONAL:
+            err(
+                str(key),
+                f"unknown key '{key}'",
+                hint=f"allowed keys: {', '.join(REQUIRED + OPTIONAL)}",
+            )
+    for key in REQUIRED:
+        if data.get(key) in (None, ""):
+            err(key, f"'{key}' is required", hint="see FORMAT.md")
+
+    for key in TEXT_FIELDS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            fields[key] = str(value).strip()
+        else:
+            err(key, f"{key} must be text", hint="put the value in double quotes")
+
+    raw_id = data.get("id")
+    if raw_id is not None:
+        tid = str(raw_id)
+        if slugify(tid) != tid:
+            err("id", f"id '{tid}' is not a lowercase slug", hint=f"use '{slugify(tid)}'")
+        elif tid != stem:
+            err("id", f"id '{tid}' does not match the file name '{stem}.md'", hint="rename one")
+        fields["id"] = tid
+
+    language = data.get("language", "en")
+    if not isinstance(language, str) or not LANGUAGE_RE.match(language):
+        err("language", f"language {language!r} is not a BCP 47 tag", hint="en, ru, uk, ...")
+        language = "und"
+    fields["language"] = language
+
+    status = data.get("status", "public")
+    if status not in STATUSES:
+        err("status", f"status {status!r} is not one of {', '.join(STATUSES)}")
+        status = "restricted"  # fail closed
+    fields["status"] = status
+
+    for key in ("date", "publish_after"):
+        if data.get(key) is not None:
+            try:
+                fields[key] = _partial_date(data[key], path, lines.get(key, 1), key)
+            except ValidationError as exc:
+                errors.append(exc)
+    if status == "embargoed" and "publish_after" not in fields:
+        err("status", "an embargoed testimony needs publish_after", hint="add publish_after: DATE")
+        fields["status"] = "restricted"
+    if status == "public" and fields.get("publish_after"):
+        if fields["publish_after"].last_day >= dt.date.today():
+            err(
+                "publish_after",
+                "publish_after is in the future but status is public",
+                hint="set status: embargoed to keep it unpublished until then",
+            )
+
+    themes = data.get("themes") or []
+    if not isinstance(themes, list):
+        err("themes", "themes must be a list", hint="themes: [furlough, hiding]")
+        themes = []
+    for i, slug in enumerate(themes):
+        if slug not in vocabulary:
+            errors.append(
+                ValidationError(
+                    path,
+                    lines.get(f"themes[{i}]", lines.get("themes", 1)),
+                    f"unknown theme '{slug}'",
+                    hint=_theme_hint(vocabulary),
+                )
+            )
+    fields["themes"] = tuple(str(t) for t in themes if t in vocabulary)
+
+    translation_of = data.get("translation_of")
+    if translation_of is not None:
+        if not isinstance(translation_of, str) or translation_of == fields.get("id"):
+            err("translation_of", "translation_of must name another testimony's id")
+        else:
+            fields["translation_of"] = translation_of
+    return fields, errors
+
+
+def _theme_hint(vocabulary: Vocabulary) -> str:
+    where = vocabulary.path or "the default vocabulary"
+    return f"add it to {where} or use one of: {', '.join(sorted(vocabulary.themes)[:12])}, ..."
+
+
+# --- body ------------------------------------------------------------------
+
+
+class _RedactProcessor(InlineProcessor):
+    def handleMatch(self, m, data):  # noqa: N802 - python-markdown's API
+        el = etree.Element("span")
+        el.set("class", "redact")
+        el.text = m.group(1)
+        return el, m.start(0), m.end(0)
+
+
+class _Capture(Treeprocessor):
+    """Runs last: keeps the finished tree so the parser can cut it into passages."""
+
+    def run(self, root):
+        self.md.captured_root = root
+        return root
+
+
+def _make_markdown() -> markdown.Markdown:
+    md = markdown.Markdown(extensions=["attr_list"])
+    # Raw HTML in a testimony is text, never markup.
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    md.inlinePatterns.deregister("automail")
+    md.inlinePatterns.register(_RedactProcessor(REDACT_RE, md), "redact", 175)
+    md.treeprocessors.register(_Capture(md), "capture", -10)
+    md.block_spans = []
+    md.tracking = False
+    parser = md.parser
+    original = parser.parseBlocks
+
+    def parse_blocks(parent, blocks):
+        # Only the outermost document-level call is tracked: which source offsets
+        # made which block. Processors re-enter with pieces of a block; skip those.
+        if parent is not parser.root or md.tracking:
+            return original(parent, blocks)
+        md.tracking = True
+        total = sum(map(len, blocks)) + 2 * (len(blocks) - 1)
+        while blocks:
+            remaining = sum(map(len, blocks)) + 2 * (len(blocks) - 1)
+            count = len(parent)
+            for processor in parser.blockprocessors:
+                if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+                    break
+            left = sum(map(len, blocks)) + 2 * (len(blocks) - 1)
+            span = (total - remaining, total - left - 2 if blocks else total)
+            if len(parent) > count:
+                for child in list(parent)[count:]:
+                    md.block_spans.append([child, span[0], span[1]])
+            elif md.block_spans:  # the block extended the previous element (a loose list)
+                md.block_spans[-1][2] = span[1]
+
+    parser.parseBlocks = parse_blocks
+    return md
+
+
+def _resolve_placeholders(md: markdown.Markdown, root: etree.Element) -> None:
+    """Put the characters of entities back as text so text and HTML agree exactly."""
+    stash = md.htmlStash.rawHtmlBlocks
+
+    def fix(text: str | None) -> str | None:
+        if not text or "\x02" not in text:
+            return text
+        return HTML_PLACEHOLDER_RE.sub(lambda m: html.unescape(str(stash[int(m.group(1))])), text)
+
+    for el in root.iter():
+        el.text, el.tail = fix(el.text), fix(el.tail)
+
+
+def _tidy_whitespace(el: etree.Element) -> None:
+    """Inside a passage, block children are separated by one newline, nothing at the ends."""
+    children = list(el)
+    if children and children[0].tag in ("p", "ul", "ol", "blockquote", "pre"):
+        if el.text and not el.text.strip():
+            el.text = None
+        for i, child in enumerate(children):
+            if child.tail is not None and not child.tail.strip():
+                child.tail = "\n" if i < len(children) - 1 else None
+            _tidy_whitespace(child)
+    elif el.tag in ("ul", "ol", "li"):
+        for child in children:
+            _tidy_whitespace(child)
+
+
+def _text(el: etree.Element) -> str:
+    return "".join(el.itertext())
+
+
+def _publicise(el: etree.Element, whole: bool) -> etree.Element:
+    """A copy with every redaction replaced by the marker: the only public form."""
+    copy = etree.fromstring(etree.tostring(el))  # deep copy without sharing text nodes
+    if whole:
+        for child in list(copy):
+            copy.remove(child)
+        copy.text = REDACTED_MARKER
+        return copy
+    for span in copy.iter("span"):
+        if span.get("class") == "redact":
+            for child in list(span):
+                span.remove(child)
+            span.text = REDACTED_MARKER
+            span.set("class", "redacted")
+    return copy
+
+
+def _inner_html(el: etree.Element) -> str:
+    parts = [html.escape(el.text or "", quote=False)]
+    for child in el:
+        parts.append(etree.tostring(child, encoding="unicode", method="html"))
+    return _sanitize("".join(parts))
+
+
+def _sanitize(fragment: str) -> str:
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}, "span": {"class"}, "abbr": {"title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def _speaker(el: etree.Element) -> str | None:
+    first = el[0] if len(el) else None
+    if first is not None and first.tag == "strong" and not (el.text or "").strip():
+        label = _text(first).strip()
+        if label.endswith(":") and 0 < len(label) <= 60:
+            return label[:-1].strip() or None
+    return None
+
+
+def _derived_id(public: str) -> str:
+    digest = hashlib.blake2b(" ".join(public.split()).encode(), digest_size=4).hexdigest()
+    return f"p-{digest}"
+
+
+def _line_spans(body: str, first_line: int, start: int, end: int) -> tuple[int, int]:
+    """File lines of the text between two body offsets, blank edges trimmed."""
+    chunk = body[start:end]
+    lead = len(chunk) - len(chunk.lstrip())
+    chunk = chunk.strip()
+    line = first_line + body.count("\n", 0, start + lead)
+    return line, line + chunk.count("\n")
+
+
+def _item_lines(lines: list[str], first: int, last: int, first_line: int) -> list[int]:
+    """Start lines of the top-level items of a list found between two file lines."""
+    indent = None
+    starts = []
+    for number in range(first, last + 1):
+        match = LIST_ITEM_RE.match(lines[number - first_line])
+        if match and (indent is None or len(match.group(1)) <= indent):
+            indent = len(match.group(1))
+            starts.append(number)
+    return starts
+
+
+class _BodyParser:
+    def __init__(self, path: str, body: str, first_line: int, vocabulary: Vocabulary) -> None:
+        self.path, self.body, self.first_line = path, body, first_line
+        self.vocabulary = vocabulary
+        self.lines = body.split("\n")
+        self.errors: list[ValidationError] = []
+
+    def error(self, line: int, message: str, hint: str | None = None) -> None:
+        self.errors.append(ValidationError(self.path, line, message, hint=hint))
+
+    def parse(self) -> tuple[Block, ...]:
+        md = _make_markdown()
+        md.convert(self.body)
+        root = md.captured_root
+        _resolve_placeholders(md, root)
+        blocks = []
+        for el, start, end in md.block_spans:
+            if el not in list(root):
+                continue
+            first, last = _line_spans(self.body, self.first_line, start, end)
+            blocks.append(self.block(el, first, last))
+        self.check_ids(blocks)
+        return tuple(blocks)
+
+    def attr_line(self, first: int, last: int) -> int | None:
+        for number in range(last, first - 1, -1):
+            if ATTR_LINE_RE.match(self.lines[number - self.first_line]):
+                return number
+            if self.lines[number - self.first_line].strip():
+                return None
+        return None
+
+    def block(self, el: etree.Element, first: int, last: int) -> Block:
+        if el.tag in ("p", "blockquote"):
+            return Block(el.tag, (self.passage(el, el.tag, first, last),))
+        if el.tag in ("ul", "ol"):
+            starts = _item_lines(self.lines, first, last, self.first_line)
+            items = []
+            for i, li in enumerate(el.findall("li")):
+                begin = starts[i] if i < len(starts) else first
+                stop = starts[i + 1] - 1 if i + 1 < len(starts) else last
+                while stop > begin and not self.lines[stop - self.first_line].strip():
+                    stop -= 1
+                items.append(self.passage(li, "li", begin, stop))
+            return Block(el.tag, tuple(items))
+        self.check_attributes(el, first, set() if el.tag == "hr" else {"id", "class"})
+        whole = "redact" in (el.get("class") or "").split()
+        public = _publicise(el, whole)
+        return Block(el.tag, (), _inner_html(public), el.get("id"))
+
+    def check_attributes(self, el: etree.Element, line: int, allowed: set[str]) -> None:
+        for name in el.attrib:
+            if name not in allowed:
+                self.error(
+                    line,
+                    f"attribute '{name}' is not allowed",
+                    hint="a passage takes only an #id, themes=\"...\" and .redact",
+                )
+        for cls in (el.get("class") or "").split():
+            if cls != "redact":
+                self.error(line, f"class '.{cls}' is not allowed", hint="only .redact is known")
+        for child in el.iter():
+            if child is el or child.tag in ("p", "ul", "ol", "li", "blockquote"):
+                continue
+            extra = set(child.attrib) - INLINE_ATTRS.get(child.tag, set())
+            if child.tag == "span" and child.get("class") not in (None, "redact"):
+                extra.add("class")
+            for name in sorted(extra):
+                self.error(
+                    line,
+                    f"attribute '{name}' on <{child.tag}> is not allowed",
+                    hint="remove the {: ... } list from inline text",
+                )
+
+    def passage(self, el: etree.Element, kind: str, first: int, last: int) -> Passage:
+        attr_line = self.attr_line(first, last)
+        if kind == "blockquote":  # attr_list puts the attributes on the last inner paragraph
+            for inner in el.iter("p"):
+                for name, value in list(inner.attrib.items()):
+                    el.set(name, value)
+                    del inner.attrib[name]
+        where = attr_line or first
+        self.check_attributes(el, where, PASSAGE_ATTRS)
+        _tidy_whitespace(el)
+        whole = "redact" in (el.get("class") or "").split()
+        public_el = _publicise(el, whole)
+        public = _text(public_el)
+        themes = tuple((el.get("themes") or "").split())
+        for slug in themes:
+            if slug not in self.vocabulary:
+                self.error(where, f"unknown theme '{slug}'", hint=_theme_hint(self.vocabulary))
+        explicit = el.get("id")
+        if explicit is not None and slugify(explicit) != explicit:
+            self.error(where, f"passage id '{explicit}' is not a lowercase slug",
+                       hint=f"use '{slugify(explicit) or 'a-word'}'")  # fmt: skip
+        indent = re.match(r"\s*", self.lines[first - self.first_line]).group(0)
+        if kind == "li":
+            indent = " " * (LIST_ITEM_RE.match(self.lines[first - self.first_line]).end())
+        return Passage(
+            id=explicit or _derived_id(public),
+            kind=kind,
+            text=_text(el),
+            public_text=public,
+            html=_inner_html(public_el),
+            themes=tuple(t for t in themes if t in self.vocabulary),
+            speaker=_speaker(public_el),
+            redacted=whole,
+            redactions=tuple(_text(s) for s in el.iter("span") if s.get("class") == "redact"),
+            explicit_id=explicit is not None,
+            line=first,
+            end_line=last,
+            attr_line=attr_line,
+            indent=indent,
+        )
+
+    def check_ids(self, blocks: list[Block]) -> None:
+        seen: dict[str, int] = {}
+        explicit = {p.id for b in blocks for p in b.passages if p.explicit_id}
+        derived_count: Counter[str] = Counter()
+        for b_index, block in enumerate(blocks):
+            renamed = []
+            for p in block.passages:
+                pid = p.id
+                if not p.explicit_id:
+                    # Repeated texts ("Q: Yes.") get -2, -3...: only equal texts shift.
+                    derived_count[pid] += 1
+                    if derived_count[pid] > 1:
+                        pid = f"{pid}-{derived_count[pid]}"
+                    if pid in explicit:
+                        pid = f"{pid}-x"
+                if pid in seen:
+                    self.error(
+                        p.attr_line or p.line,
+                        f"duplicate passage id '{pid}' (first used at line {seen[pid]})",
+                        hint="passage ids must be unique within a testimony",
+                    )
+                seen.setdefault(pid, p.attr_line or p.line)
+                renamed.append(p if pid == p.id else replace(p, id=pid))
+            blocks[b_index] = replace(block, passages=tuple(renamed))
+
+
+# --- files -----------------------------------------------------------------
+
+
+def _decode(raw: bytes, path: str) -> str:
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValidationError(
+            path,
+            None,
+            f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES:,}-byte limit",
+            hint="split the interview into several testimonies",
+        )
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise ValidationError(path, line, "file contains a NUL byte: is it a binary file?")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValidationError(
+            path, line, "file is not valid UTF-8", hint="save it as UTF-8 in your editor"
+        ) from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_text(
+    text: str, path: str | Path, vocabulary: Vocabulary | None = None, content_hash: str = ""
+) -> Testimony:
+    """Parse one testimony from its text; raise :class:`ValidationErrors` with every problem."""
+    path = Path(path)
+    vocabulary = vocabulary or load_vocabulary(None)
+    where = str(path)
+    front, body, body_line = _split_front_matter(text, where)
+    data, key_lines = load_mapping(front, where, first_line=2)
+    fields, errors = _front_matter(data, key_lines, where, path.stem, vocabulary)
+    body_parser = _BodyParser(where, body, body_line, vocabulary)
+    blocks = body_parser.parse()
+    errors += body_parser.errors
+    if not any(b.passages for b in blocks):
+        errors.append(ValidationError(where, body_line, "the body has no passages"))
+    if errors:
+        raise ValidationErrors(sorted(errors, key=lambda e: e.line or 0))
+    return Testimony(path=path, blocks=blocks, content_hash=content_hash, **fields)
+
+
+def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testimony:
+    """Parse one testimony file; raise :class:`ValidationErrors` listing every problem in it."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValidationErrors([ValidationError(path, None, f"cannot read: {exc.strerror}")])
+    try:
+        text = _decode(raw, str(path))
+        return parse_text(text, path, vocabulary, hashlib.sha256(raw).hexdigest())
+    except ValidationError as exc:
+        raise ValidationErrors([exc]) from None
+
+
+def iter_testimony_files(directory: str | Path) -> Iterator[Path]:
+    """Testimony files of an archive directory, in a stable order."""
+    yield from sorted(Path(directory).glob("*.md"))
+
+
+def load_archive(
+    directory: str | Path, paths: list[Path] | None = None, vocabulary: Vocabulary | None = None
+) -> Archive:
+    """Read every testimony of a directory; collect errors instead of stopping at the first."""
+    directory = Path(directory)
+    errors: list[ValidationError] = []
+    if vocabulary is None:
+        try:
+            vocabulary = load_vocabulary(directory)
+        except ValidationErrors as exc:
+            errors += exc.errors
+            vocabulary = load_vocabulary(None)
+    testimonies: dict[str, Testimony] = {}
+    for path in paths if paths is not None else iter_testimony_files(directory):
+        try:
+            t = parse_file(path, vocabulary)
+        except ValidationErrors as exc:
+            errors += exc.errors
+            continue
+        testimonies[t.id] = t
+    for t in list(testimonies.values()):
+        if t.translation_of and t.translation_of not in testimonies:
+            errors.append(
+                ValidationError(
+                    t.path,
+                    _key_line(t.path, "translation_of"),
+                    f"translation_of names '{t.translation_of}', which is not in the archive",
+                    hint="check the id of the original testimony",
+                )
+            )
+    return Archive(directory, vocabulary, testimonies, errors)
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return None

@@ -1,0 +1,55 @@
+"""One place for the public URL of every page.
+
+The web app registers its routes from these patterns and the library builds
+links (search hits, quote-check citations, CLI JSON) with the same functions,
+so links and pages can never drift apart. Paths end in ``/`` so that a static
+export can serve each page as ``.../index.html`` from any web host.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+__all__ = [
+    "ANCHOR_PARAM",
+    "TESTIMONY",
+    "THEME",
+    "join_base",
+    "testimony_url",
+    "theme_url",
+]
+
+TESTIMONY = "/t/<testimony_id>/"
+THEME = "/themes/<slug>/"
+#: The query parameter carrying a quote anchor in its compact form.
+ANCHOR_PARAM = "a"
+
+
+def join_base(base_url: str, path: str) -> str:
+    """``path`` (starting with /) under a base URL that may carry a sub-path."""
+    return base_url.rstrip("/") + path if base_url else path
+
+
+def testimony_url(
+    testimony_id: str,
+    passage: str | None = None,
+    anchor=None,  # archive.anchors.Anchor; untyped here to keep this module import-free
+    base_url: str = "",
+) -> str:
+    """Link to a testimony, optionally to a passage and exact words in it.
+
+    With an anchor the link carries three things: ``?a=`` (resolved by the
+    server against the current text), ``#passage`` and a ``:~:text=`` text
+    fragment so browsers scroll natively even where the script cannot run.
+    """
+    url = join_base(base_url, f"/t/{quote(testimony_id)}/")
+    if anchor is not None:
+        url += f"?{ANCHOR_PARAM}={anchor.to_param()}"
+    fragment = quote(passage) if passage else ""
+    if anchor is not None:
+        fragment += f":~:text={anchor.to_text_fragment()}"
+    return f"{url}#{fragment}" if fragment else url
+
+
+def theme_url(slug: str, base_url: str = "") -> str:
+    return join_base(base_url, f"/themes/{quote(slug)}/")

@@ -95,11 +95,11 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
       archive validate --json | jq '.errors[].message'
     """
     config = _config(ctx)
-    files = [
-        f for p in paths for f in (iter_testimony_files(p) if p.is_dir() else [p])
-    ] or None
+    files = [f for p in paths for f in (iter_testimony_files(p) if p.is_dir() else [p])] or None
     archive = load_archive(config.testimonies, paths=files)
-    checked = len(files) if files is not None else len(list(iter_testimony_files(config.testimonies)))
+    checked = (
+        len(files) if files is not None else len(list(iter_testimony_files(config.testimonies)))
+    )
     if as_json:
         _echo_json(
             {
@@ -168,7 +168,9 @@ def themes() -> None:
 
 @themes.command("suggest")
 @click.argument("ids", nargs=-1)
-@click.option("--write", is_flag=True, help="Add the suggestions to the files as {: themes } lines.")
+@click.option(
+    "--write", is_flag=True, help="Add the suggestions to the files as {: themes } lines."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def themes_suggest(ctx: click.Context, ids: tuple[str, ...], write: bool, as_json: bool) -> None:

@@ -15,6 +15,7 @@ import re
 import xml.etree.ElementTree as etree
 from collections import Counter
 from collections.abc import Iterator
+from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def _partial_date(value: object, path: str, line: int, key: str) -> PartialDate:
         path,
         line,
         f"{key}: {value!r} is not an ISO date",
-        hint="write YYYY-MM-DD, or \"YYYY-MM\" / \"YYYY\" in quotes when the day is unknown",
+        hint='write YYYY-MM-DD, or "YYYY-MM" / "YYYY" in quotes when the day is unknown',
     )
 
 
@@ -169,13 +170,13 @@ def _front_matter(
     if status == "embargoed" and "publish_after" not in fields:
         err("status", "an embargoed testimony needs publish_after", hint="add publish_after: DATE")
         fields["status"] = "restricted"
-    if status == "public" and fields.get("publish_after"):
-        if fields["publish_after"].last_day >= dt.date.today():
-            err(
-                "publish_after",
-                "publish_after is in the future but status is public",
-                hint="set status: embargoed to keep it unpublished until then",
-            )
+    embargo = fields.get("publish_after")
+    if status == "public" and embargo and embargo.last_day >= dt.date.today():
+        err(
+            "publish_after",
+            "publish_after is in the future but status is public",
+            hint="set status: embargoed to keep it unpublished until then",
+        )
 
     themes = data.get("themes") or []
     if not isinstance(themes, list):
@@ -298,7 +299,7 @@ def _text(el: etree.Element) -> str:
 
 def _publicise(el: etree.Element, whole: bool) -> etree.Element:
     """A copy with every redaction replaced by the marker: the only public form."""
-    copy = etree.fromstring(etree.tostring(el))  # deep copy without sharing text nodes
+    copy = deepcopy(el)
     if whole:
         for child in list(copy):
             copy.remove(child)
@@ -379,7 +380,9 @@ class _BodyParser:
     def parse(self) -> tuple[Block, ...]:
         md = _make_markdown()
         md.convert(self.body)
-        root = md.captured_root
+        root = getattr(md, "captured_root", None)  # unset when the body is blank
+        if root is None:
+            return ()
         _resolve_placeholders(md, root)
         blocks = []
         for el, start, end in md.block_spans:
@@ -422,7 +425,7 @@ class _BodyParser:
                 self.error(
                     line,
                     f"attribute '{name}' is not allowed",
-                    hint="a passage takes only an #id, themes=\"...\" and .redact",
+                    hint='a passage takes only an #id, themes="..." and .redact',
                 )
         for cls in (el.get("class") or "").split():
             if cls != "redact":
@@ -449,6 +452,13 @@ class _BodyParser:
                     del inner.attrib[name]
         where = attr_line or first
         self.check_attributes(el, where, PASSAGE_ATTRS)
+        for offset, text_line in enumerate(_text(el).split("\n")):
+            if ATTR_LINE_RE.match(text_line):
+                self.error(
+                    first + offset,
+                    f"'{text_line.strip()}' was not applied and would show as text",
+                    hint="put every attribute in one {: ... } line right after the passage",
+                )
         _tidy_whitespace(el)
         whole = "redact" in (el.get("class") or "").split()
         public_el = _publicise(el, whole)
@@ -557,7 +567,8 @@ def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testim
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ValidationErrors([ValidationError(path, None, f"cannot read: {exc.strerror}")])
+        error = ValidationError(path, None, f"cannot read: {exc.strerror}")
+        raise ValidationErrors([error]) from None
     try:
         text = _decode(raw, str(path))
         return parse_text(text, path, vocabulary, hashlib.sha256(raw).hexdigest())

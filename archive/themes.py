@@ -7,6 +7,7 @@ the file, leaving every other byte as it was.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -50,7 +51,10 @@ def _parse_cached(text: str, path: str | None) -> Vocabulary:
 
 def parse_vocabulary(text: str, path: str | None) -> Vocabulary:
     where = path or "default vocabulary (archive/data/themes.yaml)"
-    data, lines = load_mapping(text, where)
+    try:
+        data, lines = load_mapping(text, where)
+    except ValidationError as exc:
+        raise ValidationErrors([exc]) from None
     errors: list[ValidationError] = []
     entries = data.get("themes")
     if set(data) - {"themes"} or not isinstance(entries, list):
@@ -103,9 +107,7 @@ def _theme(entry: object, where: str, line: int, errors: list[ValidationError]) 
         )
     slug = entry.get("slug")
     if not isinstance(slug, str) or slugify(slug) != slug:
-        errors.append(
-            ValidationError(where, line, f"theme slug {slug!r} is not a lowercase slug")
-        )
+        errors.append(ValidationError(where, line, f"theme slug {slug!r} is not a lowercase slug"))
         return None
     labels = entry.get("labels")
     if not isinstance(labels, dict) or not isinstance(labels.get("en"), str):
@@ -116,7 +118,9 @@ def _theme(entry: object, where: str, line: int, errors: list[ValidationError]) 
     keywords: dict[str, tuple[str, ...]] = {}
     raw_keywords = entry.get("keywords") or {}
     if not isinstance(raw_keywords, dict):
-        errors.append(ValidationError(where, line, f"keywords of '{slug}' must map language → list"))
+        errors.append(
+            ValidationError(where, line, f"keywords of '{slug}' must map language → list")
+        )
         raw_keywords = {}
     for language, words in raw_keywords.items():
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
@@ -179,28 +183,56 @@ class Suggestion:
 
 @functools.lru_cache(maxsize=64)
 def _compiled(vocabulary: Vocabulary, language: str) -> list[tuple[str, list[list[str]]]]:
-    from .analysis import fold
-
     out = []
     for theme in vocabulary.themes.values():
-        phrases = [fold(k).split() for k in theme.keywords.get(language, ())]
+        phrases = [_keyword_words(k) for k in theme.keywords.get(language, ())]
+        phrases = [p for p in phrases if p]
         if phrases:
             out.append((theme.slug, phrases))
     return out
 
 
-def _matches(words: list[str], phrase: list[str]) -> list[int]:
-    """Start indexes where ``phrase`` (words, each maybe ending in *) occurs in ``words``."""
+def _keyword_words(keyword: str) -> list[str]:
+    """A keyword as folded words, split exactly like passage text ("self-injur*" → self, injur*)."""
+    from .analysis import TOKEN_PATTERN, fold
 
-    def word_ok(word: str, pattern: str) -> bool:
-        return word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern
+    words = []
+    for part in keyword.split():
+        tokens = TOKEN_PATTERN.findall(fold(part.rstrip("*")))
+        if tokens and part.endswith("*"):
+            tokens[-1] += "*"
+        words += tokens
+    return words
 
+
+def _word_ok(word: str, pattern: str) -> bool:
+    return word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern
+
+
+def _starts_in(
+    tokens: list[str], positions: dict[str, list[int]], ordered: list[str], phrase: list[str]
+) -> list[int]:
+    """Start indexes where ``phrase`` (words, each maybe ending in *) occurs.
+
+    Candidates for the first word come from the sorted word list (bisect for a
+    prefix), so a long passage is not rescanned once per keyword.
+    """
+    first = phrase[0]
+    if first.endswith("*"):
+        stem, found = first[:-1], []
+        i = bisect.bisect_left(ordered, stem)
+        while i < len(ordered) and ordered[i].startswith(stem):
+            found += positions[ordered[i]]
+            i += 1
+    else:
+        found = positions.get(first, [])
     size = len(phrase)
-    return [
+    return sorted(
         i
-        for i in range(len(words) - size + 1)
-        if all(word_ok(words[i + j], phrase[j]) for j in range(size))
-    ]
+        for i in found
+        if i + size <= len(tokens)
+        and all(_word_ok(tokens[i + j], phrase[j]) for j in range(1, size))
+    )
 
 
 def suggest_passage(
@@ -209,14 +241,19 @@ def suggest_passage(
     """Themes whose keywords occur in a passage's public text, with the words that matched."""
     from .analysis import TOKEN_PATTERN, fold
 
-    tokens = [m.group(0) for m in re.finditer(TOKEN_PATTERN, passage.public_text)]
-    folded = [fold(t) for t in tokens]
+    spans = [m.span() for m in re.finditer(TOKEN_PATTERN, passage.public_text)]
+    folded = [fold(passage.public_text[a:b]) for a, b in spans]
+    positions: dict[str, list[int]] = {}
+    for i, word in enumerate(folded):
+        positions.setdefault(word, []).append(i)
+    ordered = sorted(positions)
     found = []
     for slug, phrases in _compiled(vocabulary, language.split("-")[0]):
         matched: list[str] = []
         for phrase in phrases:
-            for start in _matches(folded, phrase):
-                words = " ".join(tokens[start : start + len(phrase)])
+            for start in _starts_in(folded, positions, ordered, phrase):
+                # The words as written, from the first matched word to the last.
+                words = passage.public_text[spans[start][0] : spans[start + len(phrase) - 1][1]]
                 if words not in matched:
                     matched.append(words)
         if matched:

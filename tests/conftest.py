@@ -15,7 +15,9 @@ WPA = CORPUS / "wpa"
 
 
 def small_corpus_ids() -> list[str]:
-    return [line.strip() for line in (CORPUS / "small.txt").read_text().splitlines() if line.strip()]
+    return [
+        line.strip() for line in (CORPUS / "small.txt").read_text().splitlines() if line.strip()
+    ]
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def write_testimony(tmp_path: Path):
         **front: object,
     ) -> Path:
         meta = {"id": testimony_id, "title": f'"{testimony_id}"', "language": "en"} | front
-        lines = ["---", *(f"{k}: {v}" for k, v in meta.items() if v is not None), "---", ""]
+        lines = ["---", *(f"{k}: {v}" for k, v in meta.items() if v is not None), "---", "", ""]
         path = directory / f"{testimony_id}.md"
         path.write_text("\n".join(lines) + body, encoding="utf-8")
         return path

@@ -13,6 +13,9 @@ from .errors import ValidationError
 
 __all__ = ["load_mapping"]
 
+# libyaml's C parser when the build has it: YAML is most of the cost of reading a file.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def load_mapping(text: str, path: str, first_line: int = 1) -> tuple[dict, dict[str, int]]:
     """Parse a YAML mapping; return it and ``{key: line}`` for its top-level keys.
@@ -25,7 +28,7 @@ def load_mapping(text: str, path: str, first_line: int = 1) -> tuple[dict, dict[
         return first_line + (mark.line if mark else 0)
 
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent):
                 raise ValidationError(
                     path,
@@ -50,10 +53,16 @@ def load_mapping(text: str, path: str, first_line: int = 1) -> tuple[dict, dict[
                     f"YAML tag '{tag}' is not allowed",
                     hint="remove the tag; values are plain strings, numbers, dates and lists",
                 )
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and mark and mark.index >= len(text.rstrip()):
+            mark = exc.context_mark  # "unclosed at the end": point where it was opened
         problem = exc.problem or exc.context or "invalid YAML"
         raise ValidationError(
             path,

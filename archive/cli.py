@@ -8,6 +8,7 @@ are printed as ``path:line: message`` without a traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -206,6 +207,315 @@ def themes_suggest(ctx: click.Context, ids: tuple[str, ...], write: bool, as_jso
     if write:
         changed = sum(write_suggestions(archive.testimonies[i], s) for i, s in results.items() if s)
         click.echo(f"{changed} passage(s) tagged.", err=as_json)
+
+
+def _index_summary(report) -> str:  # report: archive.index.IndexReport
+    how = {"full": "rebuilt", "incremental": "updated", "unchanged": "unchanged"}[report.mode]
+    return (
+        f"{report.index} index {how} ({report.reason}): {report.testimonies} testimonies, "
+        f"{report.passages:,} passages in {report.seconds:.1f} s\n"
+        f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
+        f"unchanged {report.unchanged}, withheld {report.withheld}\n"
+        f"  {report.generation}"
+    )
+
+
+@main.command("index")
+@click.option("--full", is_flag=True, help="Rebuild from scratch instead of updating.")
+@click.option(
+    "--include-restricted",
+    is_flag=True,
+    help="Also build the private index (restricted and redacted text) for the archivist's "
+    "own 'archive search --include-restricted'.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_json: bool) -> None:
+    """Build or update the search index from the testimony files.
+
+    Only public testimonies and their public text go into the index the
+    web app reads. Changed, added and removed files are applied to a copy of
+    the index that replaces it in one step, so searches never see a
+    half-built index. Files with errors are skipped and listed as
+    FILE:LINE: message; the rest is indexed and the exit status is 1.
+
+    \b
+    Examples:
+      archive index
+      archive index --full
+      archive --testimonies ../shared/corpus/wpa index --json
+      archive index --include-restricted
+    """
+    from .index import build_index
+
+    config = _config(ctx)
+    report = build_index(
+        config, full=full, include_restricted=include_restricted, progress=not as_json
+    )
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        for error in report.errors:
+            click.echo(str(error), err=True)
+        click.echo(_index_summary(report))
+        if report.private is not None:
+            click.echo(_index_summary(report.private))
+        if report.errors:
+            files = len({e.path for e in report.errors})
+            click.echo(f"{files} file(s) with errors were skipped.", err=True)
+    if report.errors:
+        ctx.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--debug", is_flag=True, help="Use Flask's development server with the debugger.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, debug: bool, threads: int) -> None:
+    """Serve the web pages and JSON API (waitress); build the index first if missing.
+
+    Search queries are not logged unless ARCHIVE_LOG_QUERIES=1. A reindex
+    ('archive index') while serving is picked up without a restart.
+
+    \b
+    Examples:
+      archive serve
+      archive --testimonies ../shared/corpus/wpa serve --port 8080
+      ARCHIVE_SITE_URL=https://example.org/archive/ archive serve --host 0.0.0.0
+    """
+    from webapp.serve import serve as run_server
+
+    config = _config(ctx)
+    if not config.testimonies.is_dir():
+        raise click.ClickException(
+            f"{config.testimonies}: no such directory "
+            "(set --testimonies DIR or ARCHIVE_TESTIMONIES)"
+        )
+    run_server(config, host, port, debug=debug, threads=threads, announce=click.echo)
+
+
+def _snippet_text(parts: tuple[tuple[str, bool], ...], color: bool) -> str:
+    """A hit's snippet for a terminal: matched words bold on a tty, in [brackets] otherwise."""
+    out = []
+    for text, marked in parts:
+        text = re.sub(r"\s+", " ", text)
+        if marked:
+            out.append(click.style(text, bold=True) if color else f"[{text}]")
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+@main.command("search")
+@click.argument("query", required=False, default="")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="Hits per page.")  # fmt: skip
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, None))
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              show_default=True)  # fmt: skip
+@click.option("--theme", multiple=True, help="Only passages with this theme (or a narrower one).")
+@click.option(
+    "--lang", "language", multiple=True, help="Only passages in this language (en, ru, uk)."
+)
+@click.option("--include-restricted", is_flag=True,
+              help="Search the private index (restricted, embargoed and redacted text) "
+                   "instead of the public one. For the archivist's own use.")  # fmt: skip
+@click.pass_context
+def search_command(
+    ctx: click.Context,
+    query: str,
+    as_json: bool,
+    limit: int,
+    page: int,
+    sort: str,
+    theme: tuple[str, ...],
+    language: tuple[str, ...],
+    include_restricted: bool,
+) -> None:
+    """Search passages: words (all must match), "phrases", OR, -word, filters.
+
+    Filters in the query: theme:SLUG, lang:xx, place:word, narrator:word,
+    date:1937 / date:1937-05 / date:1937..1938; prefix: escap* (3+ letters).
+    Words with no match are retried with one or two typos allowed, and a
+    "did you mean" is shown. Build the index first with 'archive index'.
+
+    \b
+    Examples:
+      archive search 'furlough "sent home"'
+      archive search 'отпуск OR відпустка' --lang ru --lang uk
+      archive search 'desert* -hospital date:2022..2024' --sort date --json
+      archive search --theme escape-abroad --limit 50
+    """
+    from .search import search
+
+    config = _config(ctx)
+    index_dir = config.private_index if include_restricted else config.public_index
+    filters = {"theme": list(theme), "language": list(language)}
+    results = search(index_dir, query, filters=filters, page=page, per_page=limit, sort=sort,
+                     base_url=config.site_url)  # fmt: skip
+    if as_json:
+        _echo_json(results.as_dict())
+        return
+    color = sys.stdout.isatty()
+    for notice in results.notices:
+        click.echo(f"Note: {notice}", err=True)
+    if results.suggestion:
+        click.echo(f"Did you mean: {results.suggestion}")
+    first = (results.page - 1) * results.per_page
+    if results.past_end:
+        click.echo(f"{results.total} hit(s); page {results.page} is past the last page "
+                   f"({results.pages}).")  # fmt: skip
+        return
+    shown = f"{first + 1}-{first + len(results.hits)} of " if results.hits else ""
+    click.echo(
+        f"{shown}{results.total} hit(s)" + (" (search timed out)" if results.timed_out else "")
+    )
+    for group in results.groups:
+        click.echo("")
+        head = group.title + (f" ({group.hits[0].date})" if group.hits[0].date else "")
+        click.echo(click.style(head, underline=True) if color else head)
+        for hit in group.hits:
+            click.echo(f"  #{hit.passage}  {hit.url}")
+            click.echo(f"    {_snippet_text(hit.snippet_parts, color)}")
+    if not results.hits:
+        return
+    click.echo("")
+    for name, values in results.facets.items():
+        if values:
+            click.echo(f"{name}: " + ", ".join(f"{v} ({n})" for v, n in values[:8]))
+
+
+@main.command("quote")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--limit", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Candidate sources to show.")  # fmt: skip
+@click.pass_context
+def quote_command(ctx: click.Context, text: str, as_json: bool, limit: int) -> None:
+    """Find where a quote comes from and how it differs from the source.
+
+    Paste the quote as it stands in your draft: changed words, dropped
+    punctuation and a paragraph break inside it are all fine. Each match
+    shows the exact source text, its score (0-1), a word-by-word diff and a
+    citation with a link to the words. Exit status 1 if no close match.
+
+    \b
+    Examples:
+      archive quote 'I was a man able to do a mans work'
+      archive quote "$(pbpaste)" --json | jq '.matches[0].citation'
+    """
+    from .quotecheck import check_quote
+
+    config = _config(ctx)
+    result = check_quote(config.public_index, text, limit=limit, base_url=config.site_url)
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        color = sys.stdout.isatty()
+        if not result.matches:
+            click.echo("No source found for this quote in the public archive.")
+        for number, match in enumerate(result.matches, start=1):
+            c = match.citation
+            click.echo(f"{number}. {match.verdict} match, score {match.score:.2f}: "
+                       f"{c.title}, #{', #'.join(match.passages)}")  # fmt: skip
+            click.echo(f"   Source: {' '.join(match.exact.split())}")
+            changes = [op for op in match.diff if op["op"] != "equal"]
+            for op in changes:
+                old = click.style(op["source"], fg="red") if color else op["source"]
+                new = click.style(op["quoted"], fg="green") if color else op["quoted"]
+                click.echo(f"   {op['op']}: {old!s} -> {new!s}" if op["op"] == "replace"
+                           else f"   {op['op']}: {op['source'] or op['quoted']}")  # fmt: skip
+            cite = ", ".join(x for x in (c.narrator, c.date, c.source, c.license) if x)
+            click.echo(f"   Cite: {c.title}" + (f" ({cite})" if cite else "") + f". {c.url}")
+    if not result.found:
+        ctx.exit(1)
+
+
+@main.command("export")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", metavar="URL",
+              help="Address the site will be published at, e.g. https://example.org/archive/ "
+                   "(a sub-path is fine) [default: ARCHIVE_SITE_URL].")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace OUT when it holds an earlier export.")
+@click.option("--now", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date embargoes are judged on [default: ARCHIVE_TODAY, then today].")  # fmt: skip
+@click.option("--check", is_flag=True, help="Also prove every internal link and asset resolves.")
+@click.option("--check-only", is_flag=True,
+              help="Only check the links of the export already in OUT; write nothing.")  # fmt: skip
+@click.option("--noindex", is_flag=True,
+              help="Ask search engines not to index the site (robots.txt and a meta tag).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def export_command(
+    ctx: click.Context,
+    out: Path,
+    base_url: str | None,
+    force: bool,
+    now,
+    check: bool,
+    check_only: bool,
+    noindex: bool,
+    as_json: bool,
+) -> None:
+    """Publish the public testimonies as a static website in OUT.
+
+    Every page is rendered by the web app itself; search runs in the
+    browser (Pagefind) and quote links work without a server. Nothing that
+    is restricted, embargoed on the export date or redacted is written:
+    every file is checked for it before OUT is replaced. The export refuses
+    to run while any testimony fails validation.
+
+    \b
+    Examples:
+      archive export site/ --base-url https://example.org/archive/ --check
+      archive export site/ --force --now 2027-01-02 --noindex
+      archive export --check-only site/
+    """
+    from webapp.export import check_site, export_site
+
+    if check_only:
+        links = check_site(out, base_url)
+        if as_json:
+            _echo_json({"links": links.links, "external": links.external,
+                        "broken": [vars(b) for b in links.broken]})  # fmt: skip
+        else:
+            for broken in links.broken:
+                click.echo(str(broken), err=True)
+            click.echo(f"{links.links} internal links checked, {len(links.broken)} broken.")
+        if not links.ok:
+            ctx.exit(1)
+        return
+    report = export_site(
+        out,
+        _config(ctx),
+        base_url=base_url,
+        force=force,
+        now=now.date() if now else None,
+        check=check,
+        noindex=noindex,
+        progress=not as_json,
+    )
+    if as_json:
+        _echo_json(
+            {
+                "out": str(report.out),
+                "base_url": report.base_url,
+                "testimonies": report.testimonies,
+                "pages": report.pages,
+                "files": report.files,
+                "bytes": report.bytes,
+                "indexed": report.indexed,
+                "links_checked": report.links.links if report.links else None,
+                "private_sequences_checked": report.leaks.needles if report.leaks else None,
+                "timings": report.timings,
+                "warnings": report.warnings,
+            }
+        )
+    else:
+        click.echo(report.summary())
 
 
 def run() -> None:  # pragma: no cover - the console script

@@ -44,7 +44,8 @@ def testimony_url(
     """
     url = join_base(base_url, f"/t/{quote(testimony_id)}/")
     if anchor is not None:
-        url += f"?{ANCHOR_PARAM}={anchor.to_param()}"
+        # The compact form holds %-escapes of its own: escape it as any query value.
+        url += f"?{ANCHOR_PARAM}={quote(anchor.to_param(), safe='')}"
     fragment = quote(passage) if passage else ""
     if anchor is not None:
         fragment += f":~:text={anchor.to_text_fragment()}"

@@ -7,10 +7,10 @@ import re
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT
 
 from archive.cli import main
 from archive.config import SETTINGS, resolve_config
-from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -27,7 +27,9 @@ def _commands(group: click.Group, prefix: str = "") -> list[str]:
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
 def test_every_setting_is_in_the_readme_table(setting):
-    row = next((line for line in README.splitlines() if line.startswith(f"| {setting.name} |")), None)
+    row = next(
+        (line for line in README.splitlines() if line.startswith(f"| {setting.name} |")), None
+    )
     assert row is not None, f"README has no settings row for {setting.name}"
     assert setting.env in row
 

@@ -1,0 +1,1076 @@
+"""Search the passage index: safe queries, a time limit, highlights, facets, citations.
+
+:func:`search` is the one entry point the CLI and the web app call. The query
+text is read by :mod:`archive.query` (never by Whoosh's own parser), turned
+into Whoosh queries here with each word analyzed once per language field, and
+run under a :class:`~whoosh.collectors.TimeLimitCollector`. Everything a
+result shows comes from the index it was given; the public index never holds
+restricted testimonies or redacted words, so neither can any hit, snippet,
+facet or "did you mean" made from it.
+
+Decisions worth knowing:
+
+* **Time limit.** Collection stops after :data:`TIME_LIMIT` seconds; the
+  result then holds what was found so far and says ``timed_out: true`` (a
+  partial answer is more useful to a reader than an error, and the flag lets
+  the page say so). Everything else a query can cost is bounded up front:
+  prefix and typo expansions are capped, and the parser caps length, terms
+  and nesting.
+* **Highlights** are cut from the stored passage text at the character
+  offsets the index recorded for the matched terms (so a stemmed match such
+  as "escaped" for "escape" is marked exactly); if a field has no offsets,
+  the stored text is re-analyzed with the field's own analyzer. Snippets are
+  HTML-escaped text of the stored passage with ``<mark>`` tags: nothing else
+  is ever added.
+* **Anchors.** Each hit carries a quote anchor over its matched words, in
+  offsets of the testimony's public text, and a URL that lands on them.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz.distance import OSA
+from whoosh import query as wq
+from whoosh import scoring, sorting
+from whoosh.codec.base import Automata
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+
+from . import query as q
+from .analysis import fold
+from .anchors import CONTEXT_CHARS, Anchor, make_anchor
+from .errors import AnchorError, IndexError_, QueryError
+from .model import PASSAGE_SEPARATOR
+from .urls import testimony_url
+
+__all__ = [
+    "FACETS",
+    "MAX_PER_PAGE",
+    "SORTS",
+    "TIME_LIMIT",
+    "Group",
+    "Hit",
+    "SearchIndex",
+    "SearchResults",
+    "check_quote",
+    "open_search_index",
+    "search",
+    "text_field",
+]
+
+#: Seconds a search may spend collecting matches before it returns what it has.
+TIME_LIMIT = 1.0
+MAX_PER_PAGE = 100
+SORTS = ("relevance", "date")
+#: Facet name (in results and in ``filters``) -> index field.
+FACETS = {"theme": "theme_tree", "language": "language", "place": "place_facet", "decade": "decade"}
+#: Values listed per facet, most frequent first.
+FACET_LIMIT = 50
+MAX_FILTER_VALUES = 20
+
+TEXT_FIELDS = ("text_en", "text_ru", "text_uk", "text_other")
+#: Words also match these testimony-level fields, with less weight than the
+#: passage text: a title word says little about which passage to read.
+META_BOOSTS = {"title": 0.2, "narrator": 0.2, "place": 0.1}
+#: Passages are short (a paragraph), so length normalisation is softened: a
+#: long paragraph is not less about its words than a one-line answer.
+WEIGHTING = scoring.BM25F(B=0.5, K1=1.2)
+
+SNIPPET_CHARS = 240
+_SNIPPET_LEAD = 60  # context kept before the first mark when the passage is cut
+_MAX_ANCHOR_CHARS = 200
+PREFIX_EXPANSIONS = 64  # words a prefix may stand for, most frequent first
+_PREFIX_SCAN = 5000  # lexicon entries looked at for one prefix
+TYPO_CANDIDATES = 5
+_MIN_TYPO_CHARS = 5  # shorter words are never corrected silently...
+_MIN_SUGGEST_CHARS = 4  # ...but may get a "did you mean"
+_MAX_TYPO_CHARS = 32
+_TYPO_BOOST = 0.8
+
+
+def text_field(language: str | None) -> str:
+    """The index field holding passage text in ``language`` (``uk-UA`` counts as ``uk``)."""
+    base = (language or "").lower().replace("_", "-").split("-", 1)[0]
+    return f"text_{base}" if f"text_{base}" in TEXT_FIELDS else "text_other"
+
+
+# --- the opened index -------------------------------------------------------------
+
+
+class SearchIndex:
+    """An opened index and what is worth keeping between searches.
+
+    Keep one per process (the web app keeps it with its loaded archive) so
+    that the facet tables are built once; :func:`search` also accepts a plain
+    path and then opens and closes the index around the one search. A newer
+    generation swapped in by ``archive index`` is picked up by the next
+    search. Searches on one object are serialised: a Whoosh searcher is not
+    meant to be used by two threads at once.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._handle = _open(self.path)
+        self._searcher: Any = None
+        self._facets: dict[str, list[tuple[str, ...]]] = {}
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def searching(self) -> Iterator[Any]:
+        """The current searcher, reopened if the index changed, held for one search."""
+        with self._lock:
+            if self._handle.is_stale():
+                fresh = _open(self.path)
+                self._close_handle()
+                self._handle = fresh
+            if self._searcher is None:
+                self._searcher = self._handle.searcher(weighting=WEIGHTING)
+            yield self._searcher
+
+    def facet_values(self, searcher: Any, fieldname: str) -> list[tuple[str, ...]]:
+        """Values of an indexed field per document number (built once per index version)."""
+        table = self._facets.get(fieldname)
+        if table is None:
+            reader = searcher.reader()
+            table = [()] * reader.doc_count_all()
+            if fieldname in searcher.schema:
+                from_bytes = searcher.schema[fieldname].from_bytes
+                for btext in reader.lexicon(fieldname):
+                    value = (from_bytes(btext),)
+                    for docnum in reader.postings(fieldname, btext).all_ids():
+                        table[docnum] += value
+            self._facets[fieldname] = table
+        return table
+
+    def _close_handle(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+        self._facets = {}
+        self._handle.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_handle()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open(path: Path) -> Any:
+    from .index import open_index
+
+    try:
+        return open_index(path)
+    except IndexError_:
+        raise
+    except (OSError, ValueError) as exc:
+        raise IndexError_(
+            f"no usable search index at {path} ({exc.__class__.__name__})",
+            hint="build it with 'archive index'",
+        ) from None
+
+
+def open_search_index(path: str | Path) -> SearchIndex:
+    """Open an index directory for repeated searches; close it (or use ``with``) when done."""
+    return SearchIndex(path)
+
+
+@contextmanager
+def _opened(index: str | Path | SearchIndex) -> Iterator[SearchIndex]:
+    if isinstance(index, SearchIndex):
+        yield index
+        return
+    opened = SearchIndex(index)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+# --- results ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching passage.
+
+    ``snippet`` is HTML: escaped passage text with ``<mark>`` around matched
+    words. ``snippet_parts`` is the same as ``(text, marked)`` pieces for
+    renderers that are not HTML (the CLI); it is left out of :meth:`as_dict`.
+    """
+
+    testimony: str
+    passage: str
+    title: str
+    narrator: str | None
+    date: str | None
+    language: str | None
+    score: float | None
+    snippet: str
+    url: str
+    anchor: Anchor | None
+    snippet_parts: tuple[tuple[str, bool], ...] = field(default=(), repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "testimony": self.testimony,
+            "passage": self.passage,
+            "title": self.title,
+            "narrator": self.narrator,
+            "date": self.date,
+            "language": self.language,
+            "score": self.score,
+            "snippet": self.snippet,
+            "url": self.url,
+            "anchor": self.anchor.as_dict() if self.anchor is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Group:
+    """The hits of one testimony on this page, in result order."""
+
+    testimony: str
+    title: str
+    hits: tuple[Hit, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "testimony": self.testimony,
+            "title": self.title,
+            "hits": [h.as_dict() for h in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """One page of results plus what describes the whole result set.
+
+    JSON shape (:meth:`as_dict`)::
+
+        {"query": str, "filters": {facet: [value, ...]}, "sort": "relevance"|"date",
+         "total": int, "page": int, "per_page": int, "pages": int,
+         "past_end": bool,        # page is after the last one: hits is empty
+         "timed_out": bool,       # the time limit cut the search short
+         "hits": [{"testimony", "passage", "title", "narrator", "date",
+                   "language", "score", "snippet", "url", "anchor"}],
+         "groups": [{"testimony", "title", "hits": [hit, ...]}],
+         "facets": {"theme": [[value, count], ...], "language": [...],
+                    "place": [...], "decade": [...]},
+         "suggestion": str | null,   # "did you mean": the query with words corrected
+         "notices": [str, ...]}      # what was changed or ignored, in words
+
+    ``score`` is the BM25F relevance (``null`` when sorted by date or when
+    only filters were given); ``anchor`` is a quote anchor
+    (:meth:`archive.anchors.Anchor.as_dict`) over the matched words, ``null``
+    when nothing in the passage text matched (browsing by filters).
+    """
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: tuple[Hit, ...]
+    groups: tuple[Group, ...]
+    facets: dict[str, list[tuple[str, int]]]
+    suggestion: str | None = None
+    notices: tuple[str, ...] = ()
+    timed_out: bool = False
+    sort: str = "relevance"
+    filters: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def past_end(self) -> bool:
+        return self.page > self.pages
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "filters": self.filters,
+            "sort": self.sort,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+            "past_end": self.past_end,
+            "timed_out": self.timed_out,
+            "hits": [h.as_dict() for h in self.hits],
+            "groups": [g.as_dict() for g in self.groups],
+            "facets": {
+                name: [list(item) for item in values] for name, values in self.facets.items()
+            },
+            "suggestion": self.suggestion,
+            "notices": list(self.notices),
+        }
+
+
+# --- compiling the parsed query -------------------------------------------------------
+
+# A highlight pattern is a sequence of term alternatives: ("escap",) marks every
+# occurrence of one term, ("sent", "home") only where the terms are adjacent.
+Pattern = tuple[str, ...]
+
+
+@dataclass
+class _Compiled:
+    query: wq.Query
+    scored: bool  # has words that rank passages (not only filters)
+    highlights: list[dict[str, set[Pattern]]]  # one per positive word/phrase/prefix
+    suggestion: dict[q.Word, str]
+    notices: list[str]
+
+
+class _Compiler:
+    """Turns the parsed tree into Whoosh queries, one word at a time, per field."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.schema = searcher.schema
+        self.text_fields = [f for f in TEXT_FIELDS if f in self.schema]
+        self.meta_fields = {f: b for f, b in META_BOOSTS.items() if f in self.schema}
+        self.highlights: list[dict[str, set[Pattern]]] = []
+        self.suggestion: dict[q.Word, str] = {}
+        self.notices: list[str] = []
+        self.scored = False
+        self._terms: dict[tuple[str, str], list[str]] = {}
+
+    # -- helpers
+
+    def terms(self, fieldname: str, text: str) -> list[str]:
+        key = (fieldname, text)
+        found = self._terms.get(key)
+        if found is None:
+            found = list(self.schema[fieldname].process_text(text, mode="query"))
+            self._terms[key] = found
+        return found
+
+    def exists(self, fieldname: str, terms: Iterable[str]) -> bool:
+        return all(self.reader.doc_frequency(fieldname, t) > 0 for t in terms)
+
+    @staticmethod
+    def _sequence(fieldname: str, terms: list[str], boost: float = 1.0) -> wq.Query:
+        if len(terms) == 1:
+            return wq.Term(fieldname, terms[0], boost=boost)
+        return wq.Phrase(fieldname, terms, boost=boost)
+
+    # -- nodes
+
+    def compile(self, node: q.Node, negative: bool = False) -> wq.Query:
+        if isinstance(node, q.And):
+            return self._and(node, negative)
+        if isinstance(node, q.Or):
+            return wq.Or([self.compile(c, negative) for c in node.children])
+        if isinstance(node, q.Not):
+            return wq.Not(self.compile(node.child, not negative))
+        if isinstance(node, q.Word):
+            return self._word(node, negative)
+        if isinstance(node, q.Phrase):
+            return self._phrase(node.text, negative)
+        if isinstance(node, q.Prefix):
+            return self._prefix(node, negative)
+        if isinstance(node, q.DateRange):
+            # Undated passages are stored with 0: an open start must not reach them.
+            low = node.low if node.low is not None else 1
+            return wq.NumericRange("date_sort", low, node.high, constantscore=True)
+        if isinstance(node, q.Filter):
+            return self._filter(node)
+        raise TypeError(node)  # pragma: no cover - the parser makes only the nodes above
+
+    def _and(self, node: q.And, negative: bool) -> wq.Query:
+        positives = [c for c in node.children if not isinstance(c, q.Not)]
+        negatives = [c.child for c in node.children if isinstance(c, q.Not)]
+        compiled = [self.compile(c, negative) for c in positives]
+        base: wq.Query = wq.And(compiled) if compiled else wq.Every()
+        if not negatives:
+            return base
+        return wq.AndNot(base, wq.Or([self.compile(c, not negative) for c in negatives]))
+
+    def _word(self, node: q.Word, negative: bool) -> wq.Query:
+        parts: list[wq.Query] = []
+        marks: dict[str, set[Pattern]] = {}
+        for f in self.text_fields:
+            terms = self.terms(f, node.text)
+            if terms and self.exists(f, terms):
+                parts.append(self._sequence(f, terms))
+                marks.setdefault(f, set()).add(tuple(terms))
+        for f, boost in self.meta_fields.items():
+            terms = self.terms(f, node.text)
+            if terms and self.exists(f, terms):
+                parts.append(self._sequence(f, terms, boost))
+        if not any(self.terms(f, node.text) for f in self.text_fields):
+            return wq.NullQuery  # punctuation only, cannot match anything
+        if not parts and not negative:
+            parts = self._typo(node, marks)
+        if not negative:
+            self.scored = True
+            if marks:
+                self.highlights.append(marks)
+        return wq.Or(parts) if parts else wq.NullQuery
+
+    def _phrase(self, text: str, negative: bool) -> wq.Query:
+        parts: list[wq.Query] = []
+        marks: dict[str, set[Pattern]] = {}
+        for f in self.text_fields:
+            terms = self.terms(f, text)
+            if terms and self.exists(f, terms):
+                parts.append(self._sequence(f, terms))
+                marks.setdefault(f, set()).add(tuple(terms))
+        for f, boost in self.meta_fields.items():
+            terms = self.terms(f, text)
+            if terms and self.exists(f, terms):
+                parts.append(self._sequence(f, terms, boost))
+        if not negative:
+            self.scored = True
+            if marks:
+                self.highlights.append(marks)
+        return wq.Or(parts) if parts else wq.NullQuery
+
+    def _prefix(self, node: q.Prefix, negative: bool) -> wq.Query:
+        parts: list[wq.Query] = []
+        marks: dict[str, set[Pattern]] = {}
+        capped = False
+        for f in [*self.text_fields, *self.meta_fields]:
+            terms, cut = self._expand(f, node.text)
+            capped = capped or cut
+            boost = self.meta_fields.get(f, 1.0)
+            parts.extend(wq.Term(f, t, boost=boost) for t in terms)
+            if terms and f in self.text_fields:
+                marks.setdefault(f, set()).update((t,) for t in terms)
+        if capped:
+            self.notices.append(
+                f"'{node.text}*' matches many words; only the {PREFIX_EXPANSIONS} most "
+                "frequent were searched (type more letters to narrow it)"
+            )
+        if not negative:
+            self.scored = True
+            if marks:
+                self.highlights.append(marks)
+        return wq.Or(parts) if parts else wq.NullQuery
+
+    def _expand(self, fieldname: str, prefix: str) -> tuple[list[str], bool]:
+        """Terms of ``fieldname`` for words starting with ``prefix``.
+
+        Prefixes are matched against the words as written (the spelling
+        field, when the analyzer stems or lemmatizes), then mapped to the
+        field's terms: "runni*" finds "running" although its term is "run".
+        """
+        fieldobj = self.schema[fieldname]
+        spellname = fieldobj.spelling_fieldname(fieldname)
+        if spellname not in self.schema:
+            spellname = fieldname
+        folded = list(self.schema[fieldname].process_text(prefix, mode="query", tokenize=False))
+        start = fold(prefix) if spellname != fieldname else (folded[0] if folded else "")
+        if not start:
+            return [], False
+        words: list[tuple[int, str]] = []
+        from_bytes = self.schema[spellname].from_bytes
+        for count, (btext, info) in enumerate(self.reader.iter_prefix(spellname, start)):
+            if count >= _PREFIX_SCAN:
+                break
+            words.append((info.doc_frequency(), from_bytes(btext)))
+        words.sort(key=lambda x: (-x[0], x[1]))
+        capped = len(words) > PREFIX_EXPANSIONS
+        chosen = [w for _, w in words[:PREFIX_EXPANSIONS]]
+        if spellname == fieldname:
+            return chosen, capped
+        terms: list[str] = []
+        for word in chosen:
+            for term in self.schema[fieldname].process_text(word, mode="index"):
+                if term not in terms and self.reader.doc_frequency(fieldname, term):
+                    terms.append(term)
+        return terms, capped
+
+    def _typo(self, node: q.Word, marks: dict[str, set[Pattern]]) -> list[wq.Query]:
+        """Words within a small edit distance of a word that matches nothing.
+
+        1 edit for 5-7 letters, 2 for longer words; shorter words only get a
+        "did you mean" (4 letters, 1 edit). Candidates come from the index's
+        own words, and only those still in a live document count.
+        """
+        word = fold(node.text)
+        if not word.isalpha() or not _MIN_SUGGEST_CHARS <= len(word) <= _MAX_TYPO_CHARS:
+            return []
+        maxdist = 1 if len(word) < 8 else 2
+        found: dict[str, tuple[int, int, str]] = {}  # word -> (distance, -freq, field)
+        for f in self.text_fields:
+            fieldobj = self.schema[f]
+            if not getattr(fieldobj, "spelling", False):
+                continue
+            spellname = fieldobj.spelling_fieldname(f)
+            if spellname not in self.schema:
+                continue
+            for cand in _terms_within(self.reader, f, word, maxdist):
+                if cand == word or cand in found:
+                    continue
+                freq = self._live_frequency(spellname, cand)
+                if freq:
+                    found[cand] = (OSA.distance(word, cand), -freq, f)
+        if not found:
+            return []
+        ranked = sorted(found.items(), key=lambda item: (item[1][0], item[1][1], item[0]))
+        self.suggestion[node] = ranked[0][0]
+        if len(word) < _MIN_TYPO_CHARS:
+            return []
+        parts: list[wq.Query] = []
+        used = []
+        for cand, (_, _, f) in ranked[:TYPO_CANDIDATES]:
+            terms = self.terms(f, cand)
+            if terms and self.exists(f, terms):
+                parts.append(self._sequence(f, terms, _TYPO_BOOST))
+                marks.setdefault(f, set()).add(tuple(terms))
+                used.append(cand)
+        if used:
+            self.notices.append(
+                f"no passage has '{node.text}'; showing passages with "
+                + ", ".join(f"'{w}'" for w in used)
+            )
+        return parts
+
+    def _live_frequency(self, fieldname: str, text: str) -> int:
+        """Documents still holding a word: the lexicon keeps words of deleted documents."""
+        matcher = self.reader.postings(fieldname, text)
+        count = 0
+        while matcher.is_active() and count < 1000:
+            count += 1
+            matcher.next()
+        return count
+
+    def _filter(self, node: q.Filter) -> wq.Query:
+        if node.name == "theme":
+            return wq.ConstantScoreQuery(wq.Term("theme_tree", node.value), 0.0)
+        if node.name == "lang":
+            # lang:uk also matches region tags as written in files (uk-UA).
+            codes = [
+                t
+                for t in map(bytes.decode, self.reader.lexicon("language"))
+                if t.lower() == node.value or t.lower().startswith(node.value + "-")
+            ]
+            return wq.Or([wq.Term("language", c) for c in codes]) if codes else wq.NullQuery
+        fieldname = node.name  # place, narrator: words of a text field
+        terms = self.terms(fieldname, node.value) if fieldname in self.schema else []
+        if not terms:
+            return wq.NullQuery
+        if node.phrase:
+            return wq.ConstantScoreQuery(self._sequence(fieldname, terms), 0.0)
+        return wq.ConstantScoreQuery(wq.And([wq.Term(fieldname, t) for t in terms]), 0.0)
+
+
+def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int) -> set[str]:
+    """Spelling words of a text field within ``maxdist`` edits, first letter fixed.
+
+    One Levenshtein automaton is built and run over each segment's word list
+    (Whoosh would rebuild it per segment, and its multi-segment fallback
+    computes the distance to every word sharing the first letter).
+    """
+    spellname = reader.schema[fieldname].spelling_fieldname(fieldname)
+    dfa = Automata.levenshtein_dfa(word, maxdist, 1)
+    found: set[str] = set()
+    for sub in getattr(reader, "readers", None) or [reader]:
+        if sub.field_length(fieldname):
+            found.update(Automata.find_matches(dfa, sub.cursor(spellname)))
+    return found
+
+
+def _compile(parsed: q.ParsedQuery, searcher: Any) -> _Compiled:
+    compiler = _Compiler(searcher)
+    if parsed.root is None:
+        query: wq.Query = wq.Every()
+    elif isinstance(parsed.root, q.Not):
+        query = wq.AndNot(wq.Every(), compiler.compile(parsed.root.child, True))
+    else:
+        query = compiler.compile(parsed.root)
+    return _Compiled(
+        query.normalize(),
+        compiler.scored,
+        compiler.highlights,
+        compiler.suggestion,
+        [*parsed.notices, *compiler.notices],
+    )
+
+
+def _suggestion_text(parsed: q.ParsedQuery, corrections: Mapping[q.Word, str]) -> str | None:
+    if not corrections:
+        return None
+    text = parsed.text
+    for word in sorted(corrections, key=lambda w: w.start, reverse=True):
+        text = text[: word.start] + corrections[word] + text[word.end :]
+    return " ".join(text.split())
+
+
+# --- filters and facets ----------------------------------------------------------------
+
+
+def _clean_filters(filters: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    if not filters:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise QueryError("filters must be a mapping of facet name to values")
+    cleaned: dict[str, list[str]] = {}
+    for name, values in filters.items():
+        if name not in FACETS:
+            raise QueryError(f"unknown filter '{name}'", hint=f"filters are: {', '.join(FACETS)}")
+        if values is None or values == "":
+            continue
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list | tuple | set | frozenset):
+            raise QueryError(f"filter '{name}' must be a value or a list of values")
+        values = [v for v in values if v not in (None, "")]
+        if len(values) > MAX_FILTER_VALUES:
+            raise QueryError(f"filter '{name}' has more than {MAX_FILTER_VALUES} values")
+        for value in values:
+            if not isinstance(value, str) or len(value) > 200:
+                raise QueryError(f"filter '{name}' values must be short text")
+            if any(ord(c) < 32 for c in value):
+                raise QueryError(f"filter '{name}' contains a control character")
+        if values:
+            cleaned[name] = sorted(set(values))
+    return cleaned
+
+
+def _filter_query(filters: dict[str, list[str]]) -> wq.Query | None:
+    if not filters:
+        return None
+    parts = [wq.Or([wq.Term(FACETS[name], v) for v in values]) for name, values in filters.items()]
+    return wq.ConstantScoreQuery(wq.And(parts).normalize(), 0.0)
+
+
+def _facet_counts(index: SearchIndex, searcher: Any, docnums: Iterable[int]) -> dict:
+    docs = list(docnums)
+    facets: dict[str, list[tuple[str, int]]] = {}
+    for name, fieldname in FACETS.items():
+        table = index.facet_values(searcher, fieldname)
+        counts = Counter(chain.from_iterable(map(table.__getitem__, docs)))
+        facets[name] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
+    return facets
+
+
+class _DateOrder(sorting.FacetType):
+    """Oldest first by ``date_sort``; undated passages (stored as 0) last."""
+
+    def categorizer(self, global_searcher: Any) -> sorting.Categorizer:
+        return _DateCategorizer()
+
+
+class _DateCategorizer(sorting.Categorizer):
+    _UNDATED = 99_999_999
+
+    def set_searcher(self, segment_searcher: Any, docoffset: int) -> None:
+        self._dates = segment_searcher.reader().column_reader("date_sort")
+
+    def key_for(self, matcher: Any, segment_docnum: int) -> int:
+        return self._dates[segment_docnum] or self._UNDATED
+
+
+_DATE_ORDER = _DateOrder()
+
+
+# --- highlighting ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mark:
+    start: int
+    end: int
+    group: int
+
+
+def _occurrences(
+    searcher: Any, fieldname: str, docnums: list[int], terms: set[str], texts: dict[int, str]
+) -> dict[int, dict[str, list[tuple[int, int, int]]]]:
+    """(position, start, end) of each term in each document, from the postings.
+
+    Falls back to re-analyzing the stored text with the field's analyzer when
+    the field keeps no character offsets, or when the offsets do not fit the
+    stored text (an index built from other text than it stores).
+    """
+    found: dict[int, dict[str, list[tuple[int, int, int]]]] = {d: {} for d in docnums}
+    fieldobj = searcher.schema[fieldname]
+    wanted = sorted(docnums)
+    if fieldobj.supports("characters"):
+        reader = searcher.reader()
+        for term in terms:
+            matcher = reader.postings(fieldname, term)
+            for d in wanted:
+                if not matcher.is_active():
+                    break
+                if matcher.id() < d:
+                    matcher.skip_to(d)
+                    if not matcher.is_active():
+                        break
+                if matcher.id() == d:
+                    found[d][term] = matcher.value_as("characters")
+        misfits = [
+            d
+            for d in wanted
+            if any(not 0 <= s < e <= len(texts[d]) for occ in found[d].values() for _, s, e in occ)
+        ]
+    else:
+        misfits = wanted
+    found.update(_reanalyze(fieldobj, misfits, terms, texts))
+    return found
+
+
+def _reanalyze(fieldobj: Any, docnums: list[int], terms: set[str], texts: dict[int, str]) -> dict:
+    found: dict[int, dict[str, list[tuple[int, int, int]]]] = {}
+    for d in docnums:
+        occ: dict[str, list[tuple[int, int, int]]] = {}
+        for token in fieldobj.analyzer(texts[d], positions=True, chars=True, mode="index"):
+            if token.text in terms:
+                occ.setdefault(token.text, []).append((token.pos, token.startchar, token.endchar))
+        found[d] = occ
+    return found
+
+
+def _marks_for(
+    patterns_by_group: list[set[Pattern]], occ: dict[str, list[tuple[int, int, int]]]
+) -> list[_Mark]:
+    marks: list[_Mark] = []
+    for group, patterns in enumerate(patterns_by_group):
+        for pattern in patterns:
+            first = occ.get(pattern[0])
+            if not first:
+                continue
+            if len(pattern) == 1:
+                marks.extend(_Mark(s, e, group) for _, s, e in first)
+                continue
+            rest = [{p: (s, e) for p, s, e in occ.get(t, ())} for t in pattern[1:]]
+            for pos, s, _ in first:
+                end = None
+                for i, by_pos in enumerate(rest, start=1):
+                    hit = by_pos.get(pos + i)
+                    if hit is None:
+                        break
+                    end = hit[1]
+                else:
+                    if end is not None:
+                        marks.append(_Mark(s, end, group))
+    marks.sort(key=lambda m: (m.start, -m.end))
+    return marks
+
+
+def _choose_window(text: str, marks: list[_Mark]) -> tuple[int, int]:
+    n = len(text)
+    if n <= SNIPPET_CHARS:
+        return 0, n
+    if not marks:
+        return 0, _word_end(text, SNIPPET_CHARS)
+    best: tuple[int, int, int] | None = None
+    best_start = 0
+    for i, m in enumerate(marks):
+        lo = max(0, m.start - _SNIPPET_LEAD)
+        hi = lo + SNIPPET_CHARS
+        inside = [x for x in marks[i:] if x.end <= hi]
+        key = (len({x.group for x in inside}), len(inside), -lo)
+        if best is None or key > best:
+            best, best_start = key, lo
+    lo = best_start
+    if lo + SNIPPET_CHARS >= n:
+        lo = max(0, n - SNIPPET_CHARS)
+    hi = min(n, lo + SNIPPET_CHARS)
+    return _word_start(text, lo, marks), _word_end(text, hi)
+
+
+def _word_start(text: str, lo: int, marks: list[_Mark]) -> int:
+    if lo <= 0:
+        return 0
+    first_mark = min((m.start for m in marks if m.start >= lo), default=lo)
+    i = lo
+    while i < first_mark and not text[i - 1].isspace():
+        i += 1
+    return i if i <= first_mark else lo
+
+
+def _word_end(text: str, hi: int) -> int:
+    if hi >= len(text):
+        return len(text)
+    i = hi
+    while i > 0 and not text[i].isspace() and hi - i < 30:
+        i -= 1
+    return i if i > 0 and text[i].isspace() else hi
+
+
+def _snippet(text: str, marks: list[_Mark]) -> tuple[str, tuple[tuple[str, bool], ...], int, int]:
+    """HTML snippet, plain parts, and the window it shows."""
+    lo, hi = _choose_window(text, marks)
+    merged: list[list[int]] = []
+    for m in marks:
+        s, e = max(m.start, lo), min(m.end, hi)
+        if s >= e:
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    parts: list[tuple[str, bool]] = []
+    if lo > 0:
+        parts.append(("\u2026", False))
+    pos = lo
+    for s, e in merged:
+        if s > pos:
+            parts.append((text[pos:s], False))
+        parts.append((text[s:e], True))
+        pos = e
+    if pos < hi:
+        parts.append((text[pos:hi], False))
+    if hi < len(text):
+        parts.append(("\u2026", False))
+    snippet = "".join(
+        f"<mark>{html.escape(t)}</mark>" if marked else html.escape(t) for t, marked in parts
+    )
+    return snippet, tuple(parts), lo, hi
+
+
+def _anchor_span(marks: list[_Mark], lo: int, hi: int) -> tuple[int, int] | None:
+    """The shortest run of marks in the window that covers every matched group in it."""
+    inside = [m for m in marks if m.start >= lo and m.end <= hi]
+    if not inside:
+        return None
+    groups = {m.group for m in inside}
+    best: tuple[int, int] | None = None
+    counts: Counter[int] = Counter()
+    left = 0
+    for right, m in enumerate(inside):
+        counts[m.group] += 1
+        while len(counts) == len(groups):
+            span = (inside[left].start, max(x.end for x in inside[left : right + 1]))
+            if best is None or span[1] - span[0] < best[1] - best[0]:
+                best = span
+            counts[inside[left].group] -= 1
+            if not counts[inside[left].group]:
+                del counts[inside[left].group]
+            left += 1
+    if best is None or best[1] - best[0] > _MAX_ANCHOR_CHARS:
+        first = inside[0]
+        return first.start, first.end
+    return best
+
+
+# --- neighbours and anchors ------------------------------------------------------------
+
+
+def _neighbour(searcher: Any, docnum: int, fields: dict, step: int) -> dict | None:
+    """The stored fields of the passage before (-1) or after (+1), if it is in the index."""
+    testimony, position = fields.get("testimony"), fields.get("position")
+    if testimony is None or position is None:
+        return None
+    candidate = docnum + step
+    reader = searcher.reader()
+    other = None
+    if 0 <= candidate < reader.doc_count_all() and not reader.is_deleted(candidate):
+        stored = reader.stored_fields(candidate)
+        if stored.get("testimony") == testimony and stored.get("position") == position + step:
+            other = stored
+    if other is None:
+        found = searcher.search(
+            wq.And(
+                [
+                    wq.Term("testimony", testimony),
+                    wq.NumericRange("position", position + step, position + step),
+                ]
+            ),
+            limit=1,
+        )
+        other = dict(found[0].fields()) if len(found) else None
+    if other is None:
+        return None
+    # Only a passage that really touches this one gives context.
+    text, offset = fields.get("text") or "", fields.get("offset")
+    other_text, other_offset = other.get("text") or "", other.get("offset")
+    if offset is None or other_offset is None:
+        return None
+    sep = len(PASSAGE_SEPARATOR)
+    if step < 0 and other_offset + len(other_text) + sep != offset:
+        return None
+    if step > 0 and offset + len(text) + sep != other_offset:
+        return None
+    return other
+
+
+def _make_anchor(searcher: Any, docnum: int, fields: dict, start: int, end: int) -> Anchor | None:
+    text = fields.get("text") or ""
+    offset = fields.get("offset")
+    if offset is None:
+        return None
+    local, shift = text, 0
+    if start < CONTEXT_CHARS:
+        before = _neighbour(searcher, docnum, fields, -1)
+        if before is not None:
+            local = before["text"] + PASSAGE_SEPARATOR + local
+            shift = len(before["text"]) + len(PASSAGE_SEPARATOR)
+    if len(text) - end < CONTEXT_CHARS:
+        after = _neighbour(searcher, docnum, fields, +1)
+        if after is not None:
+            local = local + PASSAGE_SEPARATOR + after["text"]
+    try:
+        anchor = make_anchor(
+            local,
+            start + shift,
+            end + shift,
+            testimony=fields.get("testimony"),
+            passage=fields.get("passage"),
+        )
+        return replace(anchor, start=offset + start, end=offset + end)
+    except AnchorError:
+        return None
+
+
+# --- search ---------------------------------------------------------------------------
+
+
+def search(
+    index: str | Path | SearchIndex,
+    query: str,
+    *,
+    filters: Mapping[str, Any] | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str = "relevance",
+    base_url: str = "",
+    time_limit: float = TIME_LIMIT,
+) -> SearchResults:
+    """Run a query typed by anyone; return one page of highlighted, linked hits.
+
+    ``index`` is an index directory (opened for this call) or an open
+    :class:`SearchIndex`. ``filters`` selects facet values (``{"theme":
+    "furlough", "language": ["ru", "uk"]}``: any value within a facet, every
+    facet), applied on top of the query; an empty query lists the passages the
+    filters select. ``page`` past the last page gives no hits and
+    ``past_end``; a page below 1, an unknown sort or a bad query raises
+    :class:`QueryError`. See :class:`SearchResults` for the JSON shape.
+    """
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise QueryError("page must be a whole number from 1", hint="use page=1 for the first page")
+    if (
+        isinstance(per_page, bool)
+        or not isinstance(per_page, int)
+        or not 1 <= per_page <= MAX_PER_PAGE
+    ):
+        raise QueryError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort '{sort}'", hint=f"use one of: {', '.join(SORTS)}")
+    if query is None:
+        query = ""
+    parsed = q.parse_query(query)
+    cleaned_filters = _clean_filters(filters)
+    with _opened(index) as opened, opened.searching() as searcher:
+        compiled = _compile(parsed, searcher)
+        # Filters go into the query, not into a FilterCollector: the time
+        # limit wraps the collector and would bypass a filtering one.
+        filter_query = _filter_query(cleaned_filters)
+        query = compiled.query
+        if filter_query is not None:
+            query = filter_query if parsed.root is None else wq.And([query, filter_query])
+        if sort == "date":
+            collector = searcher.collector(limit=None, sortedby=_DATE_ORDER)
+        elif compiled.scored:
+            collector = searcher.collector(limit=None)
+        else:
+            collector = searcher.collector(limit=None, scored=False)
+        limited = TimeLimitCollector(collector, timelimit=time_limit, use_alarm=False)
+        timed_out = False
+        try:
+            searcher.search_with_collector(query, limited)
+        except TimeLimit:
+            timed_out = True
+        results = limited.results()
+        total = len(results)
+        facets = _facet_counts(opened, searcher, results.docs())
+        first = (page - 1) * per_page
+        page_items = results.top_n[first : first + per_page]
+        show_score = compiled.scored and sort == "relevance"
+        hits = _hits(searcher, compiled, page_items, show_score, base_url)
+        notices = list(compiled.notices)
+        if timed_out:
+            notices.append(
+                f"the search stopped after {time_limit:g} s and shows what it found by then; "
+                "add words or filters for complete results"
+            )
+        suggestion = _suggestion_text(parsed, compiled.suggestion)
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.testimony, []).append(hit)
+    return SearchResults(
+        query=" ".join(parsed.text.split()),
+        total=total,
+        page=page,
+        per_page=per_page,
+        hits=tuple(hits),
+        groups=tuple(Group(t, hs[0].title, tuple(hs)) for t, hs in groups.items()),
+        facets=facets,
+        suggestion=suggestion,
+        notices=tuple(notices),
+        timed_out=timed_out,
+        sort=sort,
+        filters=cleaned_filters,
+    )
+
+
+def _hits(
+    searcher: Any,
+    compiled: _Compiled,
+    items: list[tuple[Any, int]],
+    show_score: bool,
+    base_url: str,
+) -> list[Hit]:
+    stored = {docnum: searcher.stored_fields(docnum) for _, docnum in items}
+    texts = {d: (f.get("text") or "") for d, f in stored.items()}
+    by_field: dict[str, list[int]] = {}
+    for d, f in stored.items():
+        by_field.setdefault(text_field(f.get("language")), []).append(d)
+    marks: dict[int, list[_Mark]] = {d: [] for d in stored}
+    for fieldname, docnums in by_field.items():
+        groups = [g.get(fieldname, set()) for g in compiled.highlights]
+        terms = {t for patterns in groups for pattern in patterns for t in pattern}
+        if not terms or fieldname not in searcher.schema:
+            continue
+        occ = _occurrences(searcher, fieldname, docnums, terms, texts)
+        for d in docnums:
+            marks[d] = _marks_for(groups, occ.get(d, {}))
+    hits = []
+    for score, d in items:
+        f = stored[d]
+        snippet, parts, lo, hi = _snippet(texts[d], marks[d])
+        span = _anchor_span(marks[d], lo, hi)
+        anchor = _make_anchor(searcher, d, f, *span) if span else None
+        testimony, passage = f.get("testimony", ""), f.get("passage", "")
+        hits.append(
+            Hit(
+                testimony=testimony,
+                passage=passage,
+                title=f.get("title") or testimony,
+                narrator=f.get("narrator"),
+                date=f.get("date"),
+                language=f.get("language"),
+                score=round(float(score), 4) if show_score and score is not None else None,
+                snippet=snippet,
+                url=testimony_url(testimony, passage, anchor, base_url),
+                anchor=anchor,
+                snippet_parts=parts,
+            )
+        )
+    return hits
+
+
+def check_quote(*args: Any, **kwargs: Any) -> Any:
+    """Find the source of a pasted quote: see :func:`archive.quotecheck.check_quote`."""
+    from .quotecheck import check_quote as _check_quote
+
+    return _check_quote(*args, **kwargs)

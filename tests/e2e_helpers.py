@@ -1,0 +1,204 @@
+"""Helpers for the browser tests: a real waitress server thread and a real Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    """The system Chromium; skipped locally without one, a failure on CI."""
+    path = shutil.which("chromium")
+    if path is None:
+        message = (
+            "the browser tests need a 'chromium' executable on PATH (apt-get install chromium)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+class LiveServer:
+    """The app under waitress on 127.0.0.1 and a free port, in a daemon thread."""
+
+    def __init__(self, app) -> None:
+        from waitress.server import create_server
+
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=4)
+        self.port = self.server.effective_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.close()
+        self.thread.join(timeout=5)
+
+
+@contextmanager
+def live_server(app) -> Iterator[LiveServer]:
+    with LiveServer(app) as server:
+        yield server
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+
+# --- a small archive the web tests own -------------------------------------------------
+
+#: Strings that must never appear in any public output.
+CANARIES = (
+    "CANARYINLINE7731",
+    "CANARYWHOLE7731",
+    "CANARYRESTRICTED7731",
+    "CANARYEMBARGO7731",
+)
+TODAY = "2025-06-01"
+
+OFFICER = """---
+id: officer
+title: "An officer on leaving his unit"
+narrator: "Andrei (pseudonym)"
+interviewer: "Newsroom staff"
+date: 2023-11-14
+place: "Kharkiv region"
+language: en
+status: public
+source: "Written for the web tests"
+license: "CC BY 4.0"
+themes: [leaving-service, furlough]
+---
+
+**Q:** When did you first think about leaving?
+
+**Andrei:** In January, near [CANARYINLINE7731 village]{.redact}. In two weeks my platoon went from twenty-six men to nine.
+{: #first-thought themes="leaving-service" }
+
+**Andrei:** The commander refused to sign the referal, and he said that half the battalion has a hernia and they all fight.
+{: #commission-blocked themes="medical-commission" }
+
+- A report asking for discharge.
+{: #option-report themes="legal-routes" }
+- Leave, fifteen days twice a year on paper.
+{: #option-leave themes="furlough" }
+
+> Fit for military service.
+> {: #discharge-summary themes="hospitalisation" }
+
+**Andrei:** My wife's brother CANARYWHOLE7731 drove me to the border at night.
+{: #who-drove .redact }
+
+**Andrei:** At the crossing point they held me for about forty minutes, then the border guard said: "Go ahead."
+{: #crossed-border themes="escape-abroad furlough" }
+"""
+
+OFFICER_RU = """---
+id: officer-ru
+title: "Офицер о том, как он уходил из части"
+narrator: "Андрей (псевдоним)"
+date: 2023-11-14
+place: "Харьковская область"
+language: ru
+status: public
+translation_of: officer
+themes: [leaving-service]
+---
+
+**Вопрос:** Когда вы впервые подумали об уходе?
+
+**Андрей:** В январе. За две недели во взводе из двадцати шести человек осталось девять. Мне дали отпуск, и я уехал.
+{: #first-thought themes="furlough" }
+"""
+
+MOTHER_UK = """---
+id: mother-uk
+title: "Мати про сина, який переховувався вдома"
+narrator: "Галина (псевдонім)"
+date: "2024"
+place: "Житомирська область"
+language: uk
+status: public
+themes: [hiding, family]
+---
+
+**Галина:** Син пішов з частини і пів року переховувався вдома. Ми нікому не казали, навіть сусідам.
+{: #hiding-at-home themes="hiding" }
+"""
+
+SECRET = """---
+id: secret
+title: "A restricted account CANARYRESTRICTED7731"
+narrator: "CANARYRESTRICTED7731"
+language: en
+status: restricted
+themes: [desertion]
+---
+
+The furlough was refused, said CANARYRESTRICTED7731, and I walked out of the unit.
+"""
+
+EMBARGOED = """---
+id: embargoed
+title: "An embargoed account CANARYEMBARGO7731"
+language: en
+status: embargoed
+publish_after: 2099-01-01
+themes: [desertion]
+---
+
+The furlough was over and CANARYEMBARGO7731 never went back.
+"""
+
+PAST_EMBARGO = """---
+id: past-embargo
+title: "An account whose embargo has ended"
+narrator: "Oleg"
+date: "1998"
+language: en
+status: embargoed
+publish_after: 2001-01-01
+themes: [desertion]
+---
+
+He deserted in the spring, during his furlough, and never came back.
+"""
+
+FILES = {
+    "officer": OFFICER,
+    "officer-ru": OFFICER_RU,
+    "mother-uk": MOTHER_UK,
+    "secret": SECRET,
+    "embargoed": EMBARGOED,
+    "past-embargo": PAST_EMBARGO,
+}
+
+
+def write_archive(directory: Path) -> Path:
+    """A fresh archive: public (en/ru/uk), restricted, embargoed and a past embargo."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for testimony_id, text in FILES.items():
+        (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
+    return directory

@@ -1,0 +1,313 @@
+"""The archive in a real Chromium, served by waitress: highlights, quote links, XSS, axe.
+
+Skipped only when no ``chromium`` is installed, and then a failure on CI.
+Screenshots of the main pages (desktop and phone) are written to
+``test-output/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from e2e_helpers import (
+    CANARIES,
+    SCREENSHOTS,
+    TODAY,
+    chromium_path,
+    launch_chromium,
+    live_server,
+    write_archive,
+)
+
+from archive.config import resolve_config
+from archive.index import build_index
+from webapp import create_app
+
+pytestmark = pytest.mark.e2e
+
+XSS_BODY = """**Q:** <script>window.__owned = 1; alert('x')</script> and <img src=x onerror=alert(1)>?
+
+A [link](javascript:alert(1)) and <svg onload=alert(1)></svg> here, with a border.
+
+Quote "><script>alert(2)</script> <iframe src="javascript:alert(3)"></iframe> end.
+"""
+
+SELECTED = "refused to sign the referal, and he said"
+CORRECTED = "refused to sign the referral, and he said"
+
+
+def _serve_archive(tmp: Path):
+    testimonies = write_archive(tmp / "testimonies")
+    (testimonies / "xss.md").write_text(
+        '---\nid: xss\ntitle: "<script>alert(3)</script> title"\n'
+        'narrator: "<img src=x onerror=alert(4)>"\nlanguage: en\n---\n\n' + XSS_BODY,
+        encoding="utf-8",
+    )
+    (testimonies / "attrs.md").write_text(
+        '---\nid: attrs\ntitle: "Attr abuse"\nlanguage: en\n---\n\n'
+        'Words.\n{: onclick="alert(1)" }\n\n[x]{: onmouseover="alert(2)" }\n',
+        encoding="utf-8",
+    )
+    config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
+    build_index(config)
+    app = create_app(
+        {
+            "testimonies": testimonies,
+            "index": tmp / "index",
+            "today": TODAY,
+            "GENERATION_CHECK_SECONDS": 0,
+        }
+    )
+    return app, config
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    app, config = _serve_archive(tmp_path_factory.mktemp("e2e"))
+    with live_server(app) as server:
+        yield server
+
+
+class Watch:
+    """Fails the test on any dialog (alert) and records console errors."""
+
+    def __init__(self, page) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.watch = Watch(page)
+    yield page
+    context.close()
+
+
+def _in_viewport(page, selector: str) -> bool:
+    return page.eval_on_selector(
+        selector,
+        """el => { const r = el.getBoundingClientRect();
+                   return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0; }""",
+    )
+
+
+def _select(page, words: str) -> None:
+    """Select ``words`` inside the testimony text as a person would with the mouse."""
+    page.evaluate(
+        """words => {
+            const root = document.getElementById('testimony_text');
+            const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+            let node;
+            while ((node = walker.nextNode())) {
+                const i = node.data.indexOf(words);
+                if (i >= 0) {
+                    const range = document.createRange();
+                    range.setStart(node, i);
+                    range.setEnd(node, i + words.length);
+                    const sel = window.getSelection();
+                    sel.removeAllRanges();
+                    sel.addRange(range);
+                    return;
+                }
+            }
+            throw new Error('words not found: ' + words);
+        }""",
+        words,
+    )
+
+
+def test_search_hit_opens_with_the_words_highlighted(site, page):
+    page.goto(f"{site.url}/search/?q=border")
+    link = page.locator("a.hit__link").first
+    assert "<mark>" in link.inner_html().lower() or link.locator("mark").count() > 0
+    link.click()
+    page.wait_for_selector("mark.quote-mark")
+    marked = " ".join(page.locator("mark.quote-mark").all_inner_texts()).lower()
+    assert "border" in marked
+    assert _in_viewport(page, "#quote_start")
+    assert page.watch.dialogs == [] and page.watch.errors == []
+
+
+def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
+    app, config = _serve_archive(tmp_path)
+    with live_server(app) as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+        page = context.new_page()
+        watch = Watch(page)
+        page.goto(f"{server.url}/t/officer/")
+        _select(page, SELECTED)
+        page.wait_for_selector("#quote_toolbar:not([hidden])")
+        page.click("#quote_copy")
+        page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
+        link = page.get_attribute("#quote_toolbar", "data-link")
+        assert page.evaluate("navigator.clipboard.readText()") == link
+        assert link.startswith(f"{server.url}/t/officer/?a=") and ":~:text=" in link
+
+        path = config.testimonies / "officer.md"
+        source = path.read_text(encoding="utf-8")
+        filler = "\n\n".join(f"**Q:** Filler question number {i}?" for i in range(25))
+        source = source.replace(
+            "**Q:** When did you first think", filler + "\n\n**Q:** When did you first think"
+        )
+        path.write_text(source.replace("the referal,", "the referral,"), encoding="utf-8")
+        build_index(config)
+
+        page.goto("about:blank")
+        page.goto(link)
+        page.wait_for_selector("mark.quote-mark")
+        marked = "".join(page.locator("mark.quote-mark").all_inner_texts())
+        assert marked == CORRECTED
+        page.wait_for_timeout(300)
+        assert _in_viewport(page, "#quote_start")
+        assert page.locator("#quote_notice").is_visible()
+
+        # The cite button opens the panel with the citation of those words.
+        _select(page, "forty minutes")
+        page.wait_for_selector("#quote_toolbar:not([hidden])")
+        page.click("#quote_cite")
+        page.wait_for_selector("#quote_panel:not([hidden])")
+        assert page.locator("#quote_panel_text").inner_text() == "forty minutes"
+        assert "@misc{officer_" in page.locator("#quote_panel_formats").text_content()
+        page.keyboard.press("Escape")
+        assert page.locator("#quote_panel").is_hidden()
+
+        source = re.sub(
+            r"\*\*Andrei:\*\* The commander refused.*?\n\{: #commission-blocked[^\n]*\n",
+            "",
+            path.read_text(encoding="utf-8"),
+            flags=re.S,
+        )
+        path.write_text(source, encoding="utf-8")
+        build_index(config)
+        page.goto("about:blank")
+        page.goto(link)
+        notice = page.locator("#quote_orphan")
+        notice.wait_for()
+        assert "no longer in this testimony" in notice.inner_text()
+        assert SELECTED in notice.inner_text()
+        assert page.locator("mark.quote-mark").count() == 0
+        assert watch.dialogs == [] and watch.errors == []
+        context.close()
+
+
+def test_toolbar_is_keyboard_usable(site, page):
+    page.goto(f"{site.url}/t/officer/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert _in_viewport(page, ".skip-link")
+    _select(page, "twenty-six men")
+    page.wait_for_selector("#quote_toolbar:not([hidden])")
+    page.focus("#quote_cite")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#quote_panel:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "quote_panel_title"
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    assert page.locator("#quote_toolbar").is_hidden()
+
+
+def test_script_vectors_never_run(site, page):
+    urls = [
+        "/t/xss/",
+        "/search/?q=" + quote("<script>alert(1)</script>"),
+        "/search/?q=" + quote('"><img src=x onerror=alert(1)>'),
+        "/search/?q=" + quote("<svg onload=alert(1)>") + "&theme=" + quote("<b>x</b>"),
+        "/search/?q=border",
+        "/quote/?text=" + quote("<script>alert(1)</script> javascript:alert(1)"),
+        "/t/officer/?a=" + quote("1-2~<script>alert(1)</script>"),
+    ]
+    for url in urls:
+        page.goto(site.url + url)
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__owned === undefined")
+    assert page.watch.dialogs == []
+    assert page.watch.errors == [] or all("400" in e for e in page.watch.errors)
+    # The attr_list file was rejected by the parser, so it is not a page.
+    assert page.goto(site.url + "/t/attrs/").status == 404
+    for link in page.locator("a[href^='javascript']").all():
+        pytest.fail(f"javascript: link rendered: {link}")
+
+
+def test_no_canary_reaches_the_browser(site, page):
+    for url in ("/", "/t/officer/", "/search/?q=village", "/search/?q=brother", "/feed.xml"):
+        page.goto(site.url + url)
+        content = page.content()
+        for canary in CANARIES:
+            assert canary not in content
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/search/?q=furlough",
+        "/t/officer/",
+        "/themes/leaving-service/",
+        "/quote/?text=twenty-six+men",
+    ],
+)
+def test_axe_finds_no_serious_violations(site, page, path):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(site.url + path)
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == []
+    assert page.watch.errors == []
+
+
+def test_screenshots(site, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, (width, height) in {"desktop": (1280, 900), "phone": (390, 844)}.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        for label, path in (("home", "/"), ("search", "/search/?q=furlough OR border")):
+            page.goto(site.url + path)
+            page.screenshot(path=str(SCREENSHOTS / f"{label}-{name}.png"))
+        page.goto(site.url + "/t/officer/")
+        page.screenshot(path=str(SCREENSHOTS / f"testimony-{name}.png"))
+        _select(page, "twenty-six men to nine")
+        page.wait_for_selector("#quote_toolbar:not([hidden])")
+        page.screenshot(path=str(SCREENSHOTS / f"testimony-selection-{name}.png"))
+        page.click("#quote_cite")
+        page.wait_for_selector("#quote_panel:not([hidden])")
+        page.screenshot(path=str(SCREENSHOTS / f"testimony-cite-{name}.png"))
+        page.goto(site.url + "/search/?q=crossing")
+        page.locator("a.hit__link").first.click()
+        page.wait_for_selector("mark.quote-mark")
+        page.wait_for_timeout(200)
+        page.screenshot(path=str(SCREENSHOTS / f"testimony-quote-{name}.png"))
+        context.close()
+    assert len(list(SCREENSHOTS.glob("*.png"))) >= 12

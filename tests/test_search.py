@@ -1,0 +1,643 @@
+"""Search through a real index on disk: languages, highlights, facets, limits, leaks.
+
+One small archive is written and indexed once for the module; every test
+searches it through :func:`archive.search.search`, the function the CLI and
+the web app call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archive import urls
+from archive.cli import main
+from archive.config import Config, resolve_config
+from archive.errors import QueryError
+from archive.index import build_index
+from archive.model import public_text
+from archive.parse import load_archive
+from archive.search import SearchIndex, open_search_index, search
+
+LIMIT_SECONDS = 1.5
+
+# Words that exist only where nobody outside the archive may read them.
+CANARIES = {
+    "inline": "vorontsovka",
+    "passage": "quillfeather",
+    "restricted": "marmalovich",
+    "embargoed": "thistlewood",
+    "restricted_place": "Grimsbyholt",
+}
+
+TESTIMONIES = {
+    "officer-en": (
+        dict(
+            title='"An officer on leaving"',
+            narrator='"Ivan (pseudonym)"',
+            date="2023-10-04",
+            place='"Kharkiv region"',
+            themes="[furlough]",
+            source='"Newsroom interview"',
+            license='"CC BY 4.0"',
+        ),
+        "I asked for leave three times, and each time the commander refused.\n"
+        "{: #leave-refused }\n\n"
+        "We escaped through the forest at night; the dogs were barking behind us.\n"
+        '{: #escape themes="escape-abroad" }\n\n'
+        "The medic wrote <script>alert(1)</script> & then signed the paper.\n"
+        "{: #medic }\n\n"
+        "They were sent home after the furlough ended, and nobody came back.\n"
+        "{: #sent-home }\n\n"
+        f"My unit was [the {CANARIES['inline']} brigade]{{.redact}} near the river crossing.\n"
+        "{: #unit }\n\n"
+        f"Sergei {CANARIES['passage']} drove me to the border in his van.\n"
+        "{: #driver .redact }\n",
+    ),
+    "deserter-ru": (
+        dict(
+            title='"Дезертир о самоволке"',
+            narrator='"Олег"',
+            date="2022-05-01",
+            place='"Москва"',
+            language="ru",
+            themes="[desertion]",
+        ),
+        "Я ушёл в самоволку в сентябре, потому что отпуск так и не дали.\n\n"
+        "Дезертиров искали по всем деревням, но меня не нашли.\n",
+    ),
+    "soldier-uk": (
+        dict(
+            title='"Солдат про відпустку"',
+            narrator='"Андрій"',
+            date='"2024-03"',
+            place='"Київ"',
+            language="uk",
+        ),
+        "Мені не дали відпустку, тому я втік з частини.\n\n"
+        "Через п’ять днів мене знайшли біля кордону.\n",
+    ),
+    "patrol-1937": (
+        dict(title='"Patrollers in 1937"', date='"1937-05"', place='"Oakgrove, Alabama"'),
+        "The patrollers caught him near the creek and brought him back.\n\n"
+        "He ran off again the next spring and was never caught.\n",
+    ),
+    "patrol-1938": (
+        dict(title='"Patrollers in 1938"', date="1938-02-01", place='"Mobile, Alabama"'),
+        "The patrollers rode every night that winter.\n",
+    ),
+    "undated-en": (
+        dict(title='"An undated account"'),
+        "The patrollers never came to our quarters, and nobody ran.\n",
+    ),
+    "closed-restricted": (
+        dict(
+            title='"Closed account"',
+            status="restricted",
+            place=f'"{CANARIES["restricted_place"]}"',
+        ),
+        f"The commander {CANARIES['restricted']} refused my leave twice.\n",
+    ),
+    "later-embargoed": (
+        dict(title='"Embargoed account"', status="embargoed", publish_after="2099-01-01"),
+        f"The commander {CANARIES['embargoed']} signed the furlough papers.\n",
+    ),
+}
+
+
+def write_archive(directory: Path, testimonies: dict = TESTIMONIES) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for testimony_id, (front, body) in testimonies.items():
+        meta = {"id": testimony_id, "language": "en"} | front
+        lines = ["---", *(f"{k}: {v}" for k, v in meta.items()), "---", "", ""]
+        (directory / f"{testimony_id}.md").write_text("\n".join(lines) + body, encoding="utf-8")
+    return directory
+
+
+def build(testimonies: Path, index_root: Path, *, include_restricted: bool = False) -> Config:
+    """Index an archive with the real indexer; returns the config naming both indexes."""
+    config = resolve_config(testimonies=testimonies, index=index_root)
+    report = build_index(config, full=True, include_restricted=include_restricted)
+    assert not report.errors, report.errors
+    return config
+
+
+@pytest.fixture(scope="module")
+def archive_config(tmp_path_factory) -> Config:
+    root = tmp_path_factory.mktemp("search")
+    directory = write_archive(root / "testimonies")
+    assert not load_archive(directory).errors
+    return build(directory, root / "index", include_restricted=True)
+
+
+@pytest.fixture(scope="module")
+def ix(archive_config) -> SearchIndex:
+    opened = open_search_index(archive_config.public_index)
+    yield opened
+    opened.close()
+
+
+def timed_search(index, query, **kwargs):
+    start = time.perf_counter()
+    try:
+        return search(index, query, **kwargs)
+    finally:
+        assert time.perf_counter() - start < LIMIT_SECONDS, query[:80]
+
+
+def keys(results) -> list[str]:
+    return [f"{h.testimony}/{h.passage}" for h in results.hits]
+
+
+# --- languages ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("escape", "officer-en/escape"),  # stemmed: escaped
+        ("refusing", "officer-en/leave-refused"),  # refused
+        ("ушел", "deserter-ru/p-"),  # ё/е folded, inflection
+        ("ушёл самоволки", "deserter-ru/p-"),
+        ("отпуска", "deserter-ru/p-"),  # отпуск
+        ("дезертир", "deserter-ru/p-"),  # Дезертиров
+        ("відпустка", "soldier-uk/p-"),  # відпустку (lemma)
+        ("втекти", "soldier-uk/p-"),  # втік: stem changes, the lemma joins them
+        ("п'ять", "soldier-uk/p-"),  # typographic apostrophe in the text
+        ("пʼять", "soldier-uk/p-"),  # modifier-letter apostrophe in the query
+        ("ПЯТЬ", None),  # a different word: no match
+    ],
+)
+def test_inflected_queries_find_their_language(ix, query, expected):
+    results = timed_search(ix, query)
+    if expected is None:
+        assert results.total == 0 or not any("soldier-uk" in k for k in keys(results))
+        return
+    assert results.total >= 1
+    assert keys(results)[0].startswith(expected), keys(results)
+
+
+def test_a_query_finds_only_the_language_whose_words_it_uses(ix):
+    english = timed_search(ix, "leave")
+    assert {h.language for h in english.hits} == {"en"}
+    russian = timed_search(ix, "отпуск")
+    assert {h.language for h in russian.hits} == {"ru"}
+    both = timed_search(ix, "отпуск OR відпустку")
+    assert {h.language for h in both.hits} == {"ru", "uk"}
+
+
+def test_phrase_requires_adjacent_words(ix):
+    assert keys(timed_search(ix, '"sent home"')) == ["officer-en/sent-home"]
+    assert timed_search(ix, '"home sent"').total == 0
+    # Typographic quotes work too.
+    assert keys(timed_search(ix, "“sent home”")) == ["officer-en/sent-home"]
+
+
+def test_all_words_must_match_and_or_widens(ix):
+    assert keys(timed_search(ix, "patrollers creek")) == ["patrol-1937/" + _pid(ix, "creek")]
+    widened = timed_search(ix, "creek OR winter")
+    assert widened.total == 2
+    narrowed = timed_search(ix, "patrollers -creek")
+    assert "creek" not in " ".join(h.snippet for h in narrowed.hits)
+    assert narrowed.total == 3
+
+
+def _pid(ix, word: str) -> str:
+    hit = search(ix, word).hits[0]
+    return hit.passage
+
+
+def test_prefix_matches_word_beginnings(ix):
+    results = timed_search(ix, "patrol*")
+    # Three passages say "patrollers"; the fourth matches by its testimony's title.
+    assert results.total == 4
+    marked = [h for h in results.hits if "<mark>patrollers</mark>" in h.snippet.lower()]
+    assert len(marked) == 3
+    assert results.hits[-1].anchor is None and "<mark>" not in results.hits[-1].snippet
+    ukrainian = timed_search(ix, "відпуст*")  # the title matches too: both passages
+    assert [h.snippet.count("<mark>") for h in ukrainian.hits] == [1, 0]
+
+
+# --- highlights, anchors, URLs ------------------------------------------------------------
+
+
+def test_snippets_escape_html_and_mark_the_matched_words(ix):
+    results = timed_search(ix, "script signed")
+    hit = results.hits[0]
+    assert hit.passage == "medic"
+    assert "<script>" not in hit.snippet
+    assert "&lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt;" in hit.snippet
+    assert "&amp; then <mark>signed</mark>" in hit.snippet
+    # Only <mark> tags are real tags; the rest is the stored text, escaped.
+    text = html.unescape(re.sub(r"</?mark>", "", hit.snippet))
+    assert text == "The medic wrote <script>alert(1)</script> & then signed the paper."
+
+
+def test_stemmed_matches_are_marked_whole(ix):
+    hit = timed_search(ix, "escape dog").hits[0]
+    assert "<mark>escaped</mark>" in hit.snippet
+    assert "<mark>dogs</mark>" in hit.snippet
+    assert "<mark>" not in hit.snippet.replace("<mark>escaped</mark>", "").replace(
+        "<mark>dogs</mark>", ""
+    )
+
+
+def test_phrase_marks_only_the_phrase(ix):
+    hit = timed_search(ix, '"the commander"').hits[0]
+    assert hit.snippet.count("<mark>") == 1
+    assert "<mark>the commander</mark>" in hit.snippet
+
+
+def test_hit_anchor_points_at_the_matched_words_in_the_public_text(ix, archive_config):
+    archive = load_archive(archive_config.testimonies)
+    for query in ("escape forest", "refused", "отпуск", '"sent home"', "втік"):
+        hit = timed_search(ix, query).hits[0]
+        text = public_text(archive.testimonies[hit.testimony])
+        assert hit.anchor is not None, query
+        assert text[hit.anchor.start : hit.anchor.end] == hit.anchor.exact
+        assert hit.anchor.prefix == text[max(0, hit.anchor.start - 32) : hit.anchor.start]
+        assert hit.anchor.suffix == text[hit.anchor.end : hit.anchor.end + 32]
+        assert hit.url == urls.testimony_url(hit.testimony, hit.passage, hit.anchor, "")
+    hit = timed_search(ix, "escape forest").hits[0]
+    assert hit.anchor.exact == "escaped through the forest"
+    assert hit.url.startswith("/t/officer-en/?a=") and "#escape:~:text=" in hit.url
+
+
+def test_base_url_is_used_for_links(ix):
+    hit = timed_search(ix, "creek", base_url="https://example.org/archive/").hits[0]
+    assert hit.url.startswith("https://example.org/archive/t/patrol-1937/")
+
+
+def test_long_passages_get_a_window_around_the_words(tmp_path):
+    filler = " ".join(f"word{i}" for i in range(200))
+    directory = write_archive(
+        tmp_path / "t",
+        {"long": (dict(title='"Long"'), f"{filler} the needle is here. {filler}\n")},
+    )
+    config = build(directory, tmp_path / "index")
+    hit = search(config.public_index, "needle").hits[0]
+    assert "<mark>needle</mark>" in hit.snippet
+    assert hit.snippet.startswith("\u2026") and hit.snippet.endswith("\u2026")
+    assert len(html.unescape(re.sub(r"</?mark>", "", hit.snippet))) < 300
+
+
+# --- facets, filters, dates, sorting, pages ---------------------------------------------------
+
+
+def test_facets_count_the_whole_result_set(ix):
+    results = timed_search(ix, "patrollers", per_page=1)
+    assert results.total == 4 and len(results.hits) == 1
+    facets = dict((k, dict(v)) for k, v in results.facets.items())
+    assert facets["language"] == {"en": 4}
+    assert facets["decade"] == {"1930s": 3}
+    assert facets["place"] == {"Oakgrove, Alabama": 2, "Mobile, Alabama": 1}
+    themed = dict(timed_search(ix, "escape").facets["theme"])
+    assert themed["escape-abroad"] == 1
+    assert themed["furlough"] == 1  # testimony-level theme
+    assert "leaving-service" in themed  # the broader theme counts too
+
+
+def test_filters_narrow_the_results(ix):
+    assert timed_search(ix, "", filters={"language": "ru"}).total == 2
+    assert timed_search(ix, "", filters={"language": ["ru", "uk"]}).total == 4
+    assert timed_search(ix, "patrollers", filters={"place": "Mobile, Alabama"}).total == 1
+    assert timed_search(ix, "", filters={"decade": "1930s"}).total == 3
+    # theme filters match narrower themes: escape-abroad is under leaving-service
+    assert "officer-en/escape" in keys(
+        timed_search(ix, "", filters={"theme": "leaving-service"}, per_page=100)
+    )
+    with pytest.raises(QueryError, match="unknown filter"):
+        search(ix, "x", filters={"colour": "red"})
+
+
+def test_query_filters(ix):
+    assert {h.testimony for h in timed_search(ix, "theme:desertion").hits} == {"deserter-ru"}
+    assert timed_search(ix, "lang:uk").total == 2
+    assert timed_search(ix, "patrollers place:mobile").total == 1
+    assert timed_search(ix, 'place:"kharkiv region" escape').total == 1
+    assert timed_search(ix, "narrator:ivan").total >= 5
+    assert timed_search(ix, "theme:no-such-theme").total == 0
+
+
+def test_browse_lists_passages_without_scores_or_anchors(ix):
+    results = timed_search(ix, "", filters={"language": "uk"})
+    assert results.total == 2
+    assert all(h.score is None and h.anchor is None for h in results.hits)
+    assert all(h.snippet and "<mark>" not in h.snippet for h in results.hits)
+
+
+@pytest.mark.parametrize(
+    ("query", "testimonies"),
+    [
+        ("date:1937", {"patrol-1937"}),
+        ("date:1937-05", {"patrol-1937"}),
+        ("date:1937-06", set()),
+        ("date:1937..1938", {"patrol-1937", "patrol-1938"}),
+        ("date:1938-02-01", {"patrol-1938"}),
+        ("date:..1999", {"patrol-1937", "patrol-1938"}),
+        ("date:2022..", {"officer-en", "deserter-ru", "soldier-uk"}),
+    ],
+)
+def test_date_ranges(ix, query, testimonies):
+    results = timed_search(ix, query, per_page=100)
+    assert {h.testimony for h in results.hits} == testimonies
+
+
+def test_sort_by_date_oldest_first_undated_last(ix):
+    results = timed_search(ix, "patrollers", sort="date")
+    assert [h.testimony for h in results.hits] == [
+        "patrol-1937",
+        "patrol-1937",
+        "patrol-1938",
+        "undated-en",
+    ]
+    assert all(h.score is None for h in results.hits)
+    everything = timed_search(ix, "", sort="date", per_page=100)
+    dated = [h.date for h in everything.hits if h.date]
+    assert dated == sorted(dated) and len(dated) < len(everything.hits)
+    assert everything.hits[-1].date is None
+
+
+def test_relevance_puts_the_best_passage_first(ix):
+    results = timed_search(ix, "patrollers caught")
+    assert results.hits[0].passage == _pid(ix, "creek")
+    scores = [h.score for h in results.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_pagination(ix):
+    first = timed_search(ix, "patrollers", per_page=2, page=1)
+    second = timed_search(ix, "patrollers", per_page=2, page=2)
+    assert first.total == second.total == 4
+    assert not set(keys(first)) & set(keys(second))
+    beyond = timed_search(ix, "patrollers", per_page=2, page=9)
+    assert beyond.hits == () and beyond.past_end and beyond.total == 4
+    assert beyond.as_dict()["past_end"] is True
+    for bad in (0, -1):
+        with pytest.raises(QueryError, match="page"):
+            search(ix, "patrollers", page=bad)
+    with pytest.raises(QueryError, match="per_page"):
+        search(ix, "patrollers", per_page=1000)
+    with pytest.raises(QueryError, match="sort"):
+        search(ix, "patrollers", sort="random")
+
+
+def test_groups_collect_hits_by_testimony(ix):
+    results = timed_search(ix, "patrollers")
+    groups = {g.testimony: [h.passage for h in g.hits] for g in results.groups}
+    assert len(groups["patrol-1937"]) == 2
+    assert sum(len(g.hits) for g in results.groups) == len(results.hits)
+    assert results.groups[0].title
+
+
+def test_json_shape(ix):
+    data = timed_search(ix, "escape", per_page=5).as_dict()
+    for key in ("query", "total", "page", "per_page", "hits", "groups", "facets", "suggestion"):
+        assert key in data
+    hit = data["hits"][0]
+    for key in ("testimony", "passage", "title", "narrator", "date", "language", "score",
+                "snippet", "url", "anchor"):  # fmt: skip
+        assert key in hit
+    assert set(data["facets"]) == {"theme", "language", "place", "decade"}
+    assert all(isinstance(v, list) and len(v) == 2 for v in data["facets"]["language"])
+    assert hit["anchor"]["exact"] == "escaped"
+
+
+# --- typos and "did you mean" --------------------------------------------------------------------
+
+
+def test_typo_tolerance_and_suggestion(ix):
+    results = timed_search(ix, "commandr")  # 8 letters: up to 2 edits
+    assert results.total >= 1
+    assert results.suggestion == "commander"
+    assert any("commandr" in n for n in results.notices)
+    assert "<mark>commander</mark>" in results.hits[0].snippet
+    russian = timed_search(ix, "самаволку")
+    assert russian.total == 1 and russian.suggestion == "самоволку"
+
+
+def test_short_words_are_not_corrected_but_suggested(ix):
+    results = timed_search(ix, "lave")
+    assert results.total == 0
+    assert results.suggestion == "leave"
+    assert timed_search(ix, "lve").suggestion is None
+
+
+def test_suggestion_keeps_the_rest_of_the_query(ix):
+    results = timed_search(ix, 'forrest "sent home" -creek')
+    assert results.suggestion == 'forest "sent home" -creek'
+
+
+# --- limits and hostile input ------------------------------------------------------------------
+
+HOSTILE = [
+    "*a*",
+    "*",
+    "a*",
+    "ab*",
+    "~5",
+    "word~9",
+    "x" * 100_000,
+    "leave " * 1700,
+    "(" * 2000 + "leave" + ")" * 2000,
+    "(((((((((leave)))))))))",
+    "leave\x00commander",
+    "leave\x07",
+    "theme:",
+    "date:",
+    "date:1938..1937",
+    "date:19x",
+    "lang:",
+    "foo:bar",
+    '"unclosed phrase',
+    "(unbalanced",
+    "unbalanced)",
+    "wo?d",
+    "?",
+    "OR",
+    "NOT",
+    "-",
+    "a OR OR b",
+    " ".join(f"w{i}" for i in range(40)),
+    "x" * 65,
+    "\ud800",
+    "patrol*" * 10,
+    "*" * 400,
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=lambda q: repr(q[:20]) + f"-{len(q)}")
+def test_hostile_queries_fail_clearly_or_finish_in_time(ix, query):
+    start = time.perf_counter()
+    try:
+        results = search(ix, query)
+    except QueryError as exc:
+        assert str(exc) and "Traceback" not in str(exc)
+    else:
+        assert results.total >= 0
+    assert time.perf_counter() - start < LIMIT_SECONDS
+
+
+def test_limits_are_explained(ix):
+    cases = {
+        "x" * 100_000: "over the limit of 500",
+        "(" * 9 + "a" + ")" * 9: "nested more than 8",
+        " ".join(f"w{i}" for i in range(33)): "over the limit of 32",
+        "y" * 65: "longer than the limit of 64",
+        "*a*": "cannot start a word",
+        "ab*": "at least 3 letters",
+        "word~9": "not supported",
+        "wo?d": "not supported",
+        "a\x00b": "control character",
+        "theme:": "needs a value",
+        '"open': "never closed",
+        "(open": "never closed",
+    }
+    for query, message in cases.items():
+        with pytest.raises(QueryError, match=re.escape(message)) as info:
+            search(ix, query)
+        assert info.value.hint, query
+
+
+def test_unknown_field_is_searched_as_words_with_a_notice(ix):
+    results = timed_search(ix, "escaped:forest")
+    assert results.total == 1
+    assert any("not a filter" in n for n in results.notices)
+
+
+def test_time_limit_returns_partial_results_flagged(ix):
+    # A zero limit fires as soon as the timer thread runs; a tiny switch
+    # interval makes that happen while matches are still being collected.
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        results = search(ix, "", time_limit=0.0)
+    finally:
+        sys.setswitchinterval(old)
+    assert results.timed_out
+    assert results.as_dict()["timed_out"] is True
+    assert any("stopped after" in n for n in results.notices)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.one_of(
+        st.text(max_size=120),
+        st.lists(
+            st.sampled_from(
+                ["leave", "отпуск", "(", ")", '"', "OR", "NOT", "-", "*", "patrol*", "~2",
+                 "theme:", "date:1937..", "lang:ru", ":", "?", "\\", "«", "»", "AND", "a*"]
+            ),
+            max_size=30,
+        ).map(" ".join),
+    )
+)  # fmt: skip
+def test_any_query_gives_results_or_query_error_in_time(ix, text):
+    start = time.perf_counter()
+    with contextlib.suppress(QueryError):
+        search(ix, text)
+    assert time.perf_counter() - start < LIMIT_SECONDS
+
+
+# --- what must never leave the archive ----------------------------------------------------------
+
+
+def _everything(results, typed: str = "") -> str:
+    """All a result says, less the echo of what the person typed."""
+    import json
+
+    data = results.as_dict()
+    del data["query"]
+    blob = json.dumps(data, ensure_ascii=False).lower()
+    for word in typed.lower().replace('"', " ").replace("*", " ").split():
+        blob = blob.replace(f"'{word}'", "")
+    return blob
+
+
+@pytest.mark.parametrize("canary", sorted(CANARIES.values()))
+def test_canaries_never_appear_in_public_results(ix, canary):
+    word = canary.lower()
+    for query in (canary, canary[:4] + "*", f'"{canary}"', canary[:-1] + "x", canary[:-2]):
+        results = timed_search(ix, query)
+        assert results.total == 0, query
+        assert word not in _everything(results, query)
+        assert results.suggestion is None or word not in results.suggestion.lower()
+    everything = timed_search(ix, "", per_page=100)
+    assert word not in _everything(everything)
+    for query in ("commander", "refused leave", "furlough", "border", "river"):
+        assert word not in _everything(timed_search(ix, query, per_page=100))
+
+
+def test_restricted_testimonies_are_not_in_facets_or_browse(ix):
+    results = timed_search(ix, "", per_page=100)
+    testimonies = {h.testimony for h in results.hits}
+    assert "closed-restricted" not in testimonies and "later-embargoed" not in testimonies
+    places = [v for v, _ in results.facets["place"]]
+    assert CANARIES["restricted_place"] not in places
+
+
+def test_private_index_is_for_the_archivist_only(archive_config):
+    runner = CliRunner()
+    base = ["--testimonies", str(archive_config.testimonies), "--index", str(archive_config.index)]
+    public = runner.invoke(main, [*base, "search", CANARIES["restricted"], "--json"])
+    assert public.exit_code == 0, public.output
+    assert '"total": 0' in public.output
+    private = runner.invoke(
+        main, [*base, "search", CANARIES["restricted"], "--json", "--include-restricted"]
+    )
+    assert private.exit_code == 0, private.output
+    assert '"total": 1' in private.output
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+
+
+def _cli(archive_config, *args):
+    base = ["--testimonies", str(archive_config.testimonies), "--index", str(archive_config.index)]
+    return CliRunner().invoke(main, [*base, *args])
+
+
+def test_cli_search_text_marks_words_in_brackets(archive_config):
+    result = _cli(archive_config, "search", "escape forest")
+    assert result.exit_code == 0, result.output
+    assert "[escaped] through the [forest]" in result.output
+    assert "<mark>" not in result.output
+    assert "/t/officer-en/" in result.output
+
+
+def test_cli_search_json_and_options(archive_config):
+    import json
+
+    result = _cli(archive_config, "search", "patrollers", "--json", "--limit", "1", "--page", "2",
+                  "--sort", "date", "--lang", "en")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["per_page"] == 1 and data["page"] == 2 and data["sort"] == "date"
+    assert data["filters"] == {"language": ["en"]}
+    assert len(data["hits"]) == 1
+
+
+def test_cli_search_errors_without_traceback(archive_config):
+    result = _cli(archive_config, "search", "*a*")
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "Traceback" not in result.output
+    missing = CliRunner().invoke(main, ["--index", "/nonexistent/index", "search", "x"])
+    assert missing.exit_code == 1 and "archive index" in missing.output
+
+
+def test_cli_search_help_has_examples():
+    result = CliRunner().invoke(main, ["search", "--help"])
+    assert result.exit_code == 0 and "Examples" in result.output

@@ -1,0 +1,873 @@
+"""One data function per page: the dict both the HTML template and the JSON view show.
+
+Each function takes the request's archive snapshot and query arguments and
+returns plain JSON-ready data (strings, numbers, lists, dicts). Bad input is
+refused with :class:`PageError` (a 4xx with a message), never an exception
+that would become a 500. Only public testimonies are ever looked at: every
+lookup goes through ``Archive.get_public``/``Archive.public`` with the
+snapshot's date, so restricted and embargoed files stay invisible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import request, url_for
+from slugify import slugify
+from werkzeug.datastructures import MultiDict
+
+from archive.anchors import Anchor, make_anchor, resolve_anchor
+from archive.errors import AnchorError, QueryError
+from archive.model import Passage, Testimony, passage_offsets, public_text
+from archive.quotecheck import check_quote
+from archive.search import search
+from archive.urls import ANCHOR_PARAM, join_base, testimony_url
+
+from .citations import FORMATS, Citation, all_formats
+from .resources import Snapshot
+
+__all__ = ["PageError"]
+
+SITE_NAME = "Testimony Archive"
+LANGUAGES = {
+    "en": ("English", "English"),
+    "ru": ("Russian", "Русский"),
+    "uk": ("Ukrainian", "Українська"),
+}
+FACETS = ("theme", "language", "place", "decade")
+SORTS = ("relevance", "date")
+PER_PAGE = 20
+LIST_PER_PAGE = 50
+MAX_PAGE = 10_000
+#: Speaker labels that mark the interviewer's turns, in the archive's languages.
+QUESTION_LABELS = {"q", "question", "interviewer", "вопрос", "в", "питання", "п"}
+
+
+class PageError(Exception):
+    """A request the page cannot serve: shown as ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def not_found() -> PageError:
+    """One message for every missing page: restricted, embargoed and missing look the same."""
+    return PageError(404, "Page not found")
+
+
+# --- small helpers ------------------------------------------------------------
+
+
+def _base() -> str:
+    return request.script_root
+
+
+def site_base() -> str:
+    """The public base URL citations, feeds and the sitemap use (absolute)."""
+    from .resources import get_resources
+
+    configured = get_resources().config.site_url
+    return (configured or request.url_root).rstrip("/")
+
+
+def absolute(path: str) -> str:
+    """``path`` from ``url_for`` (which carries the script root) as an absolute URL."""
+    root = request.script_root
+    if path.startswith(root):
+        path = path[len(root) :]
+    return join_base(site_base(), path)
+
+
+def language_info(code: str) -> dict[str, str]:
+    english, native = LANGUAGES.get(code, (code, code))
+    return {"code": code, "name": english, "native": native}
+
+
+def _turl(testimony_id: str, passage: str | None = None, anchor: Anchor | None = None) -> str:
+    return testimony_url(testimony_id, passage=passage, anchor=anchor, base_url=_base())
+
+
+def theme_ref(snap: Snapshot, slug: str) -> dict[str, str]:
+    theme = snap.archive.vocabulary.themes.get(slug)
+    return {
+        "slug": slug,
+        "label": theme.label("en") if theme else slug,
+        "url": url_for("archive.theme", slug=slug),
+    }
+
+
+def summary(snap: Snapshot, t: Testimony) -> dict[str, Any]:
+    """A testimony as lists show it."""
+    return {
+        "id": t.id,
+        "title": t.title,
+        "narrator": t.narrator,
+        "date": str(t.date) if t.date else None,
+        "place": t.place,
+        "language": language_info(t.language),
+        "themes": [theme_ref(snap, s) for s in t.themes],
+        "words": t.word_count,
+        "url": url_for("archive.testimony", testimony_id=t.id),
+        "json_url": url_for("archive.testimony_json", testimony_id=t.id),
+    }
+
+
+def is_question(t: Testimony, speaker: str | None) -> bool:
+    if not speaker:
+        return False
+    label = speaker.strip().lower()
+    return label in QUESTION_LABELS or (
+        bool(t.interviewer) and label == (t.interviewer or "").strip().lower()
+    )
+
+
+def passage_dict(
+    snap: Snapshot, t: Testimony, p: Passage, offset: int | None, with_link: bool = False
+) -> dict[str, Any]:
+    data = {
+        "id": p.id,
+        "kind": p.kind,
+        "offset": offset,
+        "speaker": p.speaker,
+        "question": is_question(t, p.speaker),
+        "themes": [theme_ref(snap, s) for s in p.themes],
+        "redacted": p.redacted,
+        "has_redactions": p.has_redactions,
+        "text": p.public_text,
+        "html": p.html,
+    }
+    if with_link:
+        data["url"] = _turl(t.id, passage=p.id)
+    return data
+
+
+def arg(args: MultiDict, name: str, default: str = "") -> str:
+    value = args.get(name, default)
+    return value.strip() if isinstance(value, str) else default
+
+
+def page_number(args: MultiDict) -> int:
+    raw = arg(args, "page", "1") or "1"
+    if not raw.isascii() or not raw.isdigit():
+        raise PageError(400, f"page must be a whole number from 1, not {raw[:40]!r}")
+    page = int(raw)
+    if not 1 <= page <= MAX_PAGE:
+        raise PageError(400, f"page must be between 1 and {MAX_PAGE}")
+    return page
+
+
+def paginate(items: list, page: int, per_page: int, endpoint: str, **values: Any) -> dict:
+    """Slice ``items`` for one page; a page past the end is a 400 with the last page named."""
+    pages = max(1, math.ceil(len(items) / per_page))
+    if page > pages:
+        raise PageError(400, f"page {page} is past the last page ({pages})")
+
+    def link(number: int) -> str:
+        return url_for(endpoint, **values, **({"page": number} if number > 1 else {}))
+
+    return {
+        "items": items[(page - 1) * per_page : page * per_page],
+        "page": page,
+        "pages": pages,
+        "total": len(items),
+        "previous": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+    }
+
+
+def _sort_key(t: Testimony) -> tuple:
+    return (t.date.first_day.toordinal() if t.date else 0, t.id)
+
+
+def _public(snap: Snapshot) -> list[Testimony]:
+    return snap.memo("public", lambda: sorted(snap.archive.public(snap.today), key=lambda t: t.id))
+
+
+def _descendants(snap: Snapshot, slug: str) -> list[str]:
+    vocab = snap.archive.vocabulary
+    found, todo = [slug], [slug]
+    while todo:
+        for child in vocab.narrower(todo.pop()):
+            if child.slug not in found:
+                found.append(child.slug)
+                todo.append(child.slug)
+    return found
+
+
+def _theme_counts(snap: Snapshot) -> dict[str, dict[str, int]]:
+    """Per theme (narrower themes included): public testimonies and passages."""
+
+    def compute() -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for slug in snap.archive.vocabulary.themes:
+            family = set(_descendants(snap, slug))
+            testimonies = passages = 0
+            for t in _public(snap):
+                if family & t.all_themes:
+                    testimonies += 1
+                passages += sum(1 for p in t.passages if family.intersection(p.themes))
+            counts[slug] = {"testimonies": testimonies, "passages": passages}
+        return counts
+
+    return snap.memo("theme_counts", compute)
+
+
+def _theme_tree(snap: Snapshot, only_used: bool) -> list[dict[str, Any]]:
+    vocab, counts = snap.archive.vocabulary, _theme_counts(snap)
+
+    def node(slug: str) -> dict[str, Any] | None:
+        theme = vocab.themes[slug]
+        if only_used and not counts[slug]["testimonies"]:
+            return None
+        children = [n for n in (node(c.slug) for c in vocab.narrower(slug)) if n]
+        return {
+            **theme_ref(snap, slug),
+            "description": theme.description,
+            "testimonies": counts[slug]["testimonies"],
+            "passages": counts[slug]["passages"],
+            "narrower": children,
+        }
+
+    roots = [t.slug for t in vocab.themes.values() if not t.broader]
+    return [n for n in (node(s) for s in roots) if n]
+
+
+# --- places, dates, languages ---------------------------------------------------
+
+
+def _place_slug(place: str) -> str:
+    return slugify(place) or "place"
+
+
+def _places(snap: Snapshot) -> dict[str, dict[str, Any]]:
+    def compute() -> dict[str, dict[str, Any]]:
+        places: dict[str, dict[str, Any]] = {}
+        for t in _public(snap):
+            if not t.place:
+                continue
+            slug = _place_slug(t.place)
+            entry = places.setdefault(
+                slug, {"slug": slug, "names": [], "ids": [], "language": t.language}
+            )
+            if t.place not in entry["names"]:
+                entry["names"].append(t.place)
+            entry["ids"].append(t.id)
+        return dict(sorted(places.items(), key=lambda kv: kv[1]["names"][0].lower()))
+
+    return snap.memo("places", compute)
+
+
+def _periods(snap: Snapshot) -> dict[str, list[str]]:
+    """Decade ("1930s"), year ("1937") and "undated" -> testimony ids."""
+
+    def compute() -> dict[str, list[str]]:
+        periods: dict[str, list[str]] = defaultdict(list)
+        for t in _public(snap):
+            if t.date is None:
+                periods["undated"].append(t.id)
+                continue
+            periods[t.date.decade].append(t.id)
+            periods[str(t.date.year)].append(t.id)
+        return dict(periods)
+
+    return snap.memo("periods", compute)
+
+
+# --- pages ----------------------------------------------------------------------
+
+
+def home(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
+    public = _public(snap)
+    languages = Counter(t.language for t in public)
+    recent = sorted((t for t in public if t.date), key=_sort_key, reverse=True)[:8]
+    return {
+        "totals": snap.memo(
+            "totals",
+            lambda: {
+                "testimonies": len(public),
+                "passages": sum(len(t.passages) for t in public),
+                "words": sum(t.word_count for t in public),
+                "languages": len(languages),
+            },
+        ),
+        "themes": _theme_tree(snap, only_used=True),
+        "languages": [
+            {
+                **language_info(code),
+                "count": n,
+                "url": url_for("archive.browse_language", code=code),
+            }
+            for code, n in sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "recent": [summary(snap, t) for t in recent],
+    }
+
+
+def _filters(snap: Snapshot, args: MultiDict) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for facet in FACETS:
+        values = [v.strip() for v in args.getlist(facet) if v.strip()]
+        if len(values) > 20:
+            raise PageError(400, f"too many {facet} filters (at most 20)")
+        if values:
+            filters[facet] = list(dict.fromkeys(values))
+    for slug in filters.get("theme", []):
+        if slug not in snap.archive.vocabulary:
+            raise PageError(400, f"unknown theme {slug[:60]!r}: choose one from the themes page")
+    return filters
+
+
+def _search_url(q: str, filters: dict[str, list[str]], sort: str, page: int = 1) -> str:
+    params: list[tuple[str, str]] = [("q", q)] if q else []
+    for facet in FACETS:
+        params += [(facet, v) for v in filters.get(facet, [])]
+    if sort != "relevance":
+        params.append(("sort", sort))
+    if page > 1:
+        params.append(("page", str(page)))
+    query = urlencode(params)
+    return url_for("archive.search_page") + (f"?{query}" if query else "")
+
+
+def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
+    q = arg(args, "q")
+    filters = _filters(snap, args)
+    sort = arg(args, "sort", "relevance") or "relevance"
+    if sort not in SORTS:
+        raise PageError(400, f"sort must be one of: {', '.join(SORTS)}")
+    page = page_number(args)
+    data: dict[str, Any] = {
+        "query": q,
+        "filters": filters,
+        "sort": sort,
+        "page": page,
+        "searched": bool(q or filters),
+        "results": None,
+    }
+    if not data["searched"]:
+        return data
+    try:
+        results = search(
+            snap.search_index(),
+            q,
+            filters=filters or None,
+            page=page,
+            per_page=PER_PAGE,
+            sort=sort,
+            base_url=_base(),
+        ).as_dict()
+    except QueryError as exc:
+        raise PageError(400, str(exc)) from None
+    total = results.get("total", 0)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    if page > pages:
+        raise PageError(400, f"page {page} is past the last page ({pages})")
+    facets = {}
+    for facet in FACETS:
+        chosen = set(filters.get(facet, []))
+        entries = []
+        for value, count in results.get("facets", {}).get(facet, []):
+            selected = value in chosen
+            toggled = {k: list(v) for k, v in filters.items()}
+            if selected:
+                toggled[facet] = [v for v in toggled[facet] if v != value]
+            else:
+                toggled.setdefault(facet, []).append(value)
+            label = value
+            if facet == "theme":
+                label = theme_ref(snap, value)["label"]
+            elif facet == "language":
+                label = language_info(value)["name"]
+            entries.append(
+                {
+                    "value": value,
+                    "label": label,
+                    "count": count,
+                    "selected": selected,
+                    "url": _search_url(q, toggled, sort),
+                }
+            )
+        facets[facet] = entries
+    results["facets"] = facets
+    results["pages"] = pages
+    results["previous"] = _search_url(q, filters, sort, page - 1) if page > 1 else None
+    results["next"] = _search_url(q, filters, sort, page + 1) if page < pages else None
+    results["sort_urls"] = {s: _search_url(q, filters, s) for s in SORTS}
+    results["clear_url"] = _search_url(q, {}, sort) if filters else None
+    suggestion = results.get("suggestion")
+    results["suggestion_url"] = _search_url(suggestion, filters, sort) if suggestion else None
+    results["grouped"] = _group_hits(results.get("hits", []))
+    data["results"] = results
+    return data
+
+
+def _group_hits(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive hits by testimony, in the order search ranked the first of each."""
+    groups: dict[str, dict[str, Any]] = {}
+    for hit in hits:
+        group = groups.get(hit["testimony"])
+        if group is None:
+            group = groups[hit["testimony"]] = {
+                "testimony": hit["testimony"],
+                "title": hit.get("title"),
+                "narrator": hit.get("narrator"),
+                "date": hit.get("date"),
+                "language": language_info(hit.get("language") or ""),
+                "url": url_for("archive.testimony", testimony_id=hit["testimony"]),
+                "hits": [],
+            }
+        group["hits"].append(hit)
+    return list(groups.values())
+
+
+SEARCH_HELP = [
+    ("furlough", "Every form of the word: furloughs, furloughed. Russian and Ukrainian words "
+     "are found in all their forms too.", "furlough"),
+    ('"sent home"', "The exact phrase. «Ёлочки» and „other“ quotes work too.", '"sent home"'),
+    ("leave OR furlough", "Either word (OR in capitals).", "отпуск OR отпуска"),
+    ("border -Kazakhstan", "Leave out passages with a word (or NOT word).", "border -passport"),
+    ("medic*", "Words that begin with these letters (at least three).", "medic*"),
+    ("theme:furlough", "Passages tagged with a theme or a narrower one.", "theme:hiding"),
+    ("lang:uk", "Only testimonies in one language (en, ru, uk).", "lang:ru leave"),
+    ("place:Kharkiv", "Testimonies from a place.", "place:Kharkiv"),
+    ("narrator:Andrei", "Testimonies by a narrator.", "narrator:Andrei"),
+    ("date:2023..2024", "Interviews from a year, a month (2023-05) or a range.", "date:2023"),
+    ("ушел = ушёл", "Case, ё/е and the different apostrophes do not matter.", "ушел"),
+]  # fmt: skip
+
+
+def search_help(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
+    return {
+        "syntax": [
+            {
+                "syntax": syntax,
+                "meaning": meaning,
+                "example": example,
+                "url": url_for("archive.search_page", q=example),
+            }
+            for syntax, meaning, example in SEARCH_HELP
+        ],
+        "filters": list(FACETS),
+        "sorts": list(SORTS),
+        "per_page": PER_PAGE,
+    }
+
+
+def _public_testimony(snap: Snapshot, testimony_id: str) -> Testimony:
+    t = snap.archive.get_public(testimony_id, snap.today)
+    if t is None:
+        raise not_found()
+    return t
+
+
+def anchor_from_args(args: MultiDict, raw_query: bytes) -> Anchor | None:
+    """The ``a`` parameter, whether its ``%`` escapes were encoded once or twice.
+
+    :meth:`Anchor.to_param` output is meant to be query-encoded again (then
+    the framework hands it back intact); a link that pasted it in raw arrives
+    decoded once too many, so the raw query string is read as a fallback.
+    """
+    value = args.get(ANCHOR_PARAM)
+    if value is None:
+        return None
+    try:
+        return Anchor.from_param(value)
+    except AnchorError as first:
+        for pair in raw_query.split(b"&"):
+            name, _, raw = pair.partition(b"=")
+            if name == ANCHOR_PARAM.encode() and raw:
+                try:
+                    return Anchor.from_param(raw.decode("ascii"))
+                except (AnchorError, UnicodeDecodeError):
+                    break
+        raise PageError(400, f"This quote link cannot be read: {first}") from None
+
+
+def _passage_at(t: Testimony, offsets: dict[str, int], position: int) -> str | None:
+    found = None
+    for p in t.passages:
+        if offsets[p.id] <= position:
+            found = p.id
+    return found
+
+
+def _citation(snap: Snapshot, t: Testimony, anchor: Anchor | None) -> Citation:
+    passage = anchor.passage if anchor else None
+    return Citation(
+        testimony=t,
+        url=absolute(_turl(t.id, passage=passage, anchor=anchor)),
+        accessed=snap.today,
+        site_name=SITE_NAME,
+        anchor=anchor,
+    )
+
+
+def citation_downloads(t: Testimony, anchor: Anchor | None) -> list[dict[str, str]]:
+    extra = {ANCHOR_PARAM: anchor.to_param()} if anchor else {}
+    return [
+        {
+            "format": fmt,
+            "label": label,
+            "url": url_for("archive.cite", testimony_id=t.id, fmt=fmt, **extra),
+        }
+        for fmt, (label, _, _) in FORMATS.items()
+    ]
+
+
+def testimony(
+    snap: Snapshot, args: MultiDict, testimony_id: str, raw_query: bytes = b""
+) -> dict[str, Any]:
+    t = _public_testimony(snap, testimony_id)
+    anchor = anchor_from_args(args, raw_query)
+    offsets = passage_offsets(t)
+    text = public_text(t)
+    highlight = orphan = None
+    if anchor is not None:
+        match = resolve_anchor(anchor, text)
+        if match is None:
+            orphan = {"quote": anchor.exact}
+        else:
+            highlight = {
+                "start": match.start,
+                "end": match.end,
+                "score": round(match.score, 3),
+                "exact": match.score == 1.0,
+                "passage": _passage_at(t, offsets, match.start),
+                "quote": text[match.start : match.end],
+            }
+    translations = [
+        {
+            "id": other.id,
+            "title": other.title,
+            "language": language_info(other.language),
+            "original": other.id == (t.translation_of or t.id),
+            "url": url_for("archive.testimony", testimony_id=other.id),
+        }
+        for other in snap.archive.translations(t)
+        if other.is_public(snap.today)
+    ]
+    blocks = []
+    for block in t.blocks:
+        blocks.append(
+            {
+                "tag": block.tag,
+                "id": block.id,
+                "html": block.html,
+                "passages": [passage_dict(snap, t, p, offsets[p.id]) for p in block.passages],
+            }
+        )
+    citation = _citation(snap, t, None)
+    return {
+        "testimony": {
+            **summary(snap, t),
+            "interviewer": t.interviewer,
+            "source": t.source,
+            "license": t.license,
+            "translation_of": t.translation_of
+            if t.translation_of and snap.archive.get_public(t.translation_of, snap.today)
+            else None,
+            "passages": len(t.passages),
+            "all_themes": [theme_ref(snap, s) for s in sorted(t.all_themes)],
+        },
+        "translations": translations,
+        "blocks": blocks,
+        "highlight": highlight,
+        "orphan": orphan,
+        "citation": {
+            "url": citation.url,
+            "formats": all_formats(citation),
+            "downloads": citation_downloads(t, None),
+        },
+        "anchor_endpoint": url_for("archive.anchor", testimony_id=t.id),
+    }
+
+
+def _int_arg(args: MultiDict, name: str) -> int:
+    raw = arg(args, name)
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise PageError(400, f"{name} must be a character offset (a whole number from 0)")
+    return int(raw)
+
+
+def anchor_for_selection(
+    snap: Snapshot, args: MultiDict, testimony_id: str, raw_query: bytes = b""
+) -> dict[str, Any]:
+    """What the page script asks for a selection: the link and citations of those words."""
+    t = _public_testimony(snap, testimony_id)
+    text = public_text(t)
+    offsets = passage_offsets(t)
+    start, end = _int_arg(args, "start"), _int_arg(args, "end")
+    if 0 <= start < end <= len(text):  # a selection's stray edge whitespace is not the quote
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+    passage = _passage_at(t, offsets, start)
+    try:
+        anchor = make_anchor(text, start, end, testimony=t.id, passage=passage)
+    except AnchorError as exc:
+        raise PageError(400, str(exc)) from None
+    citation = _citation(snap, t, anchor)
+    return {
+        "testimony": t.id,
+        "passage": passage,
+        "quote": anchor.exact,
+        "anchor": anchor.as_dict(),
+        "param": anchor.to_param(),
+        "url": citation.url,
+        "path": _turl(t.id, passage=passage, anchor=anchor),
+        "citations": all_formats(citation),
+        "downloads": citation_downloads(t, anchor),
+    }
+
+
+def citation_for(
+    snap: Snapshot, args: MultiDict, testimony_id: str, fmt: str, raw_query: bytes = b""
+) -> Citation:
+    t = _public_testimony(snap, testimony_id)
+    if fmt not in FORMATS:
+        raise not_found()
+    anchor = anchor_from_args(args, raw_query)
+    if anchor is not None:
+        match = resolve_anchor(anchor, public_text(t))
+        if match is None:
+            raise not_found()
+        text = public_text(t)
+        anchor = make_anchor(
+            text,
+            match.start,
+            match.end,
+            testimony=t.id,
+            passage=_passage_at(t, passage_offsets(t), match.start),
+        )
+    return _citation(snap, t, anchor)
+
+
+def themes_index(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
+    return {"themes": _theme_tree(snap, only_used=False)}
+
+
+def theme(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
+    vocab = snap.archive.vocabulary
+    if slug not in vocab:
+        raise not_found()
+    page = page_number(args)
+    item = vocab.themes[slug]
+    family = _descendants(snap, slug)
+    family_set = set(family)
+    passages = []
+    tagged = []
+    for t in sorted(_public(snap), key=_sort_key, reverse=True):
+        if family_set.intersection(t.themes):
+            tagged.append(summary(snap, t))
+        offsets = None
+        for p in t.passages:
+            if family_set.intersection(p.themes):
+                offsets = offsets or passage_offsets(t)
+                passages.append((t, p, offsets[p.id]))
+    window = paginate(passages, page, LIST_PER_PAGE, "archive.theme", slug=slug)
+    groups: list[dict[str, Any]] = []
+    for t, p, offset in window["items"]:
+        if not groups or groups[-1]["testimony"]["id"] != t.id:
+            groups.append({"testimony": summary(snap, t), "passages": []})
+        groups[-1]["passages"].append(passage_dict(snap, t, p, offset, with_link=True))
+    del window["items"]
+    counts = _theme_counts(snap)
+    return {
+        "theme": {
+            **theme_ref(snap, slug),
+            "labels": dict(item.labels),
+            "description": item.description,
+            "testimonies": counts[slug]["testimonies"],
+            "passages": counts[slug]["passages"],
+        },
+        "broader": [theme_ref(snap, b.slug) for b in reversed(vocab.ancestors(slug))],
+        "narrower": [
+            {**theme_ref(snap, n.slug), "passages": counts[n.slug]["passages"]}
+            for n in vocab.narrower(slug)
+        ],
+        "tagged_testimonies": tagged,
+        "groups": groups,
+        "pagination": window,
+    }
+
+
+def browse(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
+    public = _public(snap)
+    periods = _periods(snap)
+    decades = sorted(p for p in periods if p.endswith("s"))
+    languages = Counter(t.language for t in public)
+    return {
+        "places": [
+            {
+                "slug": entry["slug"],
+                "name": entry["names"][0],
+                "language": entry["language"],
+                "count": len(entry["ids"]),
+                "url": url_for("archive.browse_place", slug=entry["slug"]),
+            }
+            for entry in _places(snap).values()
+        ],
+        "decades": [
+            {
+                "period": decade,
+                "count": len(periods[decade]),
+                "url": url_for("archive.browse_date", period=decade),
+                "years": [
+                    {
+                        "period": year,
+                        "count": len(periods[year]),
+                        "url": url_for("archive.browse_date", period=year),
+                    }
+                    for year in sorted(p for p in periods if p.isdigit() and p[:3] == decade[:3])
+                ],
+            }
+            for decade in decades
+        ],
+        "undated": {
+            "count": len(periods.get("undated", [])),
+            "url": url_for("archive.browse_date", period="undated"),
+        },
+        "languages": [
+            {
+                **language_info(code),
+                "count": n,
+                "url": url_for("archive.browse_language", code=code),
+            }
+            for code, n in sorted(languages.items())
+        ],
+    }
+
+
+def _listing(
+    snap: Snapshot, args: MultiDict, ids: Iterable[str], endpoint: str, **values: Any
+) -> dict[str, Any]:
+    page = page_number(args)
+    wanted = set(ids)
+    items = [t for t in _public(snap) if t.id in wanted]
+    items.sort(key=_sort_key, reverse=True)
+    window = paginate(items, page, LIST_PER_PAGE, endpoint, **values)
+    window["items"] = [summary(snap, t) for t in window["items"]]
+    return window
+
+
+def browse_place(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
+    entry = _places(snap).get(slug)
+    if entry is None:
+        raise not_found()
+    return {
+        "facet": "place",
+        "value": slug,
+        "label": " / ".join(entry["names"]),
+        "label_language": entry["language"],
+        "testimonies": _listing(snap, args, entry["ids"], "archive.browse_place", slug=slug),
+    }
+
+
+def browse_date(snap: Snapshot, args: MultiDict, period: str) -> dict[str, Any]:
+    ids = _periods(snap).get(period)
+    if ids is None:
+        raise not_found()
+    label = "Undated" if period == "undated" else period
+    return {
+        "facet": "date",
+        "value": period,
+        "label": label,
+        "testimonies": _listing(snap, args, ids, "archive.browse_date", period=period),
+    }
+
+
+def browse_language(snap: Snapshot, args: MultiDict, code: str) -> dict[str, Any]:
+    ids = [t.id for t in _public(snap) if t.language == code]
+    if not ids:
+        raise not_found()
+    info = language_info(code)
+    return {
+        "facet": "language",
+        "value": code,
+        "label": info["name"],
+        "language": info,
+        "testimonies": _listing(snap, args, ids, "archive.browse_language", code=code),
+    }
+
+
+MAX_QUOTE_INPUT = 2000
+
+
+def _diff_parts(diff: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The quote checker's ops, as the page shows them: what the testimony says,
+    with the quote's own words struck (``delete``) and the source's words the
+    quote changed or left out marked (``insert``)."""
+    parts: list[dict[str, str]] = []
+    for op in diff:
+        kind, source, quoted = op.get("op"), op.get("source", ""), op.get("quoted", "")
+        if kind == "equal":
+            parts.append({"op": "equal", "text": source})
+            continue
+        if quoted:
+            parts.append({"op": "delete", "text": quoted})
+        if source:
+            parts.append({"op": "insert", "text": source})
+    spaced: list[dict[str, str]] = []
+    for i, part in enumerate(parts):
+        spaced.append({**part, "text": part["text"] + (" " if i < len(parts) - 1 else "")})
+    return spaced
+
+
+def quote_check(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
+    text = args.get("text", "")
+    text = text if isinstance(text, str) else ""
+    data: dict[str, Any] = {"text": text, "checked": bool(text.strip()), "matches": []}
+    if not text.strip():
+        return data
+    if len(text) > MAX_QUOTE_INPUT:
+        raise PageError(400, f"the quote is too long (at most {MAX_QUOTE_INPUT} characters)")
+    try:
+        result = check_quote(snap.search_index(), text, limit=3, base_url=_base()).as_dict()
+    except (QueryError, AnchorError) as exc:
+        raise PageError(400, str(exc)) from None
+    matches = []
+    for match in result.get("matches", []):
+        t = snap.archive.get_public(match.get("testimony", ""), snap.today)
+        if t is None:
+            continue
+        match = dict(match)
+        anchor = None
+        if match.get("anchor"):
+            try:
+                anchor = Anchor(**match["anchor"])
+            except (AnchorError, TypeError):
+                anchor = None
+        match["testimony_info"] = summary(snap, t)
+        match["diff_parts"] = _diff_parts(match.get("diff", []))
+        match["citations"] = all_formats(_citation(snap, t, anchor))
+        matches.append(match)
+    data["found"] = bool(result.get("found"))
+    data["timed_out"] = bool(result.get("timed_out"))
+    data["matches"] = matches
+    return data
+
+
+def feed_entries(snap: Snapshot, limit: int = 50) -> list[Testimony]:
+    return sorted(_public(snap), key=_sort_key, reverse=True)[:limit]
+
+
+def sitemap_urls(snap: Snapshot) -> list[str]:
+    urls = [url_for("archive.home"), url_for("archive.themes"), url_for("archive.browse")]
+    urls += [url_for("archive.search_help"), url_for("archive.quote")]
+    counts = _theme_counts(snap)
+    urls += [url_for("archive.theme", slug=s) for s, c in counts.items() if c["passages"]]
+    urls += [url_for("archive.browse_place", slug=s) for s in _places(snap)]
+    urls += [url_for("archive.browse_date", period=p) for p in sorted(_periods(snap))]
+    urls += [
+        url_for("archive.browse_language", code=c)
+        for c in sorted({t.language for t in _public(snap)})
+    ]
+    urls += [url_for("archive.testimony", testimony_id=t.id) for t in _public(snap)]
+    return [absolute(u) for u in urls]

@@ -1,0 +1,144 @@
+"""The loaded archive and the public index, once per process.
+
+Like flaskr's ``get_db``: views ask :func:`get_resources` and never open
+files themselves. Reading every testimony and opening the index is done
+once; after that, at most once per request (and at most every
+``GENERATION_CHECK_SECONDS``) the public index's generation is compared, and
+an atomic reindex swap makes the next request reload both. The archive
+loaded alongside an index generation is what the pages show, so a testimony
+page and the search hits that link to it always describe the same text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g
+
+from archive.config import Config
+from archive.index import current_generation
+from archive.model import Archive
+from archive.parse import load_archive
+from archive.search import SearchIndex, open_search_index
+
+__all__ = ["Snapshot", "get_resources", "init_app"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class Snapshot:
+    """What one request sees: never changes under it, even if a reindex lands meanwhile."""
+
+    config: Config
+    archive: Archive
+    generation: Any
+    today: dt.date
+    _index: SearchIndex | None = None
+    _memo: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.config.public_index
+
+    def search_index(self) -> SearchIndex:
+        """The public index, opened on first use and kept for this generation's snapshots."""
+        with self._lock:
+            if self._index is None:
+                self._index = open_search_index(self.config.public_index)
+            return self._index
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Derived data (theme counts, places...) computed once per loaded archive."""
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+
+class _Resources:
+    def __init__(self, config: Config, check_seconds: float) -> None:
+        self.config = config
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()  # guards the fields below, held only briefly
+        self._load_lock = threading.Lock()  # one reload at a time
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+
+    def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:
+        # With a snapshot to fall back on, never wait for another thread's reload.
+        if not self._load_lock.acquire(blocking=snap is None):
+            assert snap is not None
+            return snap
+        try:
+            latest = self._snapshot
+            if latest is None or latest.generation != generation:
+                latest = Snapshot(
+                    self.config, load_archive(self.config.testimonies), generation, today
+                )
+                with self._lock:
+                    self._snapshot = latest
+            return latest
+        finally:
+            self._load_lock.release()
+
+    def current(self) -> Snapshot:
+        """The snapshot to serve now.
+
+        Reading a large archive takes seconds, so a reload after a reindex
+        happens in one request while the others keep serving the previous
+        snapshot (its index generation stays readable until it is dropped).
+        """
+        today = self.config.today_or_now()
+        now = time.monotonic()
+        with self._lock:
+            snap = self._snapshot
+            due = snap is None or now - self._checked_at >= self.check_seconds
+            if due:
+                self._checked_at = now
+        if due:
+            generation = current_generation(self.config.public_index)
+            if snap is None or generation != snap.generation:
+                snap = self._reload(snap, generation, today)
+        assert snap is not None
+        if snap.today != today:  # a new day may end an embargo: recompute derived data
+            snap = Snapshot(self.config, snap.archive, snap.generation, today, snap._index)
+            with self._lock:
+                self._snapshot = snap
+        return snap
+
+
+def init_app(app: Flask, config: Config) -> None:
+    app.extensions["archive"] = _Resources(config, float(app.config["GENERATION_CHECK_SECONDS"]))
+
+
+def get_resources() -> Snapshot:
+    """The archive snapshot for this request (checked for a reindex at most once per request)."""
+    if "archive_snapshot" not in g:
+        g.archive_snapshot = current_app.extensions["archive"].current()
+    return g.archive_snapshot
+
+
+# --- static export: serve an archive that was already read ---------------------------
+
+
+def use_archive(app: Flask, archive: Archive) -> None:
+    """Serve ``archive`` as given instead of reading the testimony directory.
+
+    The static export reads and validates every file once, then renders
+    exactly what it checked, so a file edited meanwhile cannot slip into the
+    pages unchecked. Pair it with ``GENERATION_CHECK_SECONDS=inf``: the
+    snapshot is then never reloaded.
+    """
+    resources = app.extensions["archive"]
+    snap = Snapshot(resources.config, archive, None, resources.config.today_or_now())
+    with resources._lock:
+        resources._snapshot = snap
+        resources._checked_at = time.monotonic()

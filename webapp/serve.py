@@ -1,0 +1,62 @@
+"""Run the archive: waitress in production, Flask's development server with ``--debug``.
+
+Neither writes what people search for: waitress keeps no access log, and the
+development server's request lines are cut to the path (no query string)
+unless ``log_queries`` is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler
+
+from archive.config import SETTINGS, Config
+from archive.index import ensure_index
+
+from . import create_app
+
+__all__ = ["DEFAULT_THREADS", "app_for", "serve"]
+
+DEFAULT_THREADS = 4
+
+
+class _PathOnlyHandler(WSGIRequestHandler):
+    """Development-server request lines without the query string: searches stay private."""
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        path = urlsplit(self.path).path
+        self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+
+
+def app_for(config: Config, **flask_config: Any) -> Flask:
+    """The app for an already resolved configuration (what ``archive serve`` runs)."""
+    values = asdict(config)
+    settings = {s.name: values[s.name] for s in SETTINGS if values.get(s.name) is not None}
+    return create_app({**settings, **flask_config})
+
+
+def serve(
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    debug: bool = False,
+    threads: int = DEFAULT_THREADS,
+    announce: Any = print,
+) -> None:
+    """Build the index if there is none yet, then serve until interrupted."""
+    ensure_index(config)
+    app = app_for(config)
+    app.extensions["archive"].current()  # read the archive now, not on the first request
+    announce(f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop)")
+    if debug:
+        handler = WSGIRequestHandler if config.log_queries else _PathOnlyHandler
+        app.run(host=host, port=port, debug=True, use_reloader=False, request_handler=handler)
+        return
+    import waitress
+
+    waitress.serve(app, host=host, port=port, threads=threads, ident="testimony-archive")

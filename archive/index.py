@@ -55,6 +55,15 @@ is classified:
   still carries deleted documents may name a withdrawn testimony. When the
   rewrite would be a large part of the index, a full build is done instead.
 
+Rewriting a segment means adding its live documents again from their stored
+fields, not Whoosh's merge: Whoosh files a segment's spelling words under its
+document 0, so a merge keeps the spelling words of deleted documents (or
+drops them all when document 0 was deleted). The new versions go into one
+new segment per update, together with the documents of segments smaller
+than :data:`SMALL_SEGMENT_DOCS`; once there would be more than
+:data:`MAX_SEGMENTS` segments, the update is done as a full build, which
+compacts the index again.
+
 After a withdrawal the previous generation is deleted right after the swap
 instead of being kept; open readers keep working because Whoosh
 memory-maps segment files, and :meth:`IndexHandle.is_stale` tells them to
@@ -114,7 +123,7 @@ __all__ = [
 #: Bump when a field is added, removed or filled differently; with
 #: ``analysis.ANALYSIS_VERSION`` it decides whether an index can be updated or
 #: must be rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST_FORMAT = 1
 INDEXNAME = "MAIN"
 CURRENT = "CURRENT"
@@ -127,10 +136,12 @@ MAX_WORKERS = 4
 #: Below this much source a full build runs in the calling process.
 INLINE_BYTES = 256 * 1024
 #: Segments under this many documents are folded into the next update's new
-#: segment, so updates do not pile up segments.
-SMALL_SEGMENT_DOCS = 400
-#: More segments than this after an update: rebuild instead (search slows
-#: down with every segment).
+#: segment (their documents added again), so updates do not pile up
+#: segments. Folding costs about as much as indexing those documents anew
+#: (Whoosh's own merge is no faster), which bounds the cost of an update.
+SMALL_SEGMENT_DOCS = 200
+#: More segments than this after an update: rebuild instead (search, and
+#: spelling suggestions most, slow down with every segment).
 MAX_SEGMENTS = 8
 #: An update that would rewrite more than this share of the index is done as
 #: a full (parallel) build instead.
@@ -141,7 +152,9 @@ LIMIT_MB = 128
 LOCK_TIMEOUT = 3.0
 #: Stored fields that must not change for a changed testimony to count as an
 #: addition (``themes`` may only grow; ``text`` is checked passage by passage).
-SAME_FIELDS = ("title", "narrator", "place", "place_facet", "language", "status", "date")
+SAME_FIELDS = (
+    "title", "narrator", "place", "place_facet", "language", "status", "date", "source", "license",
+)  # fmt: skip
 
 
 # --- schema ----------------------------------------------------------------------
@@ -205,6 +218,9 @@ def schema() -> wf.Schema:
         decade=wf.ID(stored=True, sortable=True),
         # The bold speaker label the passage starts with ("Q", "Ivan"), if any.
         speaker=wf.STORED,
+        # Testimony source and licence, for citations (quote check cites from the index).
+        source=wf.STORED,
+        license=wf.STORED,
     )
 
 
@@ -233,6 +249,9 @@ def _documents(t: Testimony, vocabulary: Vocabulary, private: bool) -> list[dict
         common["place_facet"] = t.place
     if t.date is not None:
         common["date"] = str(t.date)
+    for name in ("source", "license"):
+        if getattr(t, name):
+            common[name] = getattr(t, name)
     docs = []
     for position, (p, offset) in enumerate(zip(passages, offsets, strict=True)):
         doc = dict(common)
@@ -725,6 +744,7 @@ class _Builder:
         self.today = today
         self.progress = progress and sys.stderr.isatty()
         self.vocab_hash = _vocabulary_hash(source.vocabulary)
+        self.fallback = ""  # why an update turned into a full build
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -912,6 +932,7 @@ class _Builder:
                 to_process.append(item)  # new, changed, or invalid last time
         gone = sum(1 for name in before if name not in current)
         if len(to_process) + gone > max(20, len(before) * INCREMENTAL_LIMIT):
+            self.fallback = "too many files changed for an update"
             return False
         new_docs: dict[str, list[dict]] = {}
         for item in to_process:
@@ -994,9 +1015,11 @@ class _Builder:
             adding = sum(len(d) for d in new_docs.values())
             total = sum(s.doc_count() for s in writer.segments) + adding
             segments = len(writer.segments) - len(rewriting) + bool(rewritten or adding)
-            if segments > MAX_SEGMENTS or rewritten > max(
-                SMALL_SEGMENT_DOCS, total * INCREMENTAL_LIMIT
-            ):
+            if segments > MAX_SEGMENTS:
+                self.fallback = f"more than {MAX_SEGMENTS} segments: rebuilding to compact"
+            elif rewritten > max(SMALL_SEGMENT_DOCS, total * INCREMENTAL_LIMIT):
+                self.fallback = "withdrawn text is spread over a large part of the index"
+            if self.fallback:
                 writer.cancel()
                 return None
             for segment in rewriting:
@@ -1029,7 +1052,7 @@ class _Builder:
         report = IndexReport(self.kind, "incremental", "")
         report.errors += self.source.archive_errors()
         if reason is None and not self.incremental(report, old, live):
-            reason = "too large a change for an update"
+            reason = self.fallback
             report = IndexReport(self.kind, "full", reason)
             report.errors += self.source.archive_errors()
         if reason is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from whoosh import fields as wf
 from whoosh.qparser import QueryParser
-from whoosh.query import Term
+from whoosh.query import Every, NumericRange, Term
 from whoosh.reading import SegmentReader
 
 from archive import index as index_module
@@ -84,10 +84,10 @@ CANARIES = {
     "uk": {
         "inline": "зорбляксія",
         "passage": "квіфлеберґ",
-        "restricted": "снаркельвудія",
+        "restricted": "шнаркельвудія",
         "embargoed": "плімботронка",
-        "later_restricted": "грубноксія",
-        "later_redacted": "вексилорійка",
+        "later_restricted": "гробнуксія",
+        "later_redacted": "вексорилка",
     },
 }
 NEVER_PUBLIC = ("inline", "passage", "restricted", "embargoed")
@@ -279,7 +279,7 @@ def test_schema_has_the_documented_fields():
     for name in ("position", "offset", "date_sort", "year"):
         assert isinstance(s[name], wf.NUMERIC)
     assert s["position"].column_type and s["date_sort"].column_type
-    for name in ("text", "speaker"):
+    for name in ("text", "speaker", "source", "license"):
         assert isinstance(s[name], wf.STORED)
 
 
@@ -313,10 +313,11 @@ def test_documents_carry_fields_offsets_and_theme_tree(write_testimony, index_di
             assert first["language"] == "ru"
             assert s.search(Term("theme_tree", "leaving-service")).scored_length() == 1
             assert s.search(Term("themes", "leaving-service")).scored_length() == 0
-            sorted_hits = s.search(Term("language", "ru"), sortedby="date_sort")
-            assert len(sorted_hits) == 2
             [other] = s.documents(testimony="undated")
-            assert other["language"] == "de"
+            assert other["language"] == "de" and "date" not in other
+            by_date = s.search(Every(), sortedby=["date_sort", "position"])
+            assert [h["testimony"] for h in by_date] == ["undated", "ru-officer", "ru-officer"]
+            assert s.search(NumericRange("year", 1930, 1939)).scored_length() == 2
         # Russian stemming in text_ru; other languages only folded, in text_other.
         assert len(search_keys(handle, "text_ru", "отпуска")) == 1
         assert search_keys(handle, "text_other", "UNDATED") == [f"undated/{other['passage']}"]
@@ -386,10 +387,73 @@ def test_an_addition_leaves_other_segments_alone(write_testimony, index_dir, mon
     assert not set(segment_files) & {p.name for p in report.generation.glob("*.seg")}
     assert generations(config.public_index) == [report.generation.name]
     with open_index(config.public_index) as handle:
-        assert sorted(search_keys(handle, "text_en", "quarry")) == [
-            k for k in sorted(search_keys(handle, "text_en", "quarry")) if not k.startswith("t1/")
-        ]
-        assert len(search_keys(handle, "text_en", "quarry")) == 2
+        keys = search_keys(handle, "text_en", "quarry")
+        assert sorted(k.split("/")[0] for k in keys) == ["t0", "t2"]
+
+
+def test_updates_fall_back_to_a_full_build(write_testimony, index_dir, monkeypatch):
+    monkeypatch.setattr(index_module, "SMALL_SEGMENT_DOCS", 0)
+    monkeypatch.setattr(index_module, "MAX_SEGMENTS", 2)
+    for i in range(3):
+        write_testimony(f"t{i}", f"Account {i}.\n")
+    config = config_for(write_testimony.directory, index_dir)
+    assert build_index(config).segments == 1
+    write_testimony("t0", "Account 0.\n\nMore.\n")
+    assert build_index(config).segments == 2
+    write_testimony("t1", "Account 1.\n\nMore.\n")
+    report = build_index(config)
+    assert (report.mode, report.reason) == ("full", "more than 2 segments: rebuilding to compact")
+    assert report.segments == 1 and report.updated == 1
+
+    write_testimony("t2", "Account two.\n")  # withdrawn, in the one segment all share
+    report = build_index(config)
+    assert report.mode == "full"
+    assert report.reason == "withdrawn text is spread over a large part of the index"
+
+
+@pytest.mark.parametrize(
+    ("edit", "withdrawn"),
+    [
+        ({"body": "The mill by the river.\n\nA new passage.\n"}, 0),
+        ({"body": "The mill by the river. At dawn.\n"}, 0),
+        ({"body": 'The mill by the river.\n{: themes="family" }\n'}, 0),
+        ({"body": "The mill by the river, at dawn.\n"}, 1),  # the old sentence is not there
+        ({"body": "The mil by the river.\n"}, 1),  # a typo fix drops the old spelling
+        ({"body": "The mill by the [river]{.redact}.\n"}, 1),
+        ({"narrator": '"I. P."'}, 1),
+        ({"title": '"Renamed"'}, 1),
+        ({"themes": "[]"}, 1),
+    ],
+)
+def test_what_counts_as_withdrawn(write_testimony, index_dir, edit, withdrawn):
+    front = {"narrator": '"Ivan Petrenko"', "themes": "[furlough]"}
+    write_testimony("t1", "The mill by the river.\n", **front)
+    config = config_for(write_testimony.directory, index_dir)
+    build_index(config)
+    body = edit.pop("body", "The mill by the river.\n")
+    write_testimony("t1", body, **(front | edit))
+    report = build_index(config)
+    assert (report.mode, report.updated, report.withdrawn) == ("incremental", 1, withdrawn)
+
+
+def test_spelling_words_follow_rewrites(write_testimony, index_dir):
+    """Rewritten segments get the spelling words of their live documents, no more, no less."""
+    write_testimony("t1", "The harvest came late that autumn.\n")
+    write_testimony("t2", "Nobody spoke of the blacksmith.\n")
+    config = config_for(write_testimony.directory, index_dir)
+    build_index(config)
+    for i in range(3):  # additions, each folding the small segment into a new one
+        write_testimony(f"n{i}", f"Another account, number {i}.\n")
+        build_index(config)
+    write_testimony("t2", "Nobody spoke of it.\n")  # "blacksmith" withdrawn
+    assert build_index(config).withdrawn == 1
+    with open_index(config.public_index) as handle, handle.searcher() as s:
+        corrector = s.corrector("spell_text_en")
+        assert corrector.suggest("harvst") == ["harvest"]
+        assert corrector.suggest("acount") == ["account"]
+        assert "blacksmith" not in corrector.suggest("blacksmit", maxdist=2)
+        words = set(handle.reader.lexicon("spell_text_en"))
+        assert b"blacksmith" not in words and b"harvest" in words
 
 
 def test_an_ended_embargo_rebuilds_the_index(write_testimony, index_dir):
@@ -526,6 +590,29 @@ def test_a_reader_keeps_working_across_a_swap(write_testimony, index_dir, full):
         assert len(search_keys(fresh, "text_en", "river")) == 1
 
 
+def test_a_threaded_caller_builds_with_worker_processes(write_testimony, index_dir, monkeypatch):
+    """A web server (threads alive) gets forkserver workers; the result is the same."""
+    import threading
+
+    monkeypatch.setattr(index_module, "INLINE_BYTES", 0)
+    for i in range(6):
+        write_testimony(f"t{i}", f"Account {i} of the flood.\n")
+    config = config_for(write_testimony.directory, index_dir)
+    done = threading.Event()
+    server = threading.Thread(target=done.wait)
+    server.start()
+    result = {}
+    builder = threading.Thread(target=lambda: result.update(report=ensure_index(config)))
+    builder.start()
+    builder.join(timeout=120)
+    done.set()
+    server.join()
+    report = result["report"]
+    assert report.segments == min(2, index_module._worker_count())
+    with open_index(config.public_index) as handle:
+        assert len(search_keys(handle, "text_en", "flood")) == 6
+
+
 # --- locking and crashes -----------------------------------------------------------
 
 
@@ -611,6 +698,21 @@ def _kill_full_build_at(small_corpus_dir: Path, index_dir: Path, delays: list[fl
         }
         with open_index(public) as handle:
             assert handle.doc_count > 3000
+        assert not _processes_with(f"ARCHIVE_INDEX={index_dir}")  # no orphaned workers
+
+
+def _processes_with(variable: str) -> list[int]:
+    """Processes (of this user) whose environment holds ``variable``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if variable.encode() in environ:
+                found.append(int(entry.name))
+    return found
 
 
 def test_a_killed_full_build_leaves_the_old_index_serving(small_corpus_dir, index_dir):

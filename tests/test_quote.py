@@ -130,6 +130,7 @@ def test_citation_and_link(corpus):
     cite = best.citation
     assert cite.title == "Charlie Aarons, Alabama"
     assert cite.narrator == "Charlie Aarons"
+    assert cite.license == "public-domain" and "aarons-charlie.txt" in cite.source
     assert best.url.startswith("https://example.org/a/t/wpa-al-aarons-charlie/?a=")
     assert f"#{best.passage}:~:text=" in best.url
     assert best.anchor is not None and best.anchor.exact == best.exact

@@ -36,7 +36,7 @@ PASSAGE_SEPARATOR = "\n\n"
 STATUSES = ("public", "restricted", "embargoed")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class PartialDate:
     """An ISO 8601 date that may stop at the year or the month (``1937``, ``1937-05``)."""
 

@@ -60,7 +60,11 @@ OPTIONAL = (
 TEXT_FIELDS = ("title", "narrator", "interviewer", "place", "source", "license")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-ATTR_LINE_RE = re.compile(r"^\s*\{:?[^}\n]*\}\s*$")
+ATTR_LINE_RE = re.compile(r"^\s*(?:>\s*)*\{:?[^}\n]*\}\s*$")  # also inside a block quote
+#: Attribute-list text that python-markdown did not apply: it would be published
+#: as text, and a misspelt ``.redact`` in it would publish what it meant to hide.
+LEFTOVER_ATTRS_RE = re.compile(r"\{:[^}\n]*\}|\{\s*[.#][^}\n]*\}|\{[^}\n]*\bredact", re.I)
+NESTED_BLOCKS = ("p", "ul", "ol", "li", "blockquote", "pre")
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[*+-]|\d+\.)\s")
 REDACT_RE = r"\[((?:[^\[\]\\]|\\.)+)\]\{:?\s*\.redact\s*\}"
 PASSAGE_ATTRS = {"id", "themes", "class"}
@@ -183,7 +187,7 @@ def _front_matter(
         err("themes", "themes must be a list", hint="themes: [furlough, hiding]")
         themes = []
     for i, slug in enumerate(themes):
-        if slug not in vocabulary:
+        if not isinstance(slug, str) or slug not in vocabulary:
             errors.append(
                 ValidationError(
                     path,
@@ -192,7 +196,7 @@ def _front_matter(
                     hint=_theme_hint(vocabulary),
                 )
             )
-    fields["themes"] = tuple(str(t) for t in themes if t in vocabulary)
+    fields["themes"] = tuple(t for t in themes if isinstance(t, str) and t in vocabulary)
 
     translation_of = data.get("translation_of")
     if translation_of is not None:
@@ -276,6 +280,8 @@ def _resolve_placeholders(md: markdown.Markdown, root: etree.Element) -> None:
 
     for el in root.iter():
         el.text, el.tail = fix(el.text), fix(el.tail)
+        if el.tag == "code" and el.text:  # code text arrives escaped once already
+            el.text = html.unescape(el.text)
 
 
 def _tidy_whitespace(el: etree.Element) -> None:
@@ -297,20 +303,26 @@ def _text(el: etree.Element) -> str:
     return "".join(el.itertext())
 
 
+def _is_redacted(el: etree.Element) -> bool:
+    return "redact" in (el.get("class") or "").split()
+
+
 def _publicise(el: etree.Element, whole: bool) -> etree.Element:
-    """A copy with every redaction replaced by the marker: the only public form."""
+    """A copy with every redaction replaced by the marker: the only public form.
+
+    Any element marked ``.redact`` is emptied, whatever its tag or depth (a
+    span, a nested list item, the second paragraph of an item), so a redaction
+    placed somewhere unusual still fails closed.
+    """
     copy = deepcopy(el)
-    if whole:
-        for child in list(copy):
-            copy.remove(child)
-        copy.text = REDACTED_MARKER
-        return copy
-    for span in copy.iter("span"):
-        if span.get("class") == "redact":
-            for child in list(span):
-                span.remove(child)
-            span.text = REDACTED_MARKER
-            span.set("class", "redacted")
+    targets = [copy] if whole else [e for e in copy.iter() if _is_redacted(e)]
+    for target in targets:
+        for child in list(target):
+            target.remove(child)
+        target.text = REDACTED_MARKER
+        if target is not copy:
+            target.attrib.clear()
+            target.set("class", "redacted")
     return copy
 
 
@@ -415,9 +427,25 @@ class _BodyParser:
                 items.append(self.passage(li, "li", begin, stop))
             return Block(el.tag, tuple(items))
         self.check_attributes(el, first, set() if el.tag == "hr" else {"id", "class"})
-        whole = "redact" in (el.get("class") or "").split()
-        public = _publicise(el, whole)
-        return Block(el.tag, (), _inner_html(public), el.get("id"))
+        public = _publicise(el, _is_redacted(el))
+        self.check_leftovers(el, first)
+        heading_id = el.get("id")
+        if heading_id is not None and slugify(heading_id) != heading_id:
+            self.error(first, f"id '{heading_id}' is not a lowercase slug",
+                       hint=f"use '{slugify(heading_id) or 'a-word'}'")  # fmt: skip
+        return Block(el.tag, (), _inner_html(public), heading_id)
+
+    def check_leftovers(self, el: etree.Element, first: int) -> None:
+        """Fail closed on attribute lists markdown did not apply (a misspelt redaction)."""
+        for offset, text_line in enumerate(_text(el).split("\n")):
+            found = LEFTOVER_ATTRS_RE.search(text_line)
+            if found:
+                self.error(
+                    first + offset,
+                    f"'{found.group(0)}' was not applied and would be published as text",
+                    hint="write [words]{.redact} inline, or one {: ... } line right after the "
+                    "passage; escape a literal brace as \\{",
+                )
 
     def check_attributes(self, el: etree.Element, line: int, allowed: set[str]) -> None:
         for name in el.attrib:
@@ -431,7 +459,18 @@ class _BodyParser:
             if cls != "redact":
                 self.error(line, f"class '.{cls}' is not allowed", hint="only .redact is known")
         for child in el.iter():
-            if child is el or child.tag in ("p", "ul", "ol", "li", "blockquote"):
+            if child is el:
+                continue
+            if child.tag in NESTED_BLOCKS:
+                # Inside a passage a block may only be redacted: ids and themes belong
+                # to the passage itself.
+                allowed_here = {"class"} if _is_redacted(child) else set()
+                for name in sorted(set(child.attrib) - allowed_here):
+                    self.error(
+                        line,
+                        f"attribute '{name}' on a <{child.tag}> inside a passage is not allowed",
+                        hint="put the {: ... } line after the whole passage",
+                    )
                 continue
             extra = set(child.attrib) - INLINE_ATTRS.get(child.tag, set())
             if child.tag == "span" and child.get("class") not in (None, "redact"):
@@ -452,18 +491,18 @@ class _BodyParser:
                     del inner.attrib[name]
         where = attr_line or first
         self.check_attributes(el, where, PASSAGE_ATTRS)
-        for offset, text_line in enumerate(_text(el).split("\n")):
-            if ATTR_LINE_RE.match(text_line):
-                self.error(
-                    first + offset,
-                    f"'{text_line.strip()}' was not applied and would show as text",
-                    hint="put every attribute in one {: ... } line right after the passage",
-                )
         _tidy_whitespace(el)
-        whole = "redact" in (el.get("class") or "").split()
+        whole = _is_redacted(el)
         public_el = _publicise(el, whole)
+        self.check_leftovers(el, first)
         public = _text(public_el)
         themes = tuple((el.get("themes") or "").split())
+        if whole and (el.get("id") is not None or themes):
+            self.error(
+                where,
+                "a redacted passage cannot have an #id or themes: they would be published",
+                hint="remove them from this {: .redact } line",
+            )
         for slug in themes:
             if slug not in self.vocabulary:
                 self.error(where, f"unknown theme '{slug}'", hint=_theme_hint(self.vocabulary))
@@ -483,7 +522,7 @@ class _BodyParser:
             themes=tuple(t for t in themes if t in self.vocabulary),
             speaker=_speaker(public_el),
             redacted=whole,
-            redactions=tuple(_text(s) for s in el.iter("span") if s.get("class") == "redact"),
+            redactions=tuple(_text(e) for e in el.iter() if e is not el and _is_redacted(e)),
             explicit_id=explicit is not None,
             line=first,
             end_line=last,
@@ -574,6 +613,16 @@ def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testim
         return parse_text(text, path, vocabulary, hashlib.sha256(raw).hexdigest())
     except ValidationError as exc:
         raise ValidationErrors([exc]) from None
+    except (ValidationErrors, RecursionError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the archive
+        error = ValidationError(
+            path,
+            None,
+            f"could not be read ({type(exc).__name__}: {exc})",
+            hint="simplify the file's markup; if it looks valid, report it with the file",
+        )
+        raise ValidationErrors([error]) from None
 
 
 def iter_testimony_files(directory: str | Path) -> Iterator[Path]:
@@ -601,8 +650,10 @@ def load_archive(
             errors += exc.errors
             continue
         testimonies[t.id] = t
+    # Checked against every file of the directory, so validating one file alone works.
+    known = set(testimonies) | {p.stem for p in iter_testimony_files(directory)}
     for t in list(testimonies.values()):
-        if t.translation_of and t.translation_of not in testimonies:
+        if t.translation_of and t.translation_of not in known:
             errors.append(
                 ValidationError(
                     t.path,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from slugify import slugify
 
-from .errors import ValidationError, ValidationErrors
+from .errors import ArchiveError, ValidationError, ValidationErrors
 from .model import Passage, Testimony, Theme, Vocabulary
 from .yamlsafe import load_mapping
 
@@ -282,6 +284,11 @@ def write_suggestions(testimony: Testimony, suggestions: list[Suggestion]) -> in
     for s in suggestions:
         by_passage.setdefault(s.passage, []).append(s.theme)
     raw = testimony.path.read_bytes()
+    if testimony.content_hash and hashlib.sha256(raw).hexdigest() != testimony.content_hash:
+        raise ArchiveError(
+            f"{testimony.path} changed since it was read; nothing was written",
+            hint="run the command again",
+        )
     newline = b"\r\n" if b"\r\n" in raw else b"\n"
     lines = raw.split(newline)
     edits: list[tuple[int, bool, bytes]] = []  # (0-based line, replace?, content)
@@ -295,12 +302,16 @@ def write_suggestions(testimony: Testimony, suggestions: list[Suggestion]) -> in
             new = re.sub(r"\s*\}\s*$", f' themes="{value}" }}', old, count=1)
             edits.append((p.attr_line - 1, True, new.encode("utf-8")))
         else:
-            attr = f'{p.indent}{{: themes="{value}" }}'
+            prefix = "> " if p.kind == "blockquote" else p.indent
+            attr = f'{prefix}{{: themes="{value}" }}'
             edits.append((p.end_line, False, attr.encode("utf-8")))
     for index, is_replace, content in sorted(edits, reverse=True):
         if is_replace:
             lines[index] = content
         else:
             lines.insert(index, content)
-    testimony.path.write_bytes(newline.join(lines))
+    # Written beside the file and renamed over it: a crash never leaves half a file.
+    temporary = testimony.path.with_name(f".{testimony.path.name}.tmp")
+    temporary.write_bytes(newline.join(lines))
+    os.replace(temporary, testimony.path)
     return len(edits)

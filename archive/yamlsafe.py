@@ -53,10 +53,22 @@ def load_mapping(text: str, path: str, first_line: int = 1) -> tuple[dict, dict[
                     f"YAML tag '{tag}' is not allowed",
                     hint="remove the tag; values are plain strings, numbers, dates and lists",
                 )
+        node = None
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            if isinstance(node, yaml.MappingNode):
+                _key_lines(node, path, where)  # before constructing: it flattens merge keys
             data = loader.construct_document(node) if node is not None else None
+        except (ValueError, OverflowError) as exc:
+            # A well-formed scalar naming an impossible date or time ("2023-02-30",
+            # "25:00:00"): the constructor raises a plain ValueError, not a YAMLError.
+            raise ValidationError(
+                path,
+                where(_unconstructible(node)),
+                f"invalid date or time: {exc}",
+                hint="write a real date as YYYY-MM-DD, or put the value in double quotes",
+            ) from None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -79,8 +91,58 @@ def load_mapping(text: str, path: str, first_line: int = 1) -> tuple[dict, dict[
         raise ValidationError(
             path, first_line, "expected a mapping of 'key: value' lines", hint="see FORMAT.md"
         )
-    lines: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, _ in node.value:
-            lines[str(key_node.value)] = where(key_node.start_mark)
+    lines = _key_lines(node, path, where) if isinstance(node, yaml.MappingNode) else {}
+    if lines and len(data) != len(node.value):
+        raise ValidationError(
+            path,
+            where(node.start_mark),
+            "two keys mean the same thing (e.g. 'yes' and 'true')",
+            hint="keep one line for each key",
+        )
+    if lines:
+        # Dicts keep insertion order, so constructed keys line up with the nodes:
+        # name lines as constructed too ("yes:" is the key True).
+        for name, key_node in zip(data, (k for k, _ in node.value), strict=True):
+            lines.setdefault(str(name), lines[str(key_node.value)])
     return data, lines
+
+
+def _unconstructible(node: yaml.Node | None) -> yaml.Mark | None:
+    """Where the first scalar that cannot be turned into a value is (an impossible date)."""
+    todo = [node] if node is not None else []
+    while todo:
+        current = todo.pop(0)
+        if isinstance(current, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(current)
+            except (ValueError, OverflowError, yaml.YAMLError):
+                return current.start_mark
+        elif isinstance(current, yaml.MappingNode):
+            todo += [part for pair in current.value for part in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            todo += list(current.value)
+    return node.start_mark if node is not None else None
+
+
+def _key_lines(node: yaml.MappingNode, path: str, where) -> dict[str, int]:
+    """``{key: line}`` (and ``key[i]`` for list items); refuses repeated and merge keys."""
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        if key == "<<":
+            raise ValidationError(
+                path, where(key_node.start_mark), "YAML merge keys ('<<') are not allowed"
+            )
+        if key in lines:
+            # Last-one-wins would let a later "status: public" undo an earlier restriction.
+            raise ValidationError(
+                path,
+                where(key_node.start_mark),
+                f"'{key}' is given twice (first at line {lines[key]})",
+                hint="keep one line for each key",
+            )
+        lines[key] = where(key_node.start_mark)
+        if isinstance(value_node, yaml.SequenceNode):
+            for i, item in enumerate(value_node.value):
+                lines[f"{key}[{i}]"] = where(item.start_mark)
+    return lines

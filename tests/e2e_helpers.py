@@ -109,7 +109,7 @@ themes: [leaving-service, furlough]
 > {: #discharge-summary themes="hospitalisation" }
 
 **Andrei:** My wife's brother CANARYWHOLE7731 drove me to the border at night.
-{: #who-drove .redact }
+{: .redact }
 
 **Andrei:** At the crossing point they held me for about forty minutes, then the border guard said: "Go ahead."
 {: #crossed-border themes="escape-abroad furlough" }

@@ -329,3 +329,100 @@ def test_whole_shared_corpus_loads_without_errors():
     for t in sample:
         for p in t.passages:
             assert text_content(p.html) == p.public_text
+
+
+# --- redactions that are written oddly fail closed ---------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Unit [qzsecret one]{.redact .x} here.\n",
+        "Unit [qzsecret one]{.Redact} here.\n",
+        "Unit [qzsecret one]{.redact #id} here.\n",
+        "Unit [qzsecret [link](http://a.example)]{.redact} here.\n",
+        "Para qzsecret {: .redact }\n",
+        "- item qzsecret {: .redact }\n",
+        "Para qzsecret\n{: .redact } and more\n",
+    ],
+)
+def test_malformed_redactions_are_errors_not_publications(write_testimony, body):
+    errors = _errors(write_testimony("t1", body))
+    assert any("was not applied" in e.message for e in errors), [str(e) for e in errors]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- outer\n\n    - nested qzsecret\n      {: .redact }\n",
+        "- item\n\n    second paragraph qzsecret\n    {: .redact }\n",
+        "> - quoted item qzsecret\n>   {: .redact }\n",
+    ],
+)
+def test_redactions_on_nested_blocks_are_applied(write_testimony, body):
+    t = parse_file(write_testimony("t1", body))
+    assert "qzsecret" not in public_text(t) + "".join(p.html for p in t.passages)
+    assert REDACTED_MARKER in public_text(t)
+    assert any("qzsecret" in r for p in t.passages for r in p.redactions)
+
+
+def test_attributes_on_nested_blocks_are_refused(write_testimony):
+    errors = _errors(write_testimony("t1", "- outer\n\n    inner\n    {: #inner-id }\n"))
+    assert any("inside a passage is not allowed" in e.message for e in errors)
+
+
+def test_a_redacted_passage_cannot_carry_an_id_or_themes(write_testimony):
+    for attrs in ("#who-drove .redact", '.redact themes="furlough"'):
+        path = write_testimony("t1", f"My brother drove me.\n{{: {attrs} }}\n")
+        _one_error(path, "cannot have an #id or themes", 8)
+
+
+def test_duplicate_and_merge_keys_are_refused(write_testimony):
+    path = write_testimony("t1", status="restricted")
+    path.write_text(path.read_text().replace("---\n\n", "status: public\n---\n\n", 1))
+    _one_error(path, r"'status' is given twice \(first at line 5\)", 6)
+    path.write_text("---\nid: t1\ntitle: x\n<<: {status: public}\n---\n\nBody.\n")
+    _one_error(path, "merge keys", 4)
+    path.write_text("---\nid: t1\ntitle: x\nyes: 1\ntrue: 2\n---\n\nBody.\n")
+    _one_error(path, "mean the same", 2)
+
+
+@pytest.mark.parametrize(
+    ("front", "pattern", "line"),
+    [
+        ({"date": "2024-02-30"}, "invalid date or time", 5),
+        ({"themes": "[[nested]]"}, "unknown theme", 5),
+        ({"themes": "[{a: 1}]"}, "unknown theme", 5),
+        ({"yes": "1"}, "unknown key 'True'", 5),
+    ],
+)
+def test_odd_values_are_errors_not_crashes(write_testimony, front, pattern, line):
+    _one_error(write_testimony("t1", **front), pattern, line)
+
+
+def test_theme_errors_point_at_the_list_item(write_testimony):
+    path = write_testimony("t1")
+    path.write_text(
+        path.read_text().replace("---\n\n", "themes:\n  - furlough\n  - dancing\n---\n\n", 1)
+    )
+    _one_error(path, "unknown theme 'dancing'", 7)
+
+
+def test_heading_ids_are_checked(write_testimony):
+    _one_error(
+        write_testimony("t1", "## Part one {: #Part_One }\n\nText.\n"), "not a lowercase slug", 7
+    )
+
+
+def test_code_text_is_escaped_once(write_testimony):
+    t = parse_file(write_testimony("t1", "The form says `a < b & c` exactly.\n"))
+    [p] = t.passages
+    assert p.public_text == "The form says a < b & c exactly."
+    assert text_content(p.html) == p.public_text and "&amp;lt;" not in p.html
+
+
+def test_validating_one_file_of_a_translation_pair(write_testimony):
+    write_testimony("original", language="ru")
+    translation = write_testimony("translation", translation_of="original")
+    archive = load_archive(translation.parent, paths=[translation])
+    assert archive.errors == []

@@ -61,7 +61,7 @@ TESTIMONIES = {
         f"My unit was [the {CANARIES['inline']} brigade]{{.redact}} near the river crossing.\n"
         "{: #unit }\n\n"
         f"Sergei {CANARIES['passage']} drove me to the border in his van.\n"
-        "{: #driver .redact }\n",
+        "{: .redact }\n",
     ),
     "deserter-ru": (
         dict(

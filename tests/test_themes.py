@@ -9,7 +9,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from archive import ValidationErrors, load_archive, parse_file
+from archive import ArchiveError, ValidationErrors, load_archive, parse_file
 from archive.cli import main
 from archive.themes import load_vocabulary, parse_vocabulary, suggest, write_suggestions
 
@@ -138,7 +138,8 @@ def test_write_adds_attr_lines_and_leaves_every_other_byte(tmp_path):
     changes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
     for tag, i1, i2, j1, j2 in changes:
         added = new[j1:j2]
-        assert all(re.fullmatch(rb'\s*\{: (#leave )?themes="[a-z -]+" \}', line) for line in added)
+        pattern = rb'(\s*|> )\{: (#leave )?themes="[a-z -]+" \}'
+        assert all(re.fullmatch(pattern, line) for line in added)
         if tag == "replace":
             assert old[i1:i2] == [b"{: #leave }"] and added == [b'{: #leave themes="furlough" }']
         else:
@@ -199,3 +200,23 @@ def test_whole_corpus_vocabulary_suggests_on_real_text(small_corpus_dir):
     found = [s for t in archive.testimonies.values() for s in suggest(t, archive.vocabulary)]
     themes = {s.theme for s in found}
     assert {"punishment", "religion", "freedom"} <= themes, themes
+
+
+def test_write_into_a_block_quote_keeps_it_valid(tmp_path):
+    body = "> They were sent on leave.\n> {: #bq }\n\nBetween.\n\n> I hid in the cellar.\n"
+    archive, path = _archive(tmp_path, body)
+    t = archive.testimonies["t1"]
+    assert write_suggestions(t, suggest(t, archive.vocabulary)) == 2
+    again = parse_file(path, archive.vocabulary)
+    assert [p.themes for p in again.passages] == [("furlough",), (), ("hiding",)]
+    assert again.passage("bq") is not None
+
+
+def test_write_refuses_a_file_changed_since_it_was_read(tmp_path):
+    archive, path = _archive(tmp_path, "I hid in the cellar.\n")
+    t = archive.testimonies["t1"]
+    path.write_text(path.read_text() + "\nA new paragraph.\n")
+    changed = path.read_bytes()
+    with pytest.raises(ArchiveError, match="changed since it was read"):
+        write_suggestions(t, suggest(t, archive.vocabulary))
+    assert path.read_bytes() == changed

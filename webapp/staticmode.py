@@ -1,0 +1,112 @@
+"""What the page templates need when the app is rendered as a static website.
+
+The export (:mod:`webapp.export`) drives this same app through its test
+client, with ``STATIC_EXPORT`` set. The templates then stay the app's own
+and only add what a static host needs instead of the server: a
+Content-Security-Policy ``<meta>`` (no response headers there), the page
+scripts that do in the browser what the server does per request (search
+with Pagefind, resolving ``?a=`` quote links, making links and citations
+for selected words), and hidden notices those scripts fill in.
+
+Nothing here changes what the live app renders: with ``STATIC_EXPORT``
+unset the context only says ``static_export=False``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, request
+
+from .security import CSP, SECURITY_HEADERS
+
+__all__ = [
+    "EXPORT_NOINDEX",
+    "STATIC_EXPORT",
+    "export_csp",
+    "export_headers",
+    "init_app",
+]
+
+#: ``app.config`` keys the export sets.
+STATIC_EXPORT = "STATIC_EXPORT"
+EXPORT_NOINDEX = "EXPORT_NOINDEX"
+
+#: Directives a ``<meta>`` policy may not carry (browsers ignore them there and
+#: log an error about it); a host that can send headers gets them from ``_headers``.
+_HEADER_ONLY = ("frame-ancestors", "report-uri", "sandbox")
+
+#: Page scripts per endpoint, loaded (deferred, in this order) before archive.js.
+_SCRIPTS = {
+    "archive.testimony": ("export-quote.js",),
+    "archive.search_page": ("export-search.js",),
+    "archive.quote": ("export-search.js",),
+}
+
+
+def _with_wasm(directive: str) -> str:
+    """Pagefind compiles WebAssembly: the one addition its search needs."""
+    name = directive.split()[0]
+    return f"{directive} 'wasm-unsafe-eval'" if name == "script-src" else directive
+
+
+def export_csp(*, meta: bool = True) -> str:
+    """The app's own policy plus ``'wasm-unsafe-eval'``; as a ``<meta>``, without header-only directives."""
+    directives = [d.strip() for d in CSP.split(";") if d.strip()]
+    if meta:
+        directives = [d for d in directives if d.split()[0] not in _HEADER_ONLY]
+    return "; ".join(_with_wasm(d) for d in directives)
+
+
+def export_headers(noindex: bool = False) -> dict[str, str]:
+    """The app's security headers for hosts that read a ``_headers`` file."""
+    headers = dict(SECURITY_HEADERS)
+    headers["Content-Security-Policy"] = export_csp(meta=False)
+    if noindex:
+        headers["X-Robots-Tag"] = "noindex"
+    return headers
+
+
+def _search_labels() -> dict[str, dict[str, str]]:
+    """Facet value -> label, so the search script shows what the server would."""
+    from .data import LANGUAGES
+    from .resources import get_resources
+
+    snap = get_resources()
+    themes = {slug: theme.label("en") for slug, theme in snap.archive.vocabulary.themes.items()}
+    languages = {code: english for code, (english, _native) in LANGUAGES.items()}
+    return {"theme": themes, "language": languages}
+
+
+def _theme_family(slugs: list[str]) -> list[str]:
+    """Themes and every broader one: filtering by a theme finds its narrower themes too."""
+    from .resources import get_resources
+
+    vocabulary = get_resources().archive.vocabulary
+    family = list(slugs)
+    for slug in slugs:
+        family += [t.slug for t in vocabulary.ancestors(slug)]
+    return list(dict.fromkeys(family))
+
+
+def _context() -> dict[str, Any]:
+    config = current_app.config
+    if not config.get(STATIC_EXPORT):
+        return {"static_export": False}
+    endpoint = request.endpoint or ""
+    root = request.script_root
+    export: dict[str, Any] = {
+        "csp": export_csp(),
+        "noindex": bool(config.get(EXPORT_NOINDEX)),
+        "scripts": _SCRIPTS.get(endpoint, ()),
+        "pagefind": f"{root}/pagefind/pagefind.js",
+        "site_root": f"{root}/",
+        "theme_family": _theme_family,
+    }
+    if endpoint in ("archive.search_page", "archive.quote"):
+        export["labels"] = _search_labels()
+    return {"static_export": True, "export": export}
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_context)

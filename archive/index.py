@@ -78,6 +78,7 @@ holding their names.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -115,6 +116,7 @@ __all__ = [
     "IndexReport",
     "build_index",
     "current_generation",
+    "indexed_testimonies",
     "ensure_index",
     "open_index",
     "schema",
@@ -343,6 +345,20 @@ def current_generation(path: str | Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return name if GEN_RE.match(name) else None
+
+
+def indexed_testimonies(path: str | Path) -> dict[str, str] | None:
+    """``{testimony id: content hash}`` of what the live generation holds, or None.
+
+    Lets a reader check the index against the testimonies it is about to
+    show: a file restricted or redacted since the last ``archive index`` must
+    not stay findable.
+    """
+    name = current_generation(path)
+    manifest = _read_manifest(Path(path) / name) if name else None
+    if manifest is None:
+        return None
+    return {entry["id"]: entry["hash"] for entry in manifest.get("testimonies", {}).values()}
 
 
 def _read_manifest(directory: Path) -> dict | None:
@@ -1143,9 +1159,30 @@ def build_index(
         targets.append((config.private_index, "private"))
     reports = []
     for directory, kind in targets:
-        with _writer_lock(directory, lock_timeout):
-            reports.append(_Builder(directory, kind, source, today, progress).run(full))
+        try:
+            with _writer_lock(directory, lock_timeout):
+                reports.append(_Builder(directory, kind, source, today, progress).run(full))
+        except OSError as exc:  # a full disk, a read-only mount: a message, not a traceback
+            raise _write_error(directory, exc) from None
     report = reports[0]
     if include_restricted:
         report.private = reports[1]
     return report
+
+
+def _write_error(directory: Path, exc: OSError) -> IndexError_:
+    """What to tell a person whose index could not be written (the live one is untouched)."""
+    kept = (
+        "the previous one is still in use" if current_generation(directory) else "none exists yet"
+    )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return IndexError_(
+            f"{directory}: the disk is full ({exc.strerror}); the index was not updated and {kept}",
+            hint="free some space on that disk (or use --index DIR on another one), "
+            "then run 'archive index' again",
+        )
+    return IndexError_(
+        f"{exc.filename or directory}: cannot write the index ({exc.strerror or exc}); "
+        f"the index was not updated and {kept}",
+        hint="check that the index directory is writable, then run 'archive index' again",
+    )

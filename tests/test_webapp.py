@@ -30,7 +30,7 @@ from archive.anchors import Anchor, make_anchor
 from archive.cli import main as cli_main
 from archive.config import resolve_config
 from archive.index import build_index
-from archive.model import REDACTED_MARKER, passage_offsets, public_text
+from archive.model import REDACTED_MARKER, public_text
 from archive.parse import load_archive
 from webapp import create_app
 from webapp.security import CSP, SECURITY_HEADERS
@@ -809,12 +809,47 @@ def test_missing_index_is_a_clear_503(tmp_path):
     assert client.get("/t/officer/").status_code == 200
 
 
-def test_passage_offsets_match_the_library(client):
+class _OffsetText(HTMLParser):
+    """The text content of every element that carries ``data-offset``, as a browser reads it."""
+
+    VOID = {"br", "hr", "img", "input", "meta", "link", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[int, str] = {}
+        self._open: list[tuple[int | None, list[str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        offset = dict(attrs).get("data-offset")
+        self._open.append((int(offset) if offset is not None else None, []))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID or not self._open:
+            return
+        offset, parts = self._open.pop()
+        text = "".join(parts)
+        if offset is not None:
+            self.found[offset] = text
+        if self._open:
+            self._open[-1][1].append(text)
+
+    def handle_data(self, data):
+        if self._open:
+            self._open[-1][1].append(data)
+
+
+def test_page_text_at_each_offset_is_the_public_text(client):
+    """What the browser's selection code measures must be the library's public text."""
     archive = load_archive(_archive_dir(client))
-    t = archive.testimonies["officer"]
-    data = client.get("/t/officer.json").get_json()
-    offsets = {p["id"]: p["offset"] for b in data["blocks"] for p in b["passages"]}
-    assert offsets == passage_offsets(t)
+    for testimony_id in ("officer", "officer-ru"):
+        text = public_text(archive.testimonies[testimony_id])
+        parser = _OffsetText()
+        parser.feed(client.get(f"/t/{testimony_id}/").get_data(as_text=True))
+        assert len(parser.found) == len(archive.testimonies[testimony_id].passages)
+        for offset, content in parser.found.items():
+            assert text[offset : offset + len(content)] == content, (offset, content)
 
 
 def test_static_files_have_headers(client):
@@ -852,3 +887,25 @@ def test_bundled_samples_serve_every_page_without_leaking(samples_dir, tmp_path)
         body = response.get_data(as_text=True)
         for secret in secrets:
             assert secret not in body, (path, secret[:40])
+
+
+def test_search_is_refused_when_the_index_holds_what_is_no_longer_public(fresh):
+    """A testimony restricted (or a passage redacted) after indexing never stays findable."""
+    app, config = fresh
+    client = app.test_client()
+    assert client.get("/search.json?q=crossing").status_code == 200
+    path = config.testimonies / "officer.md"
+    path.write_text(path.read_text().replace("status: public", "status: restricted"))
+    stale = create_app(
+        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
+    ).test_client()
+    response = stale.get("/search.json?q=crossing")
+    assert response.status_code == 503 and "crossing" not in response.get_data(as_text=True)
+    assert stale.get("/t/officer/").status_code == 404
+    build_index(config)
+    fixed = create_app(
+        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
+    ).test_client()
+    response = fixed.get("/search.json?q=crossing")
+    assert response.status_code == 200
+    assert response.get_json()["results"]["total"] == 0  # only that testimony said it

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g
 
 from archive.config import Config
-from archive.index import current_generation
+from archive.errors import IndexError_
+from archive.index import current_generation, indexed_testimonies
 from archive.model import Archive
 from archive.parse import load_archive
 from archive.search import SearchIndex, open_search_index
@@ -49,11 +50,29 @@ class Snapshot:
         return self.config.public_index
 
     def search_index(self) -> SearchIndex:
-        """The public index, opened on first use and kept for this generation's snapshots."""
+        """The public index, opened on first use and kept for this generation's snapshots.
+
+        Refused (a 503) when the index holds a testimony that is not public
+        now, or another version of one: the page would be a 404 or redacted
+        while search still showed the old words. Masking hits would not do:
+        spelling suggestions come from the whole index.
+        """
+        problem = self.memo("index_problem", self._index_problem)
+        if problem:
+            raise IndexError_(problem, hint="run 'archive index' to bring the index up to date")
         with self._lock:
             if self._index is None:
                 self._index = open_search_index(self.config.public_index)
             return self._index
+
+    def _index_problem(self) -> str | None:
+        indexed = indexed_testimonies(self.config.public_index)
+        if indexed is None:
+            return None  # no index yet: opening it gives the usual "missing" error
+        public = {t.id: t.content_hash for t in self.archive.public(self.today)}
+        if any(public.get(tid) != digest for tid, digest in indexed.items()):
+            return "the search index holds testimonies that are no longer public as indexed"
+        return None
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """Derived data (theme counts, places...) computed once per loaded archive."""

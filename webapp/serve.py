@@ -15,7 +15,7 @@ from flask import Flask
 from werkzeug.serving import WSGIRequestHandler
 
 from archive.config import SETTINGS, Config
-from archive.index import ensure_index
+from archive.index import build_index
 
 from . import create_app
 
@@ -48,8 +48,18 @@ def serve(
     threads: int = DEFAULT_THREADS,
     announce: Any = print,
 ) -> None:
-    """Build the index if there is none yet, then serve until interrupted."""
-    ensure_index(config)
+    """Bring the index up to date with the files, then serve until interrupted.
+
+    An incremental run costs little when nothing changed, and it means a
+    file restricted or redacted while the server was down is never served
+    from an index that still holds it.
+    """
+    report = build_index(config)
+    if report.errors:
+        announce(
+            f"{len(report.errors)} problem(s) in testimony files: those files are not "
+            "served. Run 'archive validate' to see them."
+        )
     app = app_for(config)
     app.extensions["archive"].current()  # read the archive now, not on the first request
     announce(f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop)")

@@ -1159,6 +1159,9 @@ def build_index(
         targets.append((config.private_index, "private"))
     reports = []
     for directory, kind in targets:
+        if kind == "private":  # restricted and redacted text: readable by its owner only
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            directory.chmod(0o700)
         try:
             with _writer_lock(directory, lock_timeout):
                 reports.append(_Builder(directory, kind, source, today, progress).run(full))

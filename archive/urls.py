@@ -42,7 +42,7 @@ def testimony_url(
     server against the current text), ``#passage`` and a ``:~:text=`` text
     fragment so browsers scroll natively even where the script cannot run.
     """
-    url = join_base(base_url, f"/t/{quote(testimony_id)}/")
+    url = join_base(base_url, TESTIMONY.replace("<testimony_id>", quote(testimony_id)))
     if anchor is not None:
         # The compact form holds %-escapes of its own: escape it as any query value.
         url += f"?{ANCHOR_PARAM}={quote(anchor.to_param(), safe='')}"
@@ -53,4 +53,4 @@ def testimony_url(
 
 
 def theme_url(slug: str, base_url: str = "") -> str:
-    return join_base(base_url, f"/themes/{quote(slug)}/")
+    return join_base(base_url, THEME.replace("<slug>", quote(slug)))

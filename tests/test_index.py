@@ -547,6 +547,7 @@ def test_the_private_index_is_built_only_on_request(write_testimony, index_dir):
     assert result.returncode == 0, result.stderr
     assert "private index rebuilt" in result.stdout
     assert current_generation(config.private_index) is not None
+    assert config.private_index.stat().st_mode & 0o777 == 0o700  # no one else reads it
 
 
 # --- readers -----------------------------------------------------------------------

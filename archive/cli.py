@@ -434,6 +434,90 @@ def quote_command(ctx: click.Context, text: str, as_json: bool, limit: int) -> N
         ctx.exit(1)
 
 
+@main.command("export")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", metavar="URL",
+              help="Address the site will be published at, e.g. https://example.org/archive/ "
+                   "(a sub-path is fine) [default: ARCHIVE_SITE_URL].")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace OUT when it holds an earlier export.")
+@click.option("--now", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date embargoes are judged on [default: ARCHIVE_TODAY, then today].")  # fmt: skip
+@click.option("--check", is_flag=True, help="Also prove every internal link and asset resolves.")
+@click.option("--check-only", is_flag=True,
+              help="Only check the links of the export already in OUT; write nothing.")  # fmt: skip
+@click.option("--noindex", is_flag=True,
+              help="Ask search engines not to index the site (robots.txt and a meta tag).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def export_command(
+    ctx: click.Context,
+    out: Path,
+    base_url: str | None,
+    force: bool,
+    now,
+    check: bool,
+    check_only: bool,
+    noindex: bool,
+    as_json: bool,
+) -> None:
+    """Publish the public testimonies as a static website in OUT.
+
+    Every page is rendered by the web app itself; search runs in the
+    browser (Pagefind) and quote links work without a server. Nothing that
+    is restricted, embargoed on the export date or redacted is written:
+    every file is checked for it before OUT is replaced. The export refuses
+    to run while any testimony fails validation.
+
+    \b
+    Examples:
+      archive export site/ --base-url https://example.org/archive/ --check
+      archive export site/ --force --now 2027-01-02 --noindex
+      archive export --check-only site/
+    """
+    from webapp.export import check_site, export_site
+
+    if check_only:
+        links = check_site(out, base_url)
+        if as_json:
+            _echo_json({"links": links.links, "external": links.external,
+                        "broken": [vars(b) for b in links.broken]})  # fmt: skip
+        else:
+            for broken in links.broken:
+                click.echo(str(broken), err=True)
+            click.echo(f"{links.links} internal links checked, {len(links.broken)} broken.")
+        if not links.ok:
+            ctx.exit(1)
+        return
+    report = export_site(
+        out,
+        _config(ctx),
+        base_url=base_url,
+        force=force,
+        now=now.date() if now else None,
+        check=check,
+        noindex=noindex,
+        progress=not as_json,
+    )
+    if as_json:
+        _echo_json(
+            {
+                "out": str(report.out),
+                "base_url": report.base_url,
+                "testimonies": report.testimonies,
+                "pages": report.pages,
+                "files": report.files,
+                "bytes": report.bytes,
+                "indexed": report.indexed,
+                "links_checked": report.links.links if report.links else None,
+                "private_sequences_checked": report.leaks.needles if report.leaks else None,
+                "timings": report.timings,
+                "warnings": report.warnings,
+            }
+        )
+    else:
+        click.echo(report.summary())
+
+
 def run() -> None:  # pragma: no cover - the console script
     main(prog_name="archive")
 

@@ -3,14 +3,15 @@
 :func:`search` is the one entry point the CLI and the web app call. The query
 text is read by :mod:`archive.query` (never by Whoosh's own parser), turned
 into Whoosh queries here with each word analyzed once per language field, and
-run under a :class:`~whoosh.collectors.TimeLimitCollector`. Everything a
+matched and scored in bulk (see "matching and scoring" below) with the same
+results as Whoosh's own collectors, under a time limit. Everything a
 result shows comes from the index it was given; the public index never holds
 restricted testimonies or redacted words, so neither can any hit, snippet,
 facet or "did you mean" made from it.
 
 Decisions worth knowing:
 
-* **Time limit.** Collection stops after :data:`TIME_LIMIT` seconds; the
+* **Time limit.** Matching stops after :data:`TIME_LIMIT` seconds; the
   result then holds what was found so far and says ``timed_out: true`` (a
   partial answer is more useful to a reader than an error, and the flag lets
   the page say so). Everything else a query can cost is bounded up front:
@@ -24,25 +25,38 @@ Decisions worth knowing:
   is ever added.
 * **Anchors.** Each hit carries a quote anchor over its matched words, in
   offsets of the testimony's public text, and a URL that lands on them.
+* **Totals are exact.** Every match is found and scored (facets count the
+  whole result set), but only the page's hits are highlighted. "a -b" drops
+  every passage with b: Whoosh's own AND NOT let the first candidate through
+  unchecked when b's postings start earlier (see :class:`_AndNotMatcher`).
 """
 
 from __future__ import annotations
 
+import heapq
 import html
 import threading
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import accumulate, islice
+from operator import itemgetter
 from pathlib import Path
+from pickle import loads
+from time import perf_counter
 from typing import Any
 
 from rapidfuzz.distance import OSA
+from whoosh import formats, scoring, sorting
 from whoosh import query as wq
-from whoosh import scoring, sorting
 from whoosh.codec.base import Automata
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.matching import binary, mcore, wrappers
+from whoosh.query.spans import SpanNear2
+from whoosh.util import make_binary_tree
+from whoosh.util.numeric import byte_to_length
 
 from . import query as q
 from .analysis import fold
@@ -121,6 +135,9 @@ class SearchIndex:
         self._handle = _open(self.path)
         self._searcher: Any = None
         self._facets: dict[str, list[tuple[str, ...]]] = {}
+        # Per index version: what scoring, date sorting and facet counting read
+        # for every document (_length_norms, _date_keys, _facet_rows).
+        self._columns: dict[Any, Any] = {}
         self._lock = threading.RLock()
 
     @contextmanager
@@ -150,11 +167,66 @@ class SearchIndex:
             self._facets[fieldname] = table
         return table
 
+    def _facet_rows(self, searcher: Any) -> tuple[list[int], list[tuple[tuple[str, ...], ...]]]:
+        """Per document, the number of its facet row: its values of every facet in FACETS."""
+        held = self._columns.get("facet rows")
+        if held is None:
+            tables = [self.facet_values(searcher, fieldname) for fieldname in FACETS.values()]
+            numbers: dict[tuple[tuple[str, ...], ...], int] = {}
+            row_of = [numbers.setdefault(row, len(numbers)) for row in zip(*tables, strict=True)]
+            held = self._columns["facet rows"] = (row_of, list(numbers))
+        return held
+
+    def _length_norms(self, reader: Any, fieldname: str, scorer: Any) -> list[float | None]:
+        """BM25F's length part, ``K1 * ((1 - B) + B * length / avgfl)``, per document of a segment.
+
+        Computed as :func:`whoosh.scoring.bm25` computes it, from the lengths
+        ``reader.doc_field_length(docnum, fieldname, 1)`` gives (``None`` where
+        Whoosh has no length), once per index version.
+        """
+        k1, b, avgfl = scorer.K1, scorer.B, scorer.avgfl
+        key = ("norms", id(reader), fieldname, k1, b, avgfl)
+        held = self._columns.get(key)
+        if held is None or held[0] is not reader:
+            lengths = self._field_lengths(reader, fieldname)
+            table = {
+                fl: None if fl is None else k1 * ((1 - b) + b * fl / avgfl) for fl in set(lengths)
+            }
+            held = self._columns[key] = (reader, list(map(table.__getitem__, lengths)))
+        return held[1]
+
+    def _field_lengths(self, reader: Any, fieldname: str) -> list[int | None]:
+        key = ("lengths", id(reader), fieldname)
+        held = self._columns.get(key)
+        if held is None or held[0] is not reader:
+            count = reader.doc_count_all()
+            raw = _length_bytes(reader, fieldname)
+            if raw is None:
+                lengths = [reader.doc_field_length(d, fieldname, 1) for d in range(count)]
+            elif raw is _NO_COLUMN:
+                lengths = [1] * count
+            else:
+                table = [None, *map(byte_to_length, range(1, 256))]
+                lengths = [table[b] for b in raw[:count]] + [None] * (count - len(raw))
+            held = self._columns[key] = (reader, lengths)
+        return held[1]
+
+    def _date_keys(self, reader: Any) -> list[int]:
+        """Date sort key per document of a segment: ``date_sort``, undated last."""
+        key = ("dates", id(reader))
+        held = self._columns.get(key)
+        if held is None or held[0] is not reader:
+            column = reader.column_reader("date_sort")
+            keys = [column[d] or _UNDATED for d in range(reader.doc_count_all())]
+            held = self._columns[key] = (reader, keys)
+        return held[1]
+
     def _close_handle(self) -> None:
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
         self._facets = {}
+        self._columns = {}
         self._handle.close()
 
     def close(self) -> None:
@@ -166,6 +238,26 @@ class SearchIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_NO_COLUMN: Any = object()  # the segment stores no lengths for the field
+
+
+def _length_bytes(reader: Any, fieldname: str) -> Any:
+    """A segment's stored field lengths (one byte per document) read in one go.
+
+    ``None`` if this Whoosh keeps them some other way (then they are read a
+    document at a time), :data:`_NO_COLUMN` if the segment has none.
+    """
+    try:
+        column = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is None:
+            return _NO_COLUMN
+        if column._fixedlen != 1:
+            return None
+        return bytes(column._dbfile.get(column._basepos, column._count))
+    except AttributeError:
+        return None
 
 
 def _open(path: Path) -> Any:
@@ -368,7 +460,7 @@ class _Compiler:
     def _sequence(fieldname: str, terms: list[str], boost: float = 1.0) -> wq.Query:
         if len(terms) == 1:
             return wq.Term(fieldname, terms[0], boost=boost)
-        return wq.Phrase(fieldname, terms, boost=boost)
+        return _Phrase(fieldname, terms, boost=boost)
 
     # -- nodes
 
@@ -400,7 +492,7 @@ class _Compiler:
         base: wq.Query = wq.And(compiled) if compiled else wq.Every()
         if not negatives:
             return base
-        return wq.AndNot(base, wq.Or([self.compile(c, not negative) for c in negatives]))
+        return _AndNot(base, wq.Or([self.compile(c, not negative) for c in negatives]))
 
     def _word(self, node: q.Word, negative: bool) -> wq.Query:
         parts: list[wq.Query] = []
@@ -479,12 +571,11 @@ class _Compiler:
         start = fold(prefix) if spellname != fieldname else (folded[0] if folded else "")
         if not start:
             return [], False
-        words: list[tuple[int, str]] = []
         from_bytes = self.schema[spellname].from_bytes
-        for count, (btext, info) in enumerate(self.reader.iter_prefix(spellname, start)):
-            if count >= _PREFIX_SCAN:
-                break
-            words.append((info.doc_frequency(), from_bytes(btext)))
+        words = [
+            (freq, from_bytes(btext))
+            for btext, freq in _prefix_terms(self.reader, spellname, start, _PREFIX_SCAN)
+        ]
         words.sort(key=lambda x: (-x[0], x[1]))
         capped = len(words) > PREFIX_EXPANSIONS
         chosen = [w for _, w in words[:PREFIX_EXPANSIONS]]
@@ -572,6 +663,24 @@ class _Compiler:
         return wq.ConstantScoreQuery(wq.And([wq.Term(fieldname, t) for t in terms]), 0.0)
 
 
+def _prefix_terms(reader: Any, fieldname: str, prefix: str, limit: int) -> list[tuple[bytes, int]]:
+    """The first ``limit`` terms of a field starting with ``prefix``, with their doc frequency.
+
+    What ``reader.iter_prefix`` gives, read a segment at a time: over several
+    segments Whoosh merges their term lists and looks each term up again in
+    every segment. The first ``limit`` terms of the merged list are among the
+    first ``limit`` of each segment, and a segment with no terms in the field
+    is not looked at.
+    """
+    frequency: dict[bytes, int] = {}
+    for sub in getattr(reader, "readers", None) or [reader]:
+        if fieldname not in sub.indexed_field_names():
+            continue
+        for btext, info in islice(sub.iter_prefix(fieldname, prefix), limit):
+            frequency[btext] = frequency.get(btext, 0) + info.doc_frequency()
+    return [(btext, frequency[btext]) for btext in sorted(frequency)[:limit]]
+
+
 def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int) -> set[str]:
     """Spelling words of a text field within ``maxdist`` edits, first letter fixed.
 
@@ -593,7 +702,7 @@ def _compile(parsed: q.ParsedQuery, searcher: Any) -> _Compiled:
     if parsed.root is None:
         query: wq.Query = wq.Every()
     elif isinstance(parsed.root, q.Not):
-        query = wq.AndNot(wq.Every(), compiler.compile(parsed.root.child, True))
+        query = _AndNot(wq.Every(), compiler.compile(parsed.root.child, True))
     else:
         query = compiler.compile(parsed.root)
     return _Compiled(
@@ -653,13 +762,19 @@ def _filter_query(filters: dict[str, list[str]]) -> wq.Query | None:
 
 
 def _facet_counts(index: SearchIndex, searcher: Any, docnums: Iterable[int]) -> dict:
-    docs = list(docnums)
-    facets: dict[str, list[tuple[str, int]]] = {}
-    for name, fieldname in FACETS.items():
-        table = index.facet_values(searcher, fieldname)
-        counts = Counter(chain.from_iterable(map(table.__getitem__, docs)))
-        facets[name] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
-    return facets
+    # Documents are counted per facet row (their values for every facet at
+    # once): passages of a testimony mostly share one, so a few hundred rows
+    # stand for tens of thousands of passages.
+    row_of, rows = index._facet_rows(searcher)
+    counts: list[Counter[str]] = [Counter() for _ in FACETS]
+    for row, n in Counter(map(row_of.__getitem__, docnums)).items():
+        for counter, values in zip(counts, rows[row], strict=True):
+            for value in values:
+                counter[value] += n
+    return {
+        name: sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
+        for name, counter in zip(FACETS, counts, strict=True)
+    }
 
 
 class _DateOrder(sorting.FacetType):
@@ -682,6 +797,629 @@ class _DateCategorizer(sorting.Categorizer):
 _DATE_ORDER = _DateOrder()
 
 
+# --- matching and scoring ----------------------------------------------------------------
+#
+# Whoosh collects matches one document at a time through a tree of matcher
+# objects, which in pure Python costs microseconds per document and per node:
+# most of a search over a common word went there. Here the very tree Whoosh
+# builds for each segment (with the context its collector would use) is
+# evaluated a node at a time instead: a term's postings are read block by
+# block into lists, AND, OR and AND NOT become set and dict operations, and a
+# phrase is checked against word positions only in the passages that hold all
+# of its words. Scores are BM25F computed with Whoosh's own arithmetic and
+# added in the order the tree adds them, so totals, scores and ranks are
+# exactly Whoosh's. A segment whose tree holds a matcher not known here (a
+# small segment's preloaded OR, "a OR -b") is run the way Whoosh runs it.
+
+_CHECK_EVERY = 512  # documents between two looks at the clock in a long loop
+_UNDATED = _DateCategorizer._UNDATED
+_LEAF_SCORERS = (scoring.BM25FScorer, scoring.WeightScorer)
+
+
+class _OutOfTime(Exception):
+    """The time limit passed while matching."""
+
+
+class _Postings:
+    """One term's postings in one segment: parallel lists by document.
+
+    ``covered`` is ``None`` when the postings were read whole, else the
+    documents they were read for (the others were not looked at).
+    """
+
+    __slots__ = ("_by_doc", "_by_weight", "covered", "ids", "values", "weights")
+
+    def __init__(
+        self,
+        ids: list[int],
+        weights: list[float],
+        values: list[Any] | None,
+        covered: Collection[int] | None = None,
+    ) -> None:
+        self.ids = ids
+        self.weights = weights
+        self.values = values
+        self.covered = covered
+        self._by_doc: dict[int, Any] | None = None
+        self._by_weight: dict[int, float] | None = None
+
+    def by_doc(self) -> dict[int, Any]:
+        """docnum -> value (built once; not to be changed)."""
+        if self._by_doc is None:
+            self._by_doc = dict(zip(self.ids, self.values or (), strict=True))
+        return self._by_doc
+
+    def by_weight(self) -> dict[int, float]:
+        """docnum -> weight (built once; not to be changed)."""
+        if self._by_weight is None:
+            self._by_weight = dict(zip(self.ids, self.weights, strict=True))
+        return self._by_weight
+
+    def knows(self, docnum: int) -> bool:
+        return self.values is not None and (self.covered is None or docnum in self.covered)
+
+    def value(self, docnum: int) -> Any:
+        i = bisect_left(self.ids, docnum)
+        if self.values is not None and i < len(self.ids) and self.ids[i] == docnum:
+            return self.values[i]
+        return None
+
+
+class _DeferredSpanNear2Matcher(SpanNear2.SpanNear2Matcher):
+    """Whoosh's phrase matcher without the work its constructor does up front.
+
+    SpanNear2Matcher builds the AND of its words and walks to the first
+    document where they stand in a row as soon as it is made, which reads
+    and decodes postings the bulk evaluation never uses (for a phrase of
+    common words, more than the evaluation itself). Here that happens when
+    ``child`` is first used, that is when Whoosh walks the matcher itself.
+    """
+
+    def __init__(self, ms: list[Any], slop: int = 1, ordered: bool = True, mindist: int = 1):
+        self.ms = ms
+        self.slop = slop
+        self.ordered = ordered
+        self.mindist = mindist
+        self.boost = 1.0
+        self._spans = None
+        self._child: Any = None
+
+    @property
+    def child(self) -> Any:
+        if self._child is None:  # what SpanNear2Matcher.__init__ would have done
+            self._child = make_binary_tree(binary.IntersectionMatcher, self.ms)
+            if self._child.is_active():
+                self._find_next()
+        return self._child
+
+    @child.setter
+    def child(self, value: Any) -> None:
+        self._child = value
+
+
+class _DeferredSpanNear2(SpanNear2):
+    SpanNear2Matcher = _DeferredSpanNear2Matcher
+
+
+class _Phrase(wq.Phrase):
+    """A phrase query whose matcher defers its set-up (see _DeferredSpanNear2Matcher)."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        # whoosh.query.Phrase.matcher, with the deferred SpanNear2.
+        fieldname = self.fieldname
+        if fieldname not in searcher.schema:
+            return mcore.NullMatcher()
+        fieldobj = searcher.schema[fieldname]
+        if not fieldobj.format or not fieldobj.format.supports("positions"):
+            raise wq.QueryError(f"Phrase search: {fieldname!r} field has no positions")
+        terms = []
+        reader = searcher.reader()
+        for word in self.words:
+            try:
+                word = fieldobj.to_bytes(word)
+            except ValueError:
+                return mcore.NullMatcher()
+            if (fieldname, word) not in reader:
+                return mcore.NullMatcher()
+            terms.append(wq.Term(fieldname, word))
+        m = _DeferredSpanNear2(terms, slop=self.slop, ordered=True, mindist=1).matcher(
+            searcher, context
+        )
+        if self.boost != 1.0:
+            m = wrappers.WrappingMatcher(m, boost=self.boost)
+        return m
+
+
+class _AndNotMatcher(binary.AndNotMatcher):
+    """Whoosh's AND NOT matcher, with its first match checked like the others.
+
+    ``AndNotMatcher`` looks at the excluded side for its first document only
+    when both sides start on the same document: when the excluded word's
+    first document comes earlier, the first document of the other side is
+    returned even if it holds the excluded word ("waitin -boy" listed a
+    passage with "boy").
+    """
+
+    def _find_first(self) -> None:
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()
+
+
+class _AndNot(wq.AndNot):
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        # whoosh.query.AndNot.matcher, with the matcher above.
+        scored = self.a.matcher(searcher, context)
+        excluded = self.b.matcher(searcher, searcher.boolean_context())
+        return _AndNotMatcher(scored, excluded)
+
+
+class _And:
+    """An AND node as make_binary_tree(IntersectionMatcher, ms) would place it, unread."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+
+
+def _and_tree(ms: list[Any]) -> Any:
+    if len(ms) == 1:
+        return ms[0]
+    half = len(ms) // 2
+    return _And(_and_tree(ms[:half]), _and_tree(ms[half:]))
+
+
+_PHRASE_MATCHERS = (SpanNear2.SpanNear2Matcher, _DeferredSpanNear2Matcher)
+
+
+def _phrase_leaf(m: Any) -> Any:
+    """The postings matcher under one word of a phrase, if its positions can be read."""
+    if type(m) is wrappers.FilterMatcher:  # deleted documents: filtered by the phrase's AND
+        m = m.child
+    if type(m) is W3LeafMatcher:
+        return m if m.format.supports("positions") else None
+    if (
+        type(m) is mcore.ListMatcher
+        and m._format is not None
+        and m._values
+        and m._format.supports("positions")
+        and all(isinstance(v, bytes) for v in m._values)
+    ):
+        return m
+    return None
+
+
+def _supported(m: Any, scored: bool) -> bool:
+    """Whether every node of a matcher tree is one :class:`_Bulk` evaluates exactly."""
+    kind = type(m)
+    if kind is binary.UnionMatcher or kind is binary.IntersectionMatcher:
+        return _supported(m.a, scored) and _supported(m.b, scored)
+    if kind is _AndNotMatcher:
+        return _supported(m.a, scored) and _supported(m.b, False)
+    if kind is wrappers.WrappingMatcher or kind is wrappers.FilterMatcher:
+        return _supported(m.child, scored)
+    if kind is wrappers.ConstantScoreWrapperMatcher:
+        return _supported(m.child, False)
+    if kind in _PHRASE_MATCHERS:
+        # Its AND is make_binary_tree(IntersectionMatcher, ms): evaluated as _and_tree(ms).
+        return (
+            m.slop == 1
+            and m.ordered
+            and m.mindist == 1
+            and bool(m.ms)
+            and all(_phrase_leaf(x) is not None for x in m.ms)
+            and all(_supported(x, scored) for x in m.ms)
+        )
+    if kind is W3LeafMatcher:
+        return not scored or type(m.scorer) in _LEAF_SCORERS
+    if kind is mcore.ListMatcher:
+        return not scored or m._scorer is None or type(m._scorer) in _LEAF_SCORERS
+    return kind is mcore.NullMatcherClass
+
+
+class _Bulk:
+    """Evaluates supported matcher trees (see :func:`_supported`) one segment at a time.
+
+    :meth:`scores` gives ``{docnum: score}`` with the score Whoosh's matcher
+    would give, :meth:`ids` the set of matching documents. ``within``, when
+    given, says only those documents matter (the caller intersects): an AND
+    reads its rarer side first and the other side only where the first
+    matched, skipping posting blocks that hold none of those documents, as
+    Whoosh's own ``skip_to`` does. Postings read on the way are kept in
+    :attr:`postings` for highlighting the page.
+    """
+
+    def __init__(self, index: SearchIndex, deadline: float) -> None:
+        self.index = index
+        self.deadline = deadline
+        self.segment = 0
+        self.reader: Any = None
+        self.postings: dict[tuple[int, str, bytes], list[_Postings]] = {}
+        self._read: dict[int, tuple[Any, _Postings]] = {}
+
+    def start(self, segment: int, reader: Any) -> None:
+        self.segment, self.reader = segment, reader
+        self._read = {}
+
+    def check(self) -> None:
+        if perf_counter() >= self.deadline:
+            raise _OutOfTime
+
+    # -- whole trees, the way Whoosh's collectors walk them
+
+    def run_scores(self, m: Any) -> dict[int, float]:
+        found: dict[int, float] = {}
+        count = 0
+        while m.is_active():
+            found[m.id()] = m.score()
+            m.next()
+            count += 1
+            if count % _CHECK_EVERY == 0:
+                self.check()
+        return found
+
+    def run_ids(self, m: Any) -> set[int]:
+        found: set[int] = set()
+        count = 0
+        while m.is_active():
+            found.add(m.id())
+            m.next()
+            count += 1
+            if count % _CHECK_EVERY == 0:
+                self.check()
+        return found
+
+    # -- node by node
+
+    def scores(self, m: Any, within: Collection[int] | None = None) -> dict[int, float]:
+        kind = type(m)
+        if kind is binary.UnionMatcher:
+            a, b = self.scores(m.a, within), self.scores(m.b, within)
+            if not a or not b:
+                return a or b
+            merged = a | b
+            for d in a.keys() & b.keys():
+                merged[d] = a[d] + b[d]
+            return merged
+        if kind is binary.IntersectionMatcher or kind is _And:
+            # a.score() + b.score(): the same float whichever is added to which.
+            rare, common = self._by_size(m)
+            first = self.scores(rare, within)
+            if not first:
+                return {}
+            second = self.scores(common, first.keys())
+            return {d: s + second[d] for d, s in first.items() if d in second}
+        if kind is _AndNotMatcher:
+            a = self.scores(m.a, within)
+            if not a:
+                return {}
+            b = self.ids(m.b, a.keys())
+            return {d: s for d, s in a.items() if d not in b}
+        if kind is wrappers.WrappingMatcher:
+            return _boosted(self.scores(m.child, within), m.boost)
+        if kind is wrappers.FilterMatcher:
+            child, ids = self.scores(m.child, within), m._ids
+            if m._exclude:
+                kept = {d: s for d, s in child.items() if d not in ids}
+            else:
+                kept = {d: s for d, s in child.items() if d in ids}
+            return _boosted(kept, m.boost)
+        if kind is wrappers.ConstantScoreWrapperMatcher:
+            return dict.fromkeys(self.ids(m.child, within), m._score)
+        if kind in _PHRASE_MATCHERS:
+            # Scored as its AND, make_binary_tree(IntersectionMatcher, ms), where it matched.
+            kept = self._phrase(m, within)
+            child = self.scores(_and_tree(m.ms), kept) if kept else {}
+            return _boosted({d: child[d] for d in kept}, m.boost)
+        if kind is W3LeafMatcher or kind is mcore.ListMatcher:
+            return self._leaf_scores(m, within)
+        return {}  # NullMatcher
+
+    def ids(self, m: Any, within: Collection[int] | None = None) -> set[int]:
+        kind = type(m)
+        if kind is binary.UnionMatcher:
+            return self.ids(m.a, within) | self.ids(m.b, within)
+        if kind is binary.IntersectionMatcher or kind is _And:
+            rare, common = self._by_size(m)
+            first = self.ids(rare, within)
+            return first & self.ids(common, first) if first else set()
+        if kind is _AndNotMatcher:
+            a = self.ids(m.a, within)
+            return a - self.ids(m.b, a) if a else set()
+        if kind is wrappers.WrappingMatcher or kind is wrappers.ConstantScoreWrapperMatcher:
+            return self.ids(m.child, within)
+        if kind is wrappers.FilterMatcher:
+            child = self.ids(m.child, within)
+            return child.difference(m._ids) if m._exclude else child.intersection(m._ids)
+        if kind in _PHRASE_MATCHERS:
+            return set(self._phrase(m, within))
+        if kind is W3LeafMatcher or kind is mcore.ListMatcher:
+            return set(self._read_postings(m, within).ids)
+        return set()  # NullMatcher
+
+    def _by_size(self, m: Any) -> tuple[Any, Any]:
+        if self._estimate(m.b) < self._estimate(m.a):
+            return m.b, m.a
+        return m.a, m.b
+
+    def _estimate(self, m: Any) -> int:
+        """Documents a matcher may match, at most (deleted ones included)."""
+        kind = type(m)
+        if kind is W3LeafMatcher:
+            return self.reader.doc_frequency(*m._term)
+        if kind is mcore.ListMatcher:
+            return len(m._ids)
+        if kind is binary.UnionMatcher:
+            return self._estimate(m.a) + self._estimate(m.b)
+        if kind is binary.IntersectionMatcher or kind is _And:
+            return min(self._estimate(m.a), self._estimate(m.b))
+        if kind is _AndNotMatcher:
+            return self._estimate(m.a)
+        if kind is mcore.NullMatcherClass:
+            return 0
+        if kind in _PHRASE_MATCHERS:
+            return self._estimate(_and_tree(m.ms))
+        return self._estimate(m.child)  # wrappers
+
+    # -- leaves
+
+    def _read_postings(self, m: Any, within: Collection[int] | None = None) -> _Postings:
+        held = self._read.get(id(m))
+        if held is not None:
+            return held[1]
+        if type(m) is W3LeafMatcher:
+            wanted = None
+            if within is not None and len(within) * 4 < self._estimate(m):
+                wanted = sorted(within)
+            postings = self._read_blocks(m, wanted)
+            if wanted is not None:
+                postings.covered = within
+        else:  # ListMatcher: inlined postings, or a synthetic list (filters, everything)
+            ids = list(m._ids)
+            # The weight ListMatcher.weight() gives (an all_weights of 0.0 counts as unset).
+            if m._all_weights:
+                weights = [m._all_weights] * len(ids)
+            elif m._weights:
+                weights = list(m._weights)
+            else:
+                weights = [1.0] * len(ids)
+            postings = _Postings(ids, weights, list(m._values) if m._values else None)
+        self._read[id(m)] = (m, postings)
+        term = m.term()
+        if term is not None and postings.values is not None:
+            self.postings.setdefault((self.segment, term[0], term[1]), []).append(postings)
+        return postings
+
+    def _read_blocks(self, m: Any, wanted: list[int] | None) -> _Postings:
+        """A W3 posting list, block by block; only blocks holding ``wanted`` documents if given."""
+        ids: list[int] = []
+        weights: list[float] = []
+        values: list[Any] = []
+        m.reset()
+        i = 0
+        while m.is_active():
+            if wanted is not None:
+                if i >= len(wanted):
+                    break
+                k = bisect_right(wanted, m._maxid, i)
+                if k == i:  # no wanted document in this block: its header is enough
+                    m._next_block()
+                    continue
+            if m._data is None:
+                m._read_data()
+            # W3LeafMatcher._read_ids, with the deltas summed in C.
+            block_ids = m._data[0] if m._byteids else list(accumulate(m._data[0]))
+            m._read_weights()
+            m._read_values()
+            if wanted is None:
+                ids.extend(block_ids)
+                weights.extend(m._weights)
+                values.extend(m._values)
+            else:
+                block_weights, block_values = m._weights, m._values
+                for d in wanted[i:k]:
+                    j = bisect_left(block_ids, d)
+                    if j < len(block_ids) and block_ids[j] == d:
+                        ids.append(d)
+                        weights.append(block_weights[j])
+                        values.append(block_values[j])
+                i = k
+            m._next_block()
+            if perf_counter() >= self.deadline:
+                raise _OutOfTime
+        return _Postings(ids, weights, values)
+
+    def _leaf_scores(self, m: Any, within: Collection[int] | None) -> dict[int, float]:
+        postings = self._read_postings(m, within)
+        scorer = m.scorer if type(m) is W3LeafMatcher else m._scorer
+        if scorer is None or type(scorer) is scoring.WeightScorer:
+            return postings.by_weight()
+        # BM25FScorer: bm25(idf, tf, fl, avgfl, B, K1) term for term, with the part
+        # that depends only on the field length computed once per length.
+        norms = self.index._length_norms(self.reader, m.term()[0], scorer)
+        idf, k1p1 = scorer.idf, scorer.K1 + 1
+        pairs: Iterable[tuple[int, float]] = zip(postings.ids, postings.weights, strict=True)
+        if within is not None and len(within) * 2 < len(postings.ids):
+            weight = postings.by_weight()
+            pairs = [(d, weight[d]) for d in within if d in weight]
+        return {d: idf * ((w * k1p1) / (w + norms[d])) for d, w in pairs}
+
+    # -- phrases
+
+    def _phrase(self, m: Any, within: Collection[int] | None) -> Collection[int]:
+        """Documents where the phrase's words stand in a row (word ``i`` at ``p + i``).
+
+        The words but the most frequent are intersected first (rarest first,
+        each read only where the others matched) and their positions checked;
+        the most frequent word, whose postings cost the most to read, is then
+        read only in the documents still left, and checked last.
+        """
+        ms = m.ms
+        leaves = [_phrase_leaf(x) for x in ms]
+        fmt = leaves[0].format if type(leaves[0]) is W3LeafMatcher else leaves[0]._format
+        decode = _positions_decoder(fmt)
+        *rare, common = sorted(range(len(ms)), key=lambda i: self._estimate(ms[i]))
+        docs: Collection[int] | None = within
+        for i in rare:
+            found = self.ids(ms[i], docs)
+            docs = found if docs is None else found.intersection(docs)
+            if not docs:
+                return ()
+        starts = None
+        if len(rare) > 1:
+            starts = self._starts(docs, rare, leaves, decode, None)
+            docs = starts.keys()
+        found = self.ids(ms[common], docs)
+        docs = found if docs is None else found.intersection(docs)
+        last = [common] if starts is not None else [*rare, common]
+        return self._starts(docs, last, leaves, decode, starts).keys()
+
+    def _starts(
+        self,
+        docs: Iterable[int],
+        words: list[int],
+        leaves: list[Any],
+        decode: Any,
+        starts: dict[int, set[int]] | None,
+    ) -> dict[int, set[int]]:
+        """For each document, the ``p`` with word ``i`` at ``p + i`` for every word in ``words``
+        (and among ``starts``, if given); documents with none are left out."""
+        lookups = [((-i).__add__, self._read_postings(leaves[i]).by_doc()) for i in words]
+        kept: dict[int, set[int]] = {}
+        for count, d in enumerate(docs, start=1):
+            if count % _CHECK_EVERY == 0:
+                self.check()
+            found = None if starts is None else starts[d]
+            for shift, values in lookups:
+                shifted = map(shift, decode(values[d]))
+                found = set(shifted) if found is None else found.intersection(shifted)
+                if not found:
+                    break
+            else:
+                kept[d] = found
+        return kept
+
+
+def _positions_decoder(fmt: Any) -> Any:
+    """A function from a posting value to its word positions, as ``fmt`` decodes them.
+
+    Positions and Characters values are a 4-byte count and a pickled list of
+    per-occurrence steps from the previous position (for Characters, the
+    first item of a tuple); those are summed in C here. Whoosh appends the
+    pickle's STOP when a value lacks it, so a value that does not load as it
+    is goes through Whoosh's own decoder, as does any other format.
+    """
+    slow = fmt.decoder("positions")
+    if type(fmt) is formats.Characters:
+        first = itemgetter(0)
+
+        def decode(value: bytes) -> Any:
+            try:
+                codes = loads(value[4:])  # noqa: S301 - the index's own postings, as Whoosh reads them
+            except Exception:
+                return slow(value)
+            return accumulate(map(first, codes))
+
+        return decode
+    if type(fmt) is formats.Positions:
+
+        def decode(value: bytes) -> Any:
+            try:
+                codes = loads(value[4:])  # noqa: S301 - the index's own postings, as Whoosh reads them
+            except Exception:
+                return slow(value)
+            return accumulate(codes)
+
+        return decode
+    return slow
+
+
+def _boosted(scores: dict[int, float], boost: float) -> dict[int, float]:
+    # WrappingMatcher.score() is child score * boost; * 1.0 changes no float.
+    if boost == 1.0:
+        return scores
+    return {d: s * boost for d, s in scores.items()}
+
+
+@dataclass
+class _Matches:
+    """Every match of a query, the page's order, and what highlighting can reuse."""
+
+    total: int
+    docs: list[int]
+    page: list[tuple[Any, int]]  # (score | date key | None, docnum), as the collector gives
+    postings: dict[tuple[int, str, bytes], list[_Postings]]
+    offsets: list[int]
+    timed_out: bool
+
+
+def _rank_key(item: tuple[float, int]) -> tuple[float, int]:
+    return 0 - item[0], item[1]  # UnlimitedCollector's order: best first, then docnum
+
+
+def _match(
+    index: SearchIndex,
+    searcher: Any,
+    query: wq.Query,
+    order: str,
+    first: int,
+    count: int,
+    time_limit: float,
+) -> _Matches:
+    """Find every match of ``query`` and the page ``[first, first + count)`` in ``order``.
+
+    ``order`` is ``"relevance"`` (BM25F), ``"date"`` or ``"index"`` (unscored).
+    Matches are what Whoosh's collector for that order would find, and the
+    page is in its order; the time limit is checked between segments and
+    within long loops, and what was found before it passed is kept.
+    """
+    if order == "date":
+        collector = searcher.collector(limit=None, sortedby=_DATE_ORDER)
+    elif order == "relevance":
+        collector = searcher.collector(limit=None)
+    else:
+        collector = searcher.collector(limit=None, scored=False)
+    collector.prepare(searcher, query, searcher.context())
+    context = collector.context  # as the collector would build matchers
+    bulk = _Bulk(index, perf_counter() + time_limit)
+    scores: dict[int, float] = {}
+    keyed: list[tuple[int, int]] = []
+    docs: list[int] = []
+    offsets: list[int] = []
+    timed_out = False
+    try:
+        for segment, (sub, offset) in enumerate(searcher.leaf_searchers()):
+            bulk.check()
+            offsets.append(offset)
+            bulk.start(segment, sub.reader())
+            m = query.matcher(sub, context)
+            if order == "relevance":
+                found = bulk.scores(m) if _supported(m, True) else bulk.run_scores(m)
+                scores.update({d + offset: s for d, s in found.items()} if offset else found)
+                continue
+            ids = sorted(bulk.ids(m) if _supported(m, False) else bulk.run_ids(m))
+            if order == "date":
+                dates = index._date_keys(sub.reader())
+                keyed.extend((dates[d], d + offset) for d in ids)
+            docs.extend([d + offset for d in ids] if offset else ids)
+    except _OutOfTime:
+        timed_out = True
+    end = first + count
+    if order == "relevance":
+        docs = list(scores)
+        if end >= len(scores):
+            ranked = sorted(((s, d) for d, s in scores.items()), key=_rank_key)
+        else:
+            floor = heapq.nlargest(end, scores.values())[-1]
+            ranked = sorted(((s, d) for d, s in scores.items() if s >= floor), key=_rank_key)
+        page: list[tuple[Any, int]] = ranked[first:end]
+    elif order == "date":
+        page = heapq.nsmallest(end, keyed)[first:end]
+    else:
+        page = [(None, d) for d in docs[first:end]]
+    return _Matches(len(docs), docs, page, bulk.postings, offsets, timed_out)
+
+
 # --- highlighting ----------------------------------------------------------------------
 
 
@@ -693,20 +1431,31 @@ class _Mark:
 
 
 def _occurrences(
-    searcher: Any, fieldname: str, docnums: list[int], terms: set[str], texts: dict[int, str]
+    searcher: Any,
+    fieldname: str,
+    docnums: list[int],
+    terms: set[str],
+    texts: dict[int, str],
+    matches: _Matches | None = None,
 ) -> dict[int, dict[str, list[tuple[int, int, int]]]]:
     """(position, start, end) of each term in each document, from the postings.
 
-    Falls back to re-analyzing the stored text with the field's analyzer when
-    the field keeps no character offsets, or when the offsets do not fit the
-    stored text (an index built from other text than it stores).
+    Postings the search already read (``matches``) are reused. Falls back to
+    re-analyzing the stored text with the field's analyzer when the field
+    keeps no character offsets, or when the offsets do not fit the stored
+    text (an index built from other text than it stores).
     """
     found: dict[int, dict[str, list[tuple[int, int, int]]]] = {d: {} for d in docnums}
     fieldobj = searcher.schema[fieldname]
     wanted = sorted(docnums)
     if fieldobj.supports("characters"):
         reader = searcher.reader()
+        decode = fieldobj.format.decoder("characters")
         for term in terms:
+            if matches is not None and _read_occurrences(
+                matches, fieldname, fieldobj.to_bytes(term), term, wanted, decode, found
+            ):
+                continue
             matcher = reader.postings(fieldname, term)
             for d in wanted:
                 if not matcher.is_active():
@@ -726,6 +1475,33 @@ def _occurrences(
         misfits = wanted
     found.update(_reanalyze(fieldobj, misfits, terms, texts))
     return found
+
+
+def _read_occurrences(
+    matches: _Matches,
+    fieldname: str,
+    tbytes: bytes,
+    term: str,
+    wanted: list[int],
+    decode: Any,
+    found: dict[int, dict[str, list[tuple[int, int, int]]]],
+) -> bool:
+    """Fill ``found`` for one term from postings the search read; False if it read none."""
+    offsets = matches.offsets
+    located = []
+    for d in wanted:
+        segment = bisect_right(offsets, d) - 1
+        local = d - offsets[segment]
+        known = matches.postings.get((segment, fieldname, tbytes), ())
+        postings = next((p for p in known if p.knows(local)), None)
+        if postings is None:
+            return False
+        located.append((d, postings, local))
+    for d, postings, local in located:
+        value = postings.value(local)
+        if value is not None:
+            found[d][term] = decode(value)
+    return True
 
 
 def _reanalyze(fieldobj: Any, docnums: list[int], terms: set[str], texts: dict[int, str]) -> dict:
@@ -869,26 +1645,26 @@ def _anchor_span(marks: list[_Mark], lo: int, hi: int) -> tuple[int, int] | None
 def _neighbour(searcher: Any, docnum: int, fields: dict, step: int) -> dict | None:
     """The stored fields of the passage before (-1) or after (+1), if it is in the index."""
     testimony, position = fields.get("testimony"), fields.get("position")
-    if testimony is None or position is None:
+    if testimony is None or position is None or position + step < 0:  # positions count from 0
         return None
     candidate = docnum + step
     reader = searcher.reader()
     other = None
-    if 0 <= candidate < reader.doc_count_all() and not reader.is_deleted(candidate):
+    if 0 <= candidate < searcher.doc_count_all() and not reader.is_deleted(candidate):
         stored = reader.stored_fields(candidate)
         if stored.get("testimony") == testimony and stored.get("position") == position + step:
             other = stored
     if other is None:
-        found = searcher.search(
-            wq.And(
-                [
-                    wq.Term("testimony", testimony),
-                    wq.NumericRange("position", position + step, position + step),
-                ]
-            ),
-            limit=1,
+        # The first match in document order: what search(..., limit=1) gives for
+        # these equally scored matches, without a collector and a scoring pass.
+        lookup = wq.And(
+            [
+                wq.Term("testimony", testimony),
+                wq.NumericRange("position", position + step, position + step),
+            ]
         )
-        other = dict(found[0].fields()) if len(found) else None
+        found = next(iter(lookup.docs(searcher)), None)
+        other = dict(searcher.stored_fields(found)) if found is not None else None
     if other is None:
         return None
     # Only a passage that really touches this one gives context.
@@ -972,31 +1748,24 @@ def search(
     cleaned_filters = _clean_filters(filters)
     with _opened(index) as opened, opened.searching() as searcher:
         compiled = _compile(parsed, searcher)
-        # Filters go into the query, not into a FilterCollector: the time
-        # limit wraps the collector and would bypass a filtering one.
+        # Filters go into the query: matching (and its time limit) treats them
+        # like any other clause, and they narrow the totals and facets too.
         filter_query = _filter_query(cleaned_filters)
         query = compiled.query
         if filter_query is not None:
             query = filter_query if parsed.root is None else wq.And([query, filter_query])
-        if sort == "date":
-            collector = searcher.collector(limit=None, sortedby=_DATE_ORDER)
-        elif compiled.scored:
-            collector = searcher.collector(limit=None)
-        else:
-            collector = searcher.collector(limit=None, scored=False)
-        limited = TimeLimitCollector(collector, timelimit=time_limit, use_alarm=False)
-        timed_out = False
-        try:
-            searcher.search_with_collector(query, limited)
-        except TimeLimit:
-            timed_out = True
-        results = limited.results()
-        total = len(results)
-        facets = _facet_counts(opened, searcher, results.docs())
-        first = (page - 1) * per_page
-        page_items = results.top_n[first : first + per_page]
-        show_score = compiled.scored and sort == "relevance"
-        hits = _hits(searcher, compiled, page_items, show_score, base_url)
+        order = "date" if sort == "date" else "relevance" if compiled.scored else "index"
+        matches = _match(
+            opened, searcher, query, order, (page - 1) * per_page, per_page, time_limit
+        )
+        timed_out = matches.timed_out
+        total = matches.total
+        facets = _facet_counts(opened, searcher, matches.docs)
+        show_score = order == "relevance"
+        # Private hits must not become shareable links: their offsets count in the
+        # private text, and an anchor would carry redacted words into a URL.
+        linkable = opened._handle.manifest.get("kind") != "private"
+        hits = _hits(searcher, compiled, matches, show_score, base_url, linkable)
         notices = list(compiled.notices)
         if timed_out:
             notices.append(
@@ -1026,10 +1795,12 @@ def search(
 def _hits(
     searcher: Any,
     compiled: _Compiled,
-    items: list[tuple[Any, int]],
+    matches: _Matches,
     show_score: bool,
     base_url: str,
+    linkable: bool = True,
 ) -> list[Hit]:
+    items = matches.page
     stored = {docnum: searcher.stored_fields(docnum) for _, docnum in items}
     texts = {d: (f.get("text") or "") for d, f in stored.items()}
     by_field: dict[str, list[int]] = {}
@@ -1041,7 +1812,7 @@ def _hits(
         terms = {t for patterns in groups for pattern in patterns for t in pattern}
         if not terms or fieldname not in searcher.schema:
             continue
-        occ = _occurrences(searcher, fieldname, docnums, terms, texts)
+        occ = _occurrences(searcher, fieldname, docnums, terms, texts, matches)
         for d in docnums:
             marks[d] = _marks_for(groups, occ.get(d, {}))
     hits = []
@@ -1049,7 +1820,7 @@ def _hits(
         f = stored[d]
         snippet, parts, lo, hi = _snippet(texts[d], marks[d])
         span = _anchor_span(marks[d], lo, hi)
-        anchor = _make_anchor(searcher, d, f, *span) if span else None
+        anchor = _make_anchor(searcher, d, f, *span) if span and linkable else None
         testimony, passage = f.get("testimony", ""), f.get("passage", "")
         hits.append(
             Hit(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import re
 import sys
 import time
@@ -18,7 +19,10 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh import query as wq
 
+from archive import query as parsing
+from archive import search as search_module
 from archive import urls
 from archive.cli import main
 from archive.config import Config, resolve_config
@@ -552,6 +556,114 @@ def test_any_query_gives_results_or_query_error_in_time(ix, text):
     assert time.perf_counter() - start < LIMIT_SECONDS
 
 
+# --- matching: the same documents, scores and order as Whoosh's collectors --------------------
+
+# Queries over the module's archive: words in three languages, phrases (with a
+# stop word), prefixes, typos, filters, dates, negation, OR, and browsing.
+EQUIVALENCE_QUERIES = [
+    "", "patrollers", "leave", "the", "escape forest", '"the commander"', '"sent home"',
+    '"home sent"', "patrol*", "refus*", "patrolers", "commandr", "creek OR winter OR leave",
+    "patrollers -creek", "-patrollers", '"the patrollers" -"the creek"', "leave OR -the",
+    "отпуск", "ушёл самоволки", "відпустку", "відпуст*", "отпуск OR відпустку",
+    "theme:desertion", "lang:uk", "patrollers place:mobile", 'place:"kharkiv region" escape',
+    "narrator:ivan", "date:1937..1938 patrollers", "date:..1937", "(leave OR escape) -forest",
+]  # fmt: skip
+
+
+def _whoosh_ranking(searcher, query, order: str) -> tuple[list, int]:
+    """What Whoosh's own collector for ``order`` finds, in its order (stock phrase matcher)."""
+    stock = query.accept(
+        lambda q: (
+            wq.Phrase(q.fieldname, q.words, slop=q.slop, boost=q.boost)
+            if isinstance(q, search_module._Phrase)
+            else q
+        )
+    )
+    if order == "date":
+        collector = searcher.collector(limit=None, sortedby=search_module._DATE_ORDER)
+    elif order == "relevance":
+        collector = searcher.collector(limit=None)
+    else:
+        collector = searcher.collector(limit=None, scored=False)
+    searcher.search_with_collector(stock, collector)
+    results = collector.results()
+    return [tuple(item) for item in results.top_n], len(results)
+
+
+def assert_matches_like_whoosh(index: SearchIndex, queries: list[str]) -> int:
+    """Every match, exact score and place in the order, for every query and order."""
+    compared = 0
+    with index.searching() as searcher:
+        for text in queries:
+            compiled = search_module._compile(parsing.parse_query(text), searcher)
+            orders = ["index", "date"] + (["relevance"] if compiled.scored else [])
+            for order in orders:
+                expected, total = _whoosh_ranking(searcher, compiled.query, order)
+                found = search_module._match(
+                    index, searcher, compiled.query, order, 0, max(total, 1), 60.0
+                )
+                page = found.page if order != "index" else [(None, d) for d in found.docs]
+                assert found.total == total, (text, order)
+                assert sorted(found.docs) == sorted(d for _, d in expected), (text, order)
+                assert [tuple(item) for item in page] == expected, (text, order)
+                compared += 1
+    return compared
+
+
+def test_matching_finds_and_ranks_as_whoosh_does(ix):
+    assert assert_matches_like_whoosh(ix, EQUIVALENCE_QUERIES) > 60
+
+
+def test_matching_across_segments_of_a_real_corpus(tmp_path):
+    corpus = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "wpa"
+    if not corpus.is_dir():
+        pytest.skip(f"shared corpus not found at {corpus}")
+    directory = tmp_path / "wpa"
+    directory.mkdir()
+    files = sorted(corpus.glob("*.md"))[::40][:30]
+    for path in files:
+        (directory / path.name).write_bytes(path.read_bytes())
+    config = resolve_config(testimonies=directory, index=tmp_path / "index")
+    build_index(config, full=True)
+    for path in files[:2]:  # an update adds a segment
+        target = directory / path.name
+        target.write_text(
+            target.read_text(encoding="utf-8") + "\n\nThe white folks read and write.\n",
+            encoding="utf-8",
+        )
+    build_index(config)
+    queries = [
+        "slave", "the", "master OR mistress OR overseer", '"white folks"', '"read and write"',
+        '"the big house"', '"jumped the broom"', '"of the"', "cotton -field", "church baptized",
+        "whip*", "marsters", "-the", '"white folks" -"big house"', "freedom lincoln",
+    ]  # fmt: skip
+    with open_search_index(config.public_index) as index:
+        with index.searching() as searcher:
+            assert len(searcher.leaf_searchers()) > 1
+        assert assert_matches_like_whoosh(index, queries) >= 40
+
+
+def test_negation_excludes_the_first_candidate_too(tmp_path):
+    # Whoosh's AndNotMatcher never checks the first document of the kept side
+    # when the excluded side starts earlier: "mill -river" listed a passage
+    # with "river" in it.
+    directory = write_archive(
+        tmp_path / "t",
+        {
+            "mill-story": (
+                dict(title='"A story"'),
+                "The river was cold that spring.\n{: #cold }\n\n"
+                "The mill stood by the river.\n{: #by-the-river }\n\n"
+                "The mill was closed in winter.\n{: #closed }\n",
+            )
+        },
+    )
+    config = build(directory, tmp_path / "index")
+    results = search(config.public_index, "mill -river")
+    assert keys(results) == ["mill-story/closed"]
+    assert results.total == 1
+
+
 # --- what must never leave the archive ----------------------------------------------------------
 
 
@@ -600,6 +712,12 @@ def test_private_index_is_for_the_archivist_only(archive_config):
     )
     assert private.exit_code == 0, private.output
     assert '"total": 1' in private.output
+    inline = runner.invoke(
+        main, [*base, "search", CANARIES["inline"], "--json", "--include-restricted"]
+    )
+    [hit] = json.loads(inline.output)["hits"]
+    # Found, but never as a shareable link carrying the redacted words.
+    assert hit["anchor"] is None and CANARIES["inline"] not in hit["url"]
 
 
 # --- CLI -------------------------------------------------------------------------------------------

@@ -528,5 +528,20 @@
     }
   };
 
+  // A #passage link whose text fragment the browser could not match (or does not know)
+  // still lands on the passage.
+  function reachPassage() {
+    var id = decodeURIComponent(location.hash.replace(/^#/, "").split(":~:")[0]);
+    var target = id && document.getElementById(id);
+    if (!target || !container.contains(target) || container.hasAttribute("data-hl-start")) { return; }
+    window.addEventListener("load", function () {
+      window.setTimeout(function () {
+        var r = target.getBoundingClientRect();
+        if (r.bottom < 0 || r.top > window.innerHeight) { target.scrollIntoView({ block: "center" }); }
+      }, 150);
+    });
+  }
+
   openLink();
+  reachPassage();
 }());

@@ -29,7 +29,10 @@
   function pagefind() {
     if (loading === null) {
       loading = import(root.getAttribute("data-pagefind")).then(function (pf) {
-        return pf.options({ baseUrl: root.getAttribute("data-site-root") }).then(function () { return pf; });
+        // Searching on the page's own thread spares loading Pagefind's worker script (40 KB);
+        // one search at a time is quick enough there.
+        var options = { baseUrl: root.getAttribute("data-site-root"), noWorker: true };
+        return pf.options(options).then(function () { return pf; });
       });
     }
     return loading;
@@ -117,13 +120,22 @@
     }).replace(/-/g, "%2D");
   }
 
+  // Pagefind's words keep their punctuation, and it ends a block that has none with a full
+  // stop of its own: a text fragment drops punctuation at its edges, so it matches the page
+  // (a browser matches whole words, so "border" still finds "border.").
+  var EDGE_START = /^[^\p{L}\p{N}]+/u;
+  var EDGE_END = /[^\p{L}\p{N}]+$/u;
+  function trimmed(text) { return text.replace(EDGE_START, "").replace(EDGE_END, ""); }
+
   // A browser that supports Text Fragments highlights the hit word, told apart from
   // other copies by its neighbours in the passage; others just scroll to the passage.
   function hitFragment(hit) {
     var at = hit.marks[0];
-    var before = hit.words.slice(Math.max(hit.start, at - 3), at).join(" ");
-    var after = hit.words.slice(at + 1, Math.min(hit.end, at + 4)).join(" ");
-    return (before ? encodeFragment(before) + "-," : "") + encodeFragment(hit.words[at]) +
+    var word = trimmed(hit.words[at]);
+    if (!word) { return ""; }
+    var before = trimmed(hit.words.slice(Math.max(hit.start, at - 3), at).join(" "));
+    var after = trimmed(hit.words.slice(at + 1, Math.min(hit.end, at + 4)).join(" "));
+    return (before ? encodeFragment(before) + "-," : "") + encodeFragment(word) +
       (after ? ",-" + encodeFragment(after) : "");
   }
 
@@ -305,8 +317,9 @@
 
   function fragmentFor(words, first, last) {
     var span = words.slice(first, last + 1);
-    if (span.length <= 12) { return encodeFragment(span.join(" ")); }
-    return encodeFragment(span.slice(0, 4).join(" ")) + "," + encodeFragment(span.slice(-4).join(" "));
+    if (span.length <= 12) { return encodeFragment(trimmed(span.join(" "))); }
+    return encodeFragment(trimmed(span.slice(0, 4).join(" "))) + "," +
+      encodeFragment(trimmed(span.slice(-4).join(" ")));
   }
 
   function runQuote() {

@@ -1,0 +1,478 @@
+"""The static export: what it writes, what it refuses, and the checks that guard it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+from archive.config import resolve_config
+from archive.errors import ExportError, ValidationErrors
+from webapp import create_app
+from webapp.export import (
+    export_app,
+    export_site,
+    index_site,
+    output_path,
+    private_side,
+    read_archive,
+    render_site,
+)
+from webapp.leakcheck import PrivateSide, check_export
+from webapp.linkcheck import check_links
+from webapp.staticmode import export_csp
+
+NOW = dt.date(2025, 6, 1)
+AFTER_EMBARGO = dt.date(2031, 1, 2)
+BASE = "https://example.org/archive/"
+EMBARGOED = "listed-missing-2024"
+RESTRICTED = "soldier-held-in-pit-2024"
+REDACTED_IN = "officer-left-unit-2023"
+
+
+def _config(testimonies: Path, tmp_path: Path):
+    return resolve_config(testimonies=testimonies, index=tmp_path / "index")
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple[Path, object]:
+    """One export of the bundled samples under a sub-path, for the tests that only look."""
+    tmp = tmp_path_factory.mktemp("export")
+    samples = Path(__file__).resolve().parent.parent / "testimonies"
+    testimonies = tmp / "testimonies"
+    shutil.copytree(samples, testimonies)
+    report = export_site(
+        tmp / "site", _config(testimonies, tmp), base_url=BASE, now=NOW, check=True
+    )
+    return tmp / "site", report
+
+
+# --- what is written -----------------------------------------------------------------------
+
+
+def test_every_public_page_is_written_and_nothing_private(exported):
+    site, report = exported
+    archive = read_archive(resolve_config(testimonies=site.parent / "testimonies"))
+    public = {t.id for t in archive.public(NOW)}
+    assert report.testimonies == len(public) == report.indexed
+    written = {p.parent.name for p in (site / "t").glob("*/index.html")}
+    assert written == public
+    assert EMBARGOED not in written and RESTRICTED not in written
+    for name in ("index.html", "404.html", "robots.txt", "sitemap.xml", "feed.xml",
+                 "opensearch.xml", "search/index.html", "quote/index.html", "help/search/index.html",
+                 "themes/index.html", "browse/index.html", "pagefind/pagefind.js", "_headers"):  # fmt: skip
+        assert (site / name).is_file(), name
+    for testimony_id in public:
+        for fmt in ("txt", "bib", "ris", "csl.json", "annotation.json"):
+            assert (site / "t" / testimony_id / f"cite.{fmt}").is_file()
+    suffixes = {p.suffix for p in site.rglob("*") if p.is_file()}
+    assert not suffixes & {".md", ".yaml", ".toc", ".seg"}
+    assert not (site / "pagefind" / "pagefind-ui.js").exists()  # unused, left out
+    assert report.leaks.ok and report.links.ok and report.links.links > 1000
+
+
+def test_every_vocabulary_theme_has_a_page(exported):
+    site, _ = exported
+    archive = read_archive(resolve_config(testimonies=site.parent / "testimonies"))
+    for slug in archive.vocabulary.themes:
+        assert (site / "themes" / slug / "index.html").is_file()
+        assert (site / "themes" / f"{slug}.json").is_file()
+
+
+def test_sub_path_links_and_absolute_urls(exported):
+    site, _ = exported
+    home = (site / "index.html").read_text(encoding="utf-8")
+    hrefs = re.findall(r'(?:href|src|action)="([^"]+)"', home)
+    internal = [h for h in hrefs if not h.startswith(("#", "http"))]
+    assert internal and all(h.startswith("/archive/") for h in internal)
+    locs = re.findall(r"<loc>([^<]+)</loc>", (site / "sitemap.xml").read_text(encoding="utf-8"))
+    assert locs and all(loc.startswith(BASE) for loc in locs)
+    for loc in locs:  # every sitemap entry is a written file
+        assert (site / output_path(urlsplit(loc).path, "/archive")).is_file(), loc
+    assert "Sitemap: https://example.org/archive/sitemap.xml" in (site / "robots.txt").read_text()
+    testimony = (site / "t" / REDACTED_IN / "index.html").read_text(encoding="utf-8")
+    assert f"{BASE}t/{REDACTED_IN}/ (accessed {NOW.isoformat()})" in testimony
+    # The same files checked as if published at the host root: every link leaves the site.
+    wrong = check_links(site, "https://example.org/")
+    assert not wrong.ok and all("no such file" in b.reason for b in wrong.broken[:20])
+
+
+def test_pages_carry_the_export_policy_and_search_markup(exported):
+    site, _ = exported
+    csp = export_csp()
+    assert "'wasm-unsafe-eval'" in csp and "frame-ancestors" not in csp
+    for path in site.rglob("*.html"):
+        page = path.read_text(encoding="utf-8")
+        head = page.split("</head>", 1)[0]
+        meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', head)
+        assert meta and meta.group(1).replace("&#39;", "'") == csp, path
+        # The policy comes before any script or style it governs.
+        assert head.index("Content-Security-Policy") < head.index("<script")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), f"inline script in {path}"
+        assert 'name="robots"' not in page
+    testimony = (site / "t" / REDACTED_IN / "index.html").read_text(encoding="utf-8")
+    assert "data-pagefind-body" in testimony and 'data-pagefind-meta="title"' in testimony
+    assert re.search(r'data-pagefind-filter="theme">[a-z-]+<', testimony)
+    assert re.search(r'data-pagefind-filter="language">en<', testimony)
+    assert "export-quote.js" in testimony and "export-search.js" not in testimony
+    search = (site / "search" / "index.html").read_text(encoding="utf-8")
+    assert 'id="static_search"' in search and "<noscript>" in search
+    assert 'data-pagefind="/archive/pagefind/pagefind.js"' in search
+    headers = (site / "_headers").read_text()
+    assert headers.startswith("/archive/*\n") and "frame-ancestors 'none'" in headers
+
+
+def test_later_pages_of_listings_get_path_urls(tmp_path, samples_dir):
+    # 60 small public testimonies in one language: its listing has two pages.
+    for i in range(60):
+        (samples_dir / f"extra-{i:02d}.md").write_text(
+            f'---\nid: extra-{i:02d}\ntitle: "Extra {i}"\nlanguage: uk\ndate: 2020-01-{i % 28 + 1:02d}\n'
+            f"---\n\nА ми чекали на відпустку {i}.\n",
+            encoding="utf-8",
+        )
+    out = tmp_path / "site"
+    export_site(out, _config(samples_dir, tmp_path), base_url=BASE, now=NOW, check=True)
+    first = (out / "browse" / "language" / "uk" / "index.html").read_text(encoding="utf-8")
+    assert 'href="/archive/browse/language/uk/page/2/"' in first
+    second = (out / "browse" / "language" / "uk" / "page" / "2" / "index.html").read_text()
+    assert "Page 2 of 2" in second and 'href="/archive/browse/language/uk/"' in second
+
+
+def test_static_notices_say_what_the_app_says(exported, tmp_path):
+    site, _ = exported
+    app = create_app(
+        {"testimonies": site.parent / "testimonies", "index": tmp_path / "none", "today": NOW,
+         "TESTING": True}
+    )  # fmt: skip
+    orphan = app.test_client().get(f"/t/{REDACTED_IN}/?a=0-16~Not%2520there%2520at%2520all")
+    server = re.search(r'id="quote_orphan">\s*<p>(.*?)</p>', orphan.get_data(as_text=True), re.S)
+    static = (site / "t" / REDACTED_IN / "index.html").read_text(encoding="utf-8")
+    exported_notice = re.search(r'id="quote_orphan" hidden>\s*<p>(.*?)</p>', static, re.S)
+    assert server and exported_notice and server.group(1) == exported_notice.group(1)
+    found = app.test_client().get(f"/t/{REDACTED_IN}/?a=0-2~Q%253A").get_data(as_text=True)
+    assert "The quoted words are highlighted below" in found
+    for sentence in re.findall(r"The quoted words are highlighted below[^.<]*\.", found):
+        assert sentence in static
+
+
+# --- reproducible --------------------------------------------------------------------------
+
+
+def test_two_exports_are_byte_identical(tmp_path, samples_dir):
+    config = _config(samples_dir, tmp_path)
+    first = export_site(tmp_path / "one", config, base_url=BASE, now=NOW)
+    export_site(tmp_path / "two", config, base_url=BASE, now=NOW)
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+    before = _tree(tmp_path / "one")
+    export_site(tmp_path / "one", config, base_url=BASE, now=NOW, force=True)
+    assert _tree(tmp_path / "one") == before
+    assert first.files == len(before)
+
+
+# --- refusals ----------------------------------------------------------------------------
+
+
+def test_refuses_while_any_testimony_is_invalid(tmp_path, samples_dir):
+    (samples_dir / "broken.md").write_text(
+        '---\nid: broken\ntitle: "Broken"\nthemes: [no-such-theme]\nstatus: secret\n---\n\nText.\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "site"
+    with pytest.raises(ValidationErrors) as caught:
+        export_site(out, _config(samples_dir, tmp_path), now=NOW)
+    message = str(caught.value)
+    assert f"{samples_dir / 'broken.md'}:4:" in message and ":5:" in message
+    assert not out.exists()
+    assert not list(tmp_path.glob(".site*"))  # no half-built directory left behind
+
+    result = CliRunner().invoke(
+        main,
+        ["--testimonies", str(samples_dir), "--index", str(tmp_path / "i"), "export", str(out)],
+    )
+    assert result.exit_code == 1 and "broken.md:4: unknown theme" in result.output
+
+
+def test_refuses_a_non_empty_directory_without_force(tmp_path, write_testimony):
+    write_testimony("only-one")
+    config = _config(write_testimony.directory, tmp_path)
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="not empty"):
+        export_site(out, config, now=NOW)
+    with pytest.raises(ExportError, match="does not look like an earlier export"):
+        export_site(out, config, now=NOW, force=True)
+    assert (out / "notes.txt").read_text() == "mine"
+
+    (out / "notes.txt").unlink()
+    export_site(out, config, now=NOW)  # an empty directory is fine
+    (out / "stale.html").write_text("old page")
+    with pytest.raises(ExportError, match="--force"):
+        export_site(out, config, now=NOW)
+    export_site(out, config, now=NOW, force=True)
+    assert not (out / "stale.html").exists() and (out / "index.html").is_file()
+    with pytest.raises(ExportError, match="overlap"):
+        export_site(write_testimony.directory / "site", config, now=NOW)
+    with pytest.raises(ExportError, match="overlap"):
+        export_site(tmp_path / "index" / "site", config, now=NOW)
+
+
+def test_now_lifts_an_embargo(tmp_path, samples_dir):
+    config = _config(samples_dir, tmp_path)
+    export_site(tmp_path / "before", config, base_url=BASE, now=NOW)
+    export_site(tmp_path / "after", config, base_url=BASE, now=AFTER_EMBARGO)
+    assert not (tmp_path / "before" / "t" / EMBARGOED).exists()
+    page = tmp_path / "after" / "t" / EMBARGOED / "index.html"
+    assert page.is_file() and "listed as missing" in page.read_text(encoding="utf-8")
+    assert not (tmp_path / "after" / "t" / RESTRICTED).exists()
+    sitemap = (tmp_path / "after" / "sitemap.xml").read_text()
+    assert (
+        f"t/{EMBARGOED}/" in sitemap
+        and f"t/{EMBARGOED}/" not in (tmp_path / "before" / "sitemap.xml").read_text()
+    )
+
+
+def test_noindex(tmp_path, samples_dir):
+    out = tmp_path / "site"
+    export_site(out, _config(samples_dir, tmp_path), base_url=BASE, now=NOW, noindex=True)
+    robots = (out / "robots.txt").read_text()
+    assert robots.startswith("User-agent: *\nDisallow: /\n")
+    for path in out.rglob("*.html"):
+        assert '<meta name="robots" content="noindex">' in path.read_text(encoding="utf-8")
+    assert "X-Robots-Tag: noindex" in (out / "_headers").read_text()
+
+
+# --- the leak check ------------------------------------------------------------------------
+
+
+def _private(site: Path, when: dt.date = NOW):
+    config = resolve_config(testimonies=site.parent / "testimonies", index=site.parent / "index")
+    archive = read_archive(config)
+    app = export_app(config, archive, BASE, when)
+    return archive, private_side(app, archive, config, when, site)
+
+
+def _copy(site: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    shutil.copytree(site.parent / "testimonies", tmp_path / "testimonies")
+    return copy
+
+
+def test_leak_check_passes_on_a_real_export(exported):
+    site, report = exported
+    _, private = _private(site)
+    assert len(private) > 100
+    result = check_export(site, private)
+    assert result.ok, [str(leak) for leak in result.leaks]
+    assert result.files == report.files
+
+
+def test_a_planted_redaction_is_found_with_file_and_position(exported, tmp_path):
+    site = _copy(exported[0], tmp_path)
+    archive, private = _private(site)
+    redaction = next(r for p in archive.testimonies[REDACTED_IN].passages for r in p.redactions)
+    page = site / "browse" / "index.html"
+    body = page.read_bytes()
+    at = body.index(b"<main")
+    page.write_bytes(body[:at] + f"<p>{redaction}</p>".encode() + body[at:])
+    leaks = check_export(site, private).leaks
+    assert [(leak.file, leak.position) for leak in leaks] == [("browse/index.html", at + 3)]
+    assert f"{REDACTED_IN}.md:" in str(leaks[0]) and redaction not in str(leaks[0])
+
+
+def test_a_leak_inside_a_compressed_index_fragment_is_found(exported, tmp_path):
+    site = _copy(exported[0], tmp_path)
+    archive, private = _private(site)
+    whole = next(p for p in archive.testimonies[REDACTED_IN].passages if p.redacted)
+    fragment = sorted((site / "pagefind" / "fragment").iterdir())[0]
+    raw = gzip.decompress(fragment.read_bytes())
+    data = json.loads(raw[len(b"pagefind_dcd") :])
+    data["content"] += " " + whole.text
+    fragment.write_bytes(gzip.compress(b"pagefind_dcd" + json.dumps(data).encode()))
+    leaks = check_export(site, private).leaks
+    assert len(leaks) == 1 and leaks[0].file.startswith("pagefind/fragment/")
+    assert leaks[0].decompressed and leaks[0].position > 0
+    assert "redacted passage" in str(leaks[0])
+
+
+def test_a_restricted_testimony_rendered_as_public_is_caught(exported, tmp_path):
+    """The model says public, the check knows better: the export must fail."""
+    source = exported[0].parent / "testimonies"
+    config = resolve_config(testimonies=source, index=tmp_path / "index")
+    archive = read_archive(config)
+    wrong = replace(archive, testimonies=dict(archive.testimonies))
+    wrong.testimonies[RESTRICTED] = replace(archive.testimonies[RESTRICTED], status="public")
+    site = tmp_path / "site"
+    site.mkdir()
+    app = export_app(config, wrong, BASE, NOW)
+    render_site(app, site, base_url=BASE)
+    index_site(site)
+    private = private_side(export_app(config, archive, BASE, NOW), archive, config, NOW, site)
+    leaks = check_export(site, private).leaks
+    files = {leak.file for leak in leaks}
+    assert f"t/{RESTRICTED}/index.html" in files and f"t/{RESTRICTED}.json" in files
+    assert any(f.startswith("pagefind/fragment/") for f in files)
+    assert all("restricted testimony" in str(leak) for leak in leaks)
+
+
+def test_unexpected_files_and_private_paths_fail_the_check(exported, tmp_path):
+    site = _copy(exported[0], tmp_path)
+    _, private = _private(site)
+    (site / "notes.md").write_text("a source file")
+    (site / "static" / "debug.txt").write_text(f"built from {(tmp_path / 'testimonies').resolve()}")
+    leaks = {leak.file: leak for leak in check_export(site, private).leaks}
+    assert set(leaks) == {"notes.md", "static/debug.txt"}
+    assert leaks["static/debug.txt"].position == len("built from ")
+
+
+def test_redactions_that_are_public_elsewhere_are_counted_not_checked(tmp_path):
+    directory = tmp_path / "archive"
+    directory.mkdir()
+    (directory / "a.md").write_text(
+        '---\nid: a\ntitle: "A"\n---\n\nWe crossed at [Verkhnii Lars]{.redact} at night.\n\n'
+        "The [army]{.redact} was everywhere, the army of the other side too.\n",
+        encoding="utf-8",
+    )
+    archive = read_archive(resolve_config(testimonies=directory))
+    private = PrivateSide.from_archive(archive, NOW)
+    assert ("verkhnii", "lars") in private.needles and ("verkhnii",) in private.needles
+    assert ("army",) not in private.needles  # the word is also public: it proves nothing
+    assert private.unchecked_redactions == 1
+
+
+# --- the link check ------------------------------------------------------------------------
+
+
+def test_link_check_names_the_file_and_line_of_a_broken_link(exported, tmp_path):
+    site = _copy(exported[0], tmp_path)
+    (site / "static" / "favicon.svg").unlink()
+    page = site / "t" / REDACTED_IN / "index.html"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "</main>", '<a href="#no-such-passage">x</a><img src="../nowhere.png" alt=""></main>'
+        ),
+        encoding="utf-8",
+    )
+    report = check_links(site, BASE)
+    reasons = {(b.file, b.url): b.reason for b in report.broken}
+    assert reasons[("404.html", "/archive/static/favicon.svg")] == "no such file"
+    assert (
+        "no element with id 'no-such-passage'"
+        in reasons[(f"t/{REDACTED_IN}/index.html", "#no-such-passage")]
+    )
+    assert reasons[(f"t/{REDACTED_IN}/index.html", "../nowhere.png")] == "no such file"
+    broken = next(b for b in report.broken if b.url == "#no-such-passage")
+    lines = page.read_text(encoding="utf-8").split("\n")
+    assert "#no-such-passage" in lines[broken.line - 1]
+
+
+def test_css_urls_are_checked(tmp_path):
+    site = tmp_path / "site"
+    (site / "static").mkdir(parents=True)
+    (site / "index.html").write_text(
+        '<link rel="stylesheet" href="static/a.css"><div style="background: url(\'static/x.png\')"></div>'
+        '<img srcset="static/y.png 2x, static/a.css 1x" alt="">'
+    )
+    (site / "static" / "a.css").write_text('@import "b.css"; body { background: url(missing.png) }')
+    report = check_links(site)
+    assert sorted(b.url for b in report.broken) == [
+        "b.css",
+        "missing.png",
+        "static/x.png",
+        "static/y.png",
+    ]
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_export_command(tmp_path, samples_dir):
+    out = tmp_path / "site"
+    args = ["--testimonies", str(samples_dir), "--index", str(tmp_path / "index"), "export"]
+    result = CliRunner().invoke(
+        main, [*args, str(out), "--base-url", BASE, "--now", AFTER_EMBARGO.isoformat(), "--check"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Leak check: passed" in result.output and "Link check:" in result.output
+    assert (out / "t" / EMBARGOED / "index.html").is_file()
+    result = CliRunner().invoke(main, [*args, "--check-only", str(out)])
+    assert result.exit_code == 0 and "0 broken" in result.output, result.output
+    (out / "static" / "archive.css").unlink()
+    result = CliRunner().invoke(main, [*args, "--check-only", str(out), "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["broken"]
+    result = CliRunner().invoke(main, [*args, str(out), "--json"])
+    assert result.exit_code == 1 and "--force" in result.output
+
+
+def test_export_without_a_base_url_warns(tmp_path, write_testimony):
+    write_testimony("only-one")
+    config = _config(write_testimony.directory, tmp_path)
+    report = export_site(tmp_path / "site", config, now=NOW, check=True)
+    assert report.warnings and "preview" in report.warnings[0]
+    assert report.base_url == "http://localhost:8000/"
+
+
+# --- the shared corpus ---------------------------------------------------------------------
+
+
+def test_export_of_the_200_file_corpus(tmp_path, small_corpus_dir):
+    config = _config(small_corpus_dir, tmp_path)
+    report = export_site(tmp_path / "one", config, base_url=BASE, now=NOW, check=True)
+    assert report.testimonies == report.indexed == 200
+    assert report.links.ok and report.leaks.ok
+    export_site(tmp_path / "two", config, base_url=BASE, now=NOW)
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+
+
+@pytest.mark.slow
+def test_export_of_the_whole_corpus(tmp_path):
+    from conftest import WPA
+
+    if not WPA.is_dir():
+        pytest.skip(f"shared corpus not found at {WPA}")
+    config = resolve_config(testimonies=WPA, index=tmp_path / "index")
+    report = export_site(tmp_path / "site", config, base_url=BASE, now=NOW, check=True)
+    assert report.testimonies == report.indexed == 2270
+    assert report.links.ok and report.leaks.ok
+
+
+def test_pagefind_files_are_rewritten_in_a_canonical_order(exported):
+    from webapp.searchindex import _read
+
+    bundle = exported[0] / "pagefind"
+    entry = json.loads((bundle / "pagefind-entry.json").read_text())
+    meta = _read(bundle / f"pagefind.{entry['languages']['en']['hash']}.pf_meta")
+    names = [name for name, _ in meta[3]]
+    assert names == sorted(names) == ["decade", "language", "place", "theme"]
+    for _, file_hash in meta[3]:
+        _, values = _read(bundle / "filter" / f"{file_hash}.pf_filter")
+        assert [v[0] for v in values] == sorted(v[0] for v in values)
+
+
+def test_a_damaged_index_file_fails_the_check(exported, tmp_path):
+    site = _copy(exported[0], tmp_path)
+    _, private = _private(site)
+    fragment = sorted((site / "pagefind" / "fragment").iterdir())[0]
+    fragment.write_bytes(fragment.read_bytes()[:20])  # cut short, as an interrupted write leaves it
+    leaks = check_export(site, private).leaks
+    assert [leak.file for leak in leaks] == [fragment.relative_to(site).as_posix()]
+    assert "cannot be checked" in str(leaks[0])

@@ -1,0 +1,361 @@
+"""The static export in a real Chromium, served by a plain static file server.
+
+No archive server runs here: search (Pagefind), quote links and citations
+must work from the files alone, under a sub-path, with the export's
+Content-Security-Policy enforced. Skipped only when no ``chromium`` is
+installed, and then a failure on CI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from e2e_helpers import CANARIES, TODAY, chromium_path, launch_chromium, live_server, write_archive
+
+from archive.anchors import make_anchor
+from archive.config import resolve_config
+from webapp import create_app
+from webapp.export import export_site
+
+pytestmark = pytest.mark.e2e
+
+SELECTED = "refused to sign the referal, and he said"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StaticSite:
+    """The export under ``/archive/``, served by ``python -m http.server`` in a subprocess."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}/archive/"
+        self.testimonies = write_archive(tmp / "testimonies")
+        self.www = tmp / "www"
+        self.www.mkdir()
+        self.config = resolve_config(testimonies=self.testimonies, index=tmp / "index")
+        export_site(
+            self.www / "archive",
+            self.config,
+            base_url=self.base,
+            now=dt.date.fromisoformat(TODAY),
+            check=True,
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
+             "--directory", str(self.www)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(self.base, timeout=1) as response:  # noqa: S310
+                    response.read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("the static file server did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    chromium_path()
+    served = StaticSite(tmp_path_factory.mktemp("static"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+class Watch:
+    """Records console errors, page errors and CSP violations; fails on any dialog."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.watch = Watch(page)
+    yield page
+    assert page.watch.dialogs == []
+    context.close()
+
+
+def _in_viewport(page, selector: str) -> bool:
+    return page.eval_on_selector(
+        selector,
+        """el => { const r = el.getBoundingClientRect();
+                   return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0; }""",
+    )
+
+
+def _select(page, first: str, last: str | None = None) -> dict:
+    """Select from the start of ``first`` to the end of ``last`` (default: ``first``) in the
+    testimony text, as a person would with the mouse; returns archive.js's offsets."""
+    page.evaluate(
+        """([first, last]) => {
+            const root = document.getElementById('testimony_text');
+            function find(words) {
+                const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+                let node;
+                while ((node = walker.nextNode())) {
+                    const i = node.data.indexOf(words);
+                    if (i >= 0) { return [node, i]; }
+                }
+                throw new Error('words not found: ' + words);
+            }
+            const [a, i] = find(first);
+            const [b, j] = find(last);
+            const range = document.createRange();
+            range.setStart(a, i);
+            range.setEnd(b, j + last.length);
+            const sel = window.getSelection();
+            sel.removeAllRanges();
+            sel.addRange(range);
+        }""",
+        [first, last or first],
+    )
+    page.wait_for_selector("#quote_toolbar:not([hidden])")
+    toolbar = page.locator("#quote_toolbar")
+    return {
+        "start": int(toolbar.get_attribute("data-start")),
+        "end": int(toolbar.get_attribute("data-end")),
+    }
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def test_search_finds_a_passage_and_jumps_to_it_with_a_filter(site, page):
+    page.goto(f"{site.base}search/?q=border")
+    page.wait_for_selector(".result-count")
+    assert "1 testimony found for “border”" in page.inner_text(".result-count")
+    assert page.locator(".hit__link mark").first.inner_text().lower().startswith("border")
+    assert page.input_value("#search_q") == "border"
+
+    page.click("a.facet__link:has-text('English')")
+    page.wait_for_selector("a.facet__link.is-selected")
+    assert "language=en" in page.url and "Clear filters" in page.inner_text(".result-count")
+    hit = page.locator("a.hit__link").first
+    assert hit.get_attribute("href").startswith("/archive/t/officer/#crossed-border")
+    hit.click()
+    page.wait_for_url(f"{site.base}t/officer/**")
+    page.wait_for_timeout(300)
+    assert _in_viewport(page, "#crossed-border")
+
+    page.goto(f"{site.base}search/?q=border&language=uk")
+    page.wait_for_selector(".result-count")
+    assert page.inner_text(".result-count").startswith("Nothing found")
+    assert page.watch.errors == []
+
+
+def test_search_in_other_scripts_and_filters_alone(site, page):
+    page.goto(f"{site.base}search/?q=переховувався")
+    page.wait_for_selector(".hit-group")
+    assert "mother-uk" in page.locator(".hit-group__title a").first.get_attribute("href")
+    page.goto(f"{site.base}search/?theme=hiding")
+    page.wait_for_selector(".hit-group")
+    titles = page.locator(".hit-group__title a").all_inner_texts()
+    assert titles == ["Мати про сина, який переховувався вдома"]
+    assert page.watch.errors == []
+
+
+def test_nothing_private_can_be_found(site, page):
+    for canary in CANARIES:
+        page.goto(f"{site.base}search/?q={canary}")
+        page.wait_for_selector(".result-count")
+        assert page.inner_text(".result-count").startswith("Nothing found")
+    page.goto(f"{site.base}search/?q=furlough")
+    page.wait_for_selector(".result-count")
+    hrefs = page.locator(".hit-group__title a").evaluate_all("els => els.map(e => e.href)")
+    assert hrefs and not any("secret" in h or "/embargoed/" in h for h in hrefs)
+    assert page.watch.errors == []
+
+
+# --- quote links and citations ---------------------------------------------------------------
+
+
+def test_a_copied_quote_link_lands_on_the_words(site, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{site.base}t/officer/")
+    _select(page, SELECTED)
+    page.click("#quote_copy")
+    page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
+    link = page.get_attribute("#quote_toolbar", "data-link")
+    assert link.startswith(f"{site.base}t/officer/?a=") and ":~:text=" in link
+
+    page.goto("about:blank")
+    page.goto(link)
+    page.wait_for_selector("mark.quote-mark")
+    assert "".join(page.locator("mark.quote-mark").all_inner_texts()) == SELECTED
+    page.wait_for_timeout(300)
+    assert _in_viewport(page, "#quote_start")
+    assert page.locator("#quote_notice").is_visible()
+    assert (
+        page.locator("#quote_notice")
+        .inner_text()
+        .startswith("The quoted words are highlighted below.")
+    )
+    assert page.locator("#quote_orphan").is_hidden()
+
+    # Cite opens the panel with the citation of the selected words.
+    _select(page, "forty minutes")
+    page.click("#quote_cite")
+    page.wait_for_selector("#quote_panel:not([hidden])")
+    assert page.locator("#quote_panel_text").inner_text() == "forty minutes"
+    assert "@misc{officer_" in page.locator("#quote_panel_formats").text_content()
+    assert page.input_value("#quote_link").startswith(f"{site.base}t/officer/?a=")
+    assert watch.errors == []
+    context.close()
+
+
+def test_links_to_changed_or_broken_quotes_say_so(site, page):
+    gone = make_anchor("Words that were in an older version of the text.", 10, 30)
+    page.goto(f"{site.base}t/officer/?a={quote(gone.to_param(), safe='')}")
+    page.wait_for_selector("#quote_orphan:not([hidden])")
+    assert page.locator("#quote_orphan blockquote").text_content() == gone.exact
+    assert page.locator("mark.quote-mark").count() == 0
+
+    page.goto(f"{site.base}t/officer/?a=garbage")
+    page.wait_for_selector("#quote_error:not([hidden])")
+    assert "START-END~prefix-,exact,-suffix" in page.inner_text("#quote_error")
+
+    # The words moved (an older link's offsets): still found, and said to have moved.
+    moved = make_anchor("x" * 40 + " forty minutes, then", 41, 54)
+    page.goto(f"{site.base}t/officer/?a={quote(moved.to_param(), safe='')}#crossed-border")
+    page.wait_for_selector("mark.quote-mark")
+    assert "".join(page.locator("mark.quote-mark").all_inner_texts()) == "forty minutes"
+    assert page.locator("#quote_notice [data-when=moved]").is_visible()
+    assert page.watch.errors == []
+
+
+def test_links_and_citations_made_in_the_page_equal_the_servers(site, page, tmp_path):
+    """export-quote.js ports anchors and citations: the app must give the same answers."""
+    app = create_app(
+        {
+            "testimonies": site.testimonies,
+            "index": tmp_path / "index",
+            "site_url": site.base,
+            "today": TODAY,
+            "GENERATION_CHECK_SECONDS": 0,
+        }
+    )
+    selections = [
+        (SELECTED, None),
+        ("forty minutes", None),
+        ("In two weeks", "When did you"),  # ends before it starts: swapped below
+        ("twenty-six men", "Fit for military"),  # across passages, a list and a quote
+        ("Leave, fifteen", "Leave, fifteen days twice a year on paper."),
+    ]
+    page.goto(f"{site.base}t/officer/")
+    with live_server(app) as server:
+        for first, last in selections:
+            if first == "In two weeks":
+                first, last = "When did you", "In two weeks"
+            offsets = _select(page, first, last)
+            mine = page.evaluate(
+                "([range, accessed]) => window.archiveStatic.anchorFor(range, {accessed})",
+                [offsets, TODAY],
+            )
+            url = (
+                f"{server.url}/t/officer/anchor.json?start={offsets['start']}&end={offsets['end']}"
+            )
+            with urllib.request.urlopen(url) as response:  # noqa: S310
+                import json
+
+                theirs = json.loads(response.read())
+            for key in ("testimony", "passage", "quote", "anchor", "param", "url", "citations"):
+                assert mine[key] == theirs[key], (first, key)
+    assert page.watch.errors == []
+
+
+def test_the_quote_page_finds_words_in_the_browser(site, page):
+    page.goto(f"{site.base}quote/?text=" + quote("the Border guard said: GO ahead"))
+    page.wait_for_selector(".match")
+    assert "Word for word" in page.inner_text(".match")
+    assert page.input_value("#quote_text") == "the Border guard said: GO ahead"
+    page.click("text=Open the passage with these words highlighted")
+    page.wait_for_url(f"{site.base}t/officer/**")
+    page.wait_for_timeout(300)
+    assert _in_viewport(page, "#crossed-border")
+
+    page.goto(f"{site.base}quote/?text=" + quote("nothing like this was ever said"))
+    page.wait_for_selector("#matches_title")
+    assert page.inner_text("#matches_title") == "No source found word for word"
+    assert page.watch.errors == []
+
+
+# --- the page itself ---------------------------------------------------------------------------
+
+
+def test_no_console_errors_on_any_kind_of_page(site, page):
+    for path in ("", "themes/", "themes/furlough/", "browse/", "browse/language/uk/",
+                 "t/officer-ru/", "help/search/", "search/?q=furlough", "quote/", "404.html"):  # fmt: skip
+        page.goto(site.base + path)
+        page.wait_for_load_state("networkidle")
+    assert page.watch.errors == []
+
+
+def test_the_content_security_policy_holds(site, page):
+    violations = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    page.goto(f"{site.base}search/?q=border")
+    page.wait_for_selector(".hit-group")  # Pagefind's WebAssembly ran under the policy
+    assert violations == []
+    with pytest.raises(Exception):  # noqa: B017 - Playwright reports the blocked script so
+        page.add_script_tag(content="window.__injected = 1;")
+    assert page.evaluate("window.__injected") is None
+    assert any("Content Security Policy" in v for v in violations)
+
+
+def test_without_javascript_the_search_page_says_what_to_do(site, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{site.base}search/?q=border")
+    assert page.locator("#search_noscript").is_visible()
+    assert "needs JavaScript" in page.inner_text("#search_noscript")
+    page.goto(f"{site.base}t/officer/")
+    assert page.locator("#crossed-border").is_visible()  # pages themselves need no script
+    context.close()

@@ -274,7 +274,7 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, debug: bool, threads: int) -> None:
-    """Serve the web pages and JSON API (waitress); build the index first if missing.
+    """Serve the web pages and JSON API (waitress), after bringing the index up to date.
 
     Search queries are not logged unless ARCHIVE_LOG_QUERIES=1. A reindex
     ('archive index') while serving is picked up without a restart.

@@ -1,0 +1,694 @@
+"""Nothing private ever leaves the archive: a crawl of every route, the logs, the index, the export.
+
+One archive holds made-up canary words in every place a secret can be kept,
+in English, Russian and Ukrainian: inline and whole-passage redactions of
+public testimonies, and the metadata and text of restricted and embargoed
+ones (their ids too). It is indexed by the real ``archive index`` command
+(with the private index beside the public one) and served by a real
+``archive serve`` process with every logger at DEBUG. Then every rule of the
+app's URL map is requested with every id, slug, period and format the
+archive has, as HTML and JSON, together with searches for each canary (as
+written, inflected, misspelled, with ё for е, as a prefix, in a filter),
+quote checks, anchors, citations and error pages.
+
+A canary counts as found in any case and normal form: the response is
+decoded (HTML entities, percent-encoding, JSON ``\\u`` escapes), folded
+(:func:`archive.analysis.fold`: case, ё/е, accents) and searched for the
+canary, its stems (:func:`archive.analysis.analyze`) and its first seven
+folded letters. What the client itself typed (a query, an id in the path)
+is echoed by pages and is taken out word by word before looking; the JSON
+of those searches is also checked on its own (no hit, no suggestion).
+
+Lifting the embargo (``ARCHIVE_TODAY`` after ``publish_after``) must make
+the embargoed words appear, so each check is shown to be able to fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import html
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, unquote, urlencode
+
+import pytest
+from archive_server import ArchiveServer
+from test_index import decompressed_parts
+
+from archive.analysis import analyze, fold
+from archive.anchors import Anchor
+from archive.model import passage_offsets, public_text
+from archive.parse import load_archive
+from webapp import create_app
+from webapp.citations import FORMATS
+
+BEFORE = "2025-06-01"  # embargo in force
+AFTER = "2030-07-01"  # the day after publish_after: embargo lifted
+STATIC = Path(__file__).resolve().parent.parent / "webapp" / "static"
+
+
+@dataclass(frozen=True)
+class Canary:
+    word: str  # as written in the testimony file
+    language: str
+    kind: str  # inline, passage, restricted, embargoed, embargoed-inline
+
+    @property
+    def public_after_lift(self) -> bool:
+        return self.kind == "embargoed"
+
+    @property
+    def needles(self) -> frozenset[str]:
+        """Every folded form the word may take in output: whole, stemmed, its 7-letter start."""
+        folded = fold(self.word)
+        forms = {folded, folded[:7], *analyze(self.word, self.language)}
+        forms |= set(analyze(self.word, "other"))
+        return frozenset(f for f in forms if len(f) >= 5)
+
+
+CANARIES = (
+    Canary("QZXcanaryens", "en", "inline"),
+    Canary("QzxWholeEN", "en", "passage"),
+    Canary("Qzxrestrictden", "en", "restricted"),
+    Canary("qzxrestrictdru", "en", "restricted"),  # the ids of the ru and uk files
+    Canary("qzxrestrictduk", "en", "restricted"),
+    Canary("Qzxembargoen", "en", "embargoed"),
+    Canary("qzxembargoru", "en", "embargoed"),
+    Canary("qzxembargouk", "en", "embargoed"),
+    Canary("qzxembinlineen", "en", "embargoed-inline"),
+    Canary("Щюканарейкой", "ru", "inline"),
+    Canary("Щюжёлтоптица", "ru", "passage"),
+    Canary("Щюзакрытыйка", "ru", "restricted"),
+    Canary("Щюэмбаргоня", "ru", "embargoed"),
+    Canary("щюэмбинлайн", "ru", "embargoed-inline"),
+    Canary("ґїканарковій", "uk", "inline"),
+    Canary("Ґїцілапташка", "uk", "passage"),
+    Canary("Ґїзакритка", "uk", "restricted"),
+    Canary("Ґїембаргочка", "uk", "embargoed"),
+    Canary("ґїембінлайн", "uk", "embargoed-inline"),
+)
+NEVER = tuple(c for c in CANARIES if not c.public_after_lift)
+EMBARGOED = tuple(c for c in CANARIES if c.public_after_lift)
+
+
+def _canary(language: str, kind: str) -> str:
+    return next(c.word for c in CANARIES if c.language == language and c.kind == kind)
+
+
+PUBLIC = {
+    "en": """---
+id: public-en
+title: "A sapper on the riverbank"
+narrator: "Pavlo (pseudonym)"
+interviewer: "Newsroom staff"
+date: 2023-11-14
+place: "Kherson region"
+language: en
+status: public
+source: "Written for the leak tests"
+license: "CC BY 4.0"
+themes: [leaving-service]
+---
+
+**Q:** Where did you serve?
+
+**A:** In the [QZXcanaryens brigade]{.redact} near the riverbank, for two winters.
+{: #served themes="furlough" }
+
+**A:** My commander QzxWholeEN signed the papers at night.
+{: .redact }
+
+**A:** Then I went home on furlough and never returned to the riverbank.
+""",
+    "ru": """---
+id: public-ru
+title: "Сапёр у переправы"
+narrator: "Павел (псевдоним)"
+date: 2023-11-15
+place: "Херсонская область"
+language: ru
+status: public
+themes: [leaving-service]
+---
+
+**Вопрос:** Где вы служили?
+
+**Ответ:** В [Щюканарейкой бригаде]{.redact} у переправы, две зимы.
+{: #served themes="furlough" }
+
+**Ответ:** Командир Щюжёлтоптица подписал бумаги ночью.
+{: .redact }
+
+**Ответ:** Потом я уехал в отпуск и не вернулся к переправе.
+""",
+    "uk": """---
+id: public-uk
+title: "Сапер біля переправи"
+narrator: "Павло (псевдонім)"
+date: "2024"
+place: "Херсонська область"
+language: uk
+status: public
+themes: [hiding]
+---
+
+**Питання:** Де ви служили?
+
+**Відповідь:** У [ґїканарковій бригаді]{.redact} біля переправи, дві зими.
+{: #served themes="hiding" }
+
+**Відповідь:** Командир Ґїцілапташка підписав папери вночі.
+{: .redact }
+
+**Відповідь:** Потім я поїхав у відпустку й не повернувся до переправи.
+""",
+}
+
+RESTRICTED_IDS = {
+    "en": "qzxrestrictden-account",
+    "ru": "qzxrestrictdru-account",
+    "uk": "qzxrestrictduk-account",
+}
+EMBARGOED_IDS = {"en": "qzxembargoen-account", "ru": "qzxembargoru-account",
+                 "uk": "qzxembargouk-account"}  # fmt: skip
+WITHHELD_BODY = {
+    "en": "The furlough was refused, said {word}, and I walked out of the unit at the riverbank.",
+    "ru": "В отпуске отказали, сказал {word}, и я ушёл из части у переправы.",
+    "uk": "У відпустці відмовили, сказав {word}, і я пішов з частини біля переправи.",
+}
+
+
+def _withheld(language: str, testimony_id: str, word: str, status: str, extra: str = "") -> str:
+    after = "publish_after: 2030-06-30\n" if status == "embargoed" else ""
+    return (
+        f'---\nid: {testimony_id}\ntitle: "An account of {word}"\nnarrator: "{word}"\n'
+        f'interviewer: "{word} interviewer"\ndate: 2019-05-02\nplace: "{word} valley"\n'
+        f'language: {language}\nstatus: {status}\n{after}source: "{word} papers"\n'
+        f'license: "CC BY 4.0"\nthemes: [desertion]\n---\n\n'
+        f"**Q:** {word}?\n\n**A:** {WITHHELD_BODY[language].format(word=word)}\n{extra}"
+    )
+
+
+def write_leak_archive(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for language, text in PUBLIC.items():
+        (directory / f"public-{language}.md").write_text(text, encoding="utf-8")
+    for language, testimony_id in RESTRICTED_IDS.items():
+        word = _canary(language, "restricted")
+        text = _withheld(language, testimony_id, word, "restricted")
+        (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
+    for language, testimony_id in EMBARGOED_IDS.items():
+        word = _canary(language, "embargoed")
+        secret = _canary(language, "embargoed-inline")
+        extra = f"\n**A:** They called it [{secret} crossing]{{.redact}} after the war.\n"
+        text = _withheld(language, testimony_id, word, "embargoed", extra)
+        (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
+    return directory
+
+
+# --- finding canaries in any form --------------------------------------------------------
+
+_U_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_WORD = re.compile(r"\w+")
+
+
+def _decoded(text: str) -> str:
+    """``text`` as a reader sees it: HTML entities, percent-encoding (repeated) and JSON
+    ``\\u`` escapes undone. Undoing them never hides a word that was plain already."""
+    text = html.unescape(text)
+    for _ in range(4):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return _U_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def canaries_in(text: str, canaries=CANARIES, typed: tuple[str, ...] = ()) -> set[str]:
+    """Which canaries ``text`` shows in any form, not counting the words the client typed."""
+    echo = {w for t in typed for w in _WORD.findall(fold(_decoded(t)))}
+    words = " ".join(w for w in _WORD.findall(fold(_decoded(text))) if w not in echo)
+    return {c.word for c in canaries if any(needle in words for needle in c.needles)}
+
+
+def canaries_in_bytes(data: bytes, canaries=CANARIES) -> set[str]:
+    """Canaries in a file's bytes, inside zlib/gzip-compressed parts too."""
+    found = set()
+    blobs = [data, *decompressed_parts(data)]
+    if data[:2] == b"\x1f\x8b":
+        with contextlib.suppress(OSError, EOFError):
+            blobs.append(gzip.decompress(data))
+    for blob in blobs:
+        text = blob.decode("utf-8", "replace")
+        found |= canaries_in(text, canaries)
+        lowered = blob.lower()
+        for canary in canaries:
+            if any(n.encode() in lowered for n in canary.needles):
+                found.add(canary.word)
+    return found
+
+
+# --- what a query for a canary may look like ------------------------------------------------
+
+
+def _misspellings(word: str) -> list[str]:
+    w = fold(word)
+    middle = len(w) // 2
+    return [
+        w[:middle] + w[middle + 1 :],  # a letter dropped
+        w[:middle] + w[middle + 1] + w[middle] + w[middle + 2 :],  # two letters swapped
+        w[:middle] + ("a" if w.isascii() else "о") + w[middle + 1 :],  # one letter wrong
+    ]
+
+
+def query_forms(canary: Canary) -> list[str]:
+    """The canary as people type it: cased, inflected, misspelled, ё/е, prefix, filters."""
+    w = fold(canary.word)
+    stem = analyze(canary.word, canary.language)[0]
+    if canary.language == "en":
+        inflected = [stem, stem + "s", stem + "ing", stem + "ed"]
+    else:
+        inflected = [stem, stem + "ами", stem + "ою", stem + "ові"]
+    forms = [canary.word, canary.word.upper(), *inflected, *_misspellings(canary.word)]
+    if "е" in w or "ё" in canary.word.lower():
+        forms.append(canary.word.lower().replace("ё", "е"))
+        forms.append(w.replace("е", "ё"))
+    forms += [w[:6] + "*", f'"{canary.word}"', f"narrator:{w}", f"place:{w}", f"{w} OR furlough"]
+    return list(dict.fromkeys(forms))
+
+
+# --- the crawl -------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    path: str
+    typed: tuple[str, ...]
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body)
+
+    def everything(self) -> str:
+        return "\n".join(f"{k}: {v}" for k, v in self.headers) + "\n" + self.text
+
+
+@dataclass
+class Crawl:
+    responses: list[Response] = field(default_factory=list)
+    rules: dict[str, list[int]] = field(default_factory=dict)  # rule -> statuses
+    output: str = ""  # the server's stdout and stderr
+
+    def get(self, server: ArchiveServer, path: str, typed=(), method="GET", rule=None):
+        status, headers, body = server.get(path, method=method, timeout=30)
+        response = Response(path, tuple(typed), status, headers, body)
+        self.responses.append(response)
+        if rule is not None:
+            self.rules.setdefault(rule, []).append(status)
+        return response
+
+    def find(self, path: str) -> Response:
+        return next(r for r in self.responses if r.path == path)
+
+
+def _route_values(app, archive, endpoint: str, argument: str) -> list[str]:
+    """Every value the archive gives a route argument, non-public ones and a missing one too."""
+    testimonies = list(archive.testimonies.values())
+    if argument == "testimony_id":
+        return [t.id for t in testimonies] + ["no-such-id"]
+    if argument == "fmt":
+        return [*FORMATS, "docx"]
+    if argument == "slug" and "theme" in endpoint:
+        return [*archive.vocabulary.themes, "no-such-theme"]
+    if argument == "slug" and "place" in endpoint:
+        from slugify import slugify
+
+        return [slugify(t.place) for t in testimonies if t.place] + ["nowhere"]
+    if argument == "period":
+        dated = [t.date for t in testimonies if t.date]
+        periods = {d.decade for d in dated} | {str(d.year) for d in dated}
+        return [*sorted(periods), "undated", "1066"]
+    if argument == "code":
+        return ["en", "ru", "uk", "xx"]
+    if argument == "filename":
+        return sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*") if p.is_file())
+    pytest.fail(f"the leak crawl does not know route argument {argument!r} of {endpoint}: add it")
+
+
+def crawl_site(server: ArchiveServer, app, archive, today) -> Crawl:
+    from datetime import date
+
+    crawl = Crawl()
+    day = date.fromisoformat(today)
+    public = sorted(archive.public(day), key=lambda t: t.id)
+
+    # 1. Every rule of the URL map with every value of its arguments.
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            arguments = sorted(rule.arguments)
+            choices = [_route_values(app, archive, rule.endpoint, a) for a in arguments]
+            for combo in itertools.product(*choices):
+                values = dict(zip(arguments, combo, strict=True))
+                path = url_for(rule.endpoint, **values)
+                crawl.get(server, path, typed=combo, rule=rule.rule)
+                paged = not arguments or rule.endpoint.startswith("archive.theme")
+                if paged and rule.endpoint != "static":
+                    crawl.get(server, path + "?page=2", typed=combo, rule=rule.rule)
+
+    # 2. Searches: for every canary in every form, for the words around the secrets.
+    for canary in CANARIES:
+        for form in query_forms(canary):
+            crawl.get(server, "/search.json?" + urlencode({"q": form}), typed=(form,))
+        for form in query_forms(canary)[:1] + _misspellings(canary.word)[:1]:
+            crawl.get(server, "/search/?" + urlencode({"q": form}), typed=(form,))
+        crawl.get(server, "/search.json?" + urlencode({"place": f"{canary.word} valley"}),
+                  typed=(canary.word,))  # fmt: skip
+    neighbours = ["riverbank", "brigade", "brigade riverbank", "commander signed", "furlough",
+                  "бригаде", "переправы", "командир", "отпуск", "бригаді", "переправи",
+                  "відпустку", "bri*", "коман*", "valley", "papers", "interviewer",
+                  "theme:desertion", "date:2019", "lang:ru", "walked out of the unit",
+                  "riverbenk", "переправо", "командри"]  # fmt: skip
+    for query in neighbours:
+        for page in ("/search.json", "/search/"):
+            crawl.get(server, f"{page}?" + urlencode({"q": query}))
+    for params in ({"theme": "desertion"}, {"language": "ru"}, {"decade": "2010s"},
+                   {"theme": "furlough", "sort": "date"}):  # fmt: skip
+        crawl.get(server, "/search.json?" + urlencode(params))
+        crawl.get(server, "/search/?" + urlencode(params))
+
+    # 3. Quote checks: the words around each secret, and quotes that contain one.
+    quotes = [
+        ("In the brigade near the riverbank, for two winters", ()),
+        ("My commander signed the papers at night", ()),
+        ("В бригаде у переправы, две зимы", ()),
+        ("Командир подписал бумаги ночью", ()),
+        ("У бригаді біля переправи, дві зими", ()),
+        ("Командир підписав папери вночі", ()),
+        ("The furlough was refused, and I walked out of the unit at the riverbank", ()),
+    ]
+    for language in ("en", "ru", "uk"):
+        for kind in ("inline", "passage", "restricted", "embargoed", "embargoed-inline"):
+            word = _canary(language, kind)
+            sentence = WITHHELD_BODY[language].format(word=word)
+            quotes.append((sentence, (sentence,)))
+    quotes += [
+        ("In the QZXcanaryens brigade near the riverbank", ("In the QZXcanaryens brigade near the riverbank",)),
+        ("My commander QzxWholeEN signed the papers", ("My commander QzxWholeEN signed the papers",)),
+        ("В Щюканарейкой бригаде у переправы", ("В Щюканарейкой бригаде у переправы",)),
+        ("У ґїканарковій бригаді біля переправи", ("У ґїканарковій бригаді біля переправи",)),
+    ]  # fmt: skip
+    for text, typed in quotes:
+        for page in ("/quote.json", "/quote/"):
+            crawl.get(server, f"{page}?" + urlencode({"text": text}), typed=typed)
+
+    # 4. Anchors over all of each public text and each passage; citations and links of them.
+    params = []
+    for t in public:
+        text = public_text(t)
+        spans = [(0, len(text))]
+        offsets = passage_offsets(t)
+        spans += [(offsets[p.id], offsets[p.id] + len(p.public_text)) for p in t.passages]
+        for start, end in spans:
+            path = f"/t/{t.id}/anchor.json?start={start}&end={end}"
+            response = crawl.get(server, path, rule="/t/<testimony_id>/anchor.json")
+            if response.status == 200:
+                params.append((t.id, response.json()["param"]))
+    for testimony_id, param in params:
+        crawl.get(server, f"/t/{testimony_id}/?" + urlencode({"a": param}))
+        for fmt in FORMATS:
+            crawl.get(server, f"/t/{testimony_id}/cite.{fmt}?" + urlencode({"a": param}))
+        for other in (*RESTRICTED_IDS.values(), *EMBARGOED_IDS.values()):
+            crawl.get(server, f"/t/{other}/?" + urlencode({"a": param}), typed=(other,))
+    for canary in CANARIES:  # a hand-made link quoting a secret: shown as an orphan quote
+        param = Anchor(exact=canary.word, prefix="In the ", suffix=" brigade", start=3,
+                       end=3 + len(canary.word)).to_param()  # fmt: skip
+        crawl.get(server, "/t/public-en/?" + urlencode({"a": param}), typed=(canary.word,))
+        crawl.get(server, "/t/public-en/cite.txt?" + urlencode({"a": param}), typed=(canary.word,))
+
+    # 5. Error pages.
+    for path in ("/nowhere/", "/nowhere.json", "/t/", "/search.json?q=" + quote("*"),
+                 "/search/?q=((((((((((a))))))))))", "/t/public-en/anchor.json?start=9&end=1",
+                 "/quote.json?text=" + "x" * 3000):  # fmt: skip
+        crawl.get(server, path)
+    crawl.get(server, "/search.json?q=riverbank", method="POST")
+    crawl.get(server, "/t/public-en/", method="DELETE")
+    return crawl
+
+
+# --- the archive, indexed and served -------------------------------------------------------
+
+
+def run_archive(*args: str, today: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "archive", *args],
+        capture_output=True, text=True, env=env, timeout=300, **kwargs,
+    )  # fmt: skip
+
+
+def export_available() -> bool:
+    try:
+        from webapp.export import export_site  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass
+class Site:
+    testimonies: Path
+    index: Path
+    today: str
+    crawl: Crawl
+    cli_output: str
+    archive: object
+
+
+def serve_and_crawl(tmp: Path, today: str) -> Site:
+    testimonies = write_leak_archive(tmp / "testimonies")
+    index = tmp / "index"
+    result = run_archive(
+        "--testimonies", str(testimonies), "--index", str(index), "index",
+        "--include-restricted", today=today,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    archive = load_archive(testimonies)
+    assert not archive.errors, archive.errors
+    app = create_app({"testimonies": testimonies, "index": index, "today": today})
+    env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0"}
+    server = ArchiveServer(testimonies, index, tmp / "logs", env=env, debug_logging=True)
+    with server:
+        crawl = crawl_site(server, app, archive, today)
+    crawl.output = server.output
+    return Site(testimonies, index, today, crawl, result.stdout + result.stderr, archive)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Site:
+    return serve_and_crawl(tmp_path_factory.mktemp("leaks"), BEFORE)
+
+
+@pytest.fixture(scope="module")
+def lifted(tmp_path_factory) -> Site:
+    return serve_and_crawl(tmp_path_factory.mktemp("lifted"), AFTER)
+
+
+def _leaks(crawl: Crawl, canaries) -> list[str]:
+    found = []
+    for r in crawl.responses:
+        hits = canaries_in(r.everything(), canaries, r.typed)
+        if hits:
+            found.append(f"{r.status} {r.path}: {sorted(hits)}")
+    return found
+
+
+# --- before the embargo ends -----------------------------------------------------------------
+
+
+def test_every_route_is_crawled_and_nothing_fails(site):
+    crawl = site.crawl
+    app = create_app({"testimonies": site.testimonies, "index": site.index, "today": BEFORE})
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert set(crawl.rules) == rules
+    for rule, statuses in crawl.rules.items():
+        assert 200 in statuses, f"{rule} never answered 200 in the crawl: {statuses}"
+    errors = [f"{r.status} {r.path}" for r in crawl.responses if r.status >= 500]
+    assert errors == []
+    assert len(crawl.responses) > 600
+    print(f"\nleak crawl: {len(crawl.responses)} requests over {len(rules)} routes")
+
+
+def test_no_canary_in_any_response(site):
+    assert _leaks(site.crawl, CANARIES) == []
+
+
+def test_canary_searches_find_nothing_and_suggest_nothing(site):
+    searched = 0
+    for r in site.crawl.responses:
+        if not r.path.startswith("/search.json?") or not r.typed or "+OR+" in r.path:
+            continue
+        assert r.status in (200, 400), (r.path, r.status)
+        if r.status == 200:
+            results = r.json()["results"]
+            assert results["total"] == 0, r.path
+            assert results["hits"] == [] and results["suggestion"] is None, r.path
+            searched += 1
+    assert searched >= len(CANARIES) * 8
+
+
+def test_did_you_mean_comes_from_public_words(site):
+    """The control for the searches above: a misspelled public word does get a suggestion."""
+    body = site.crawl.find("/search.json?q=riverbenk").json()["results"]
+    assert body["suggestion"] == "riverbank"
+    ru = site.crawl.find("/search.json?" + urlencode({"q": "переправо"})).json()["results"]
+    assert ru["total"] > 0 or ru["suggestion"]
+    hits = site.crawl.find("/search.json?q=riverbank").json()["results"]
+    assert hits["total"] >= 2
+    assert any("[redacted]" in h["snippet"] for h in hits["hits"])
+
+
+def test_quote_checks_return_public_words_only(site):
+    checked = 0
+    for r in site.crawl.responses:
+        if not r.path.startswith("/quote.json?") or r.status != 200:
+            continue
+        for match in r.json()["matches"]:
+            # The quote's own words come back in the diff: everything else is the archive's.
+            shown = {k: v for k, v in match.items() if k not in ("diff", "diff_parts")}
+            shown["diff"] = [d.get("source") for d in match.get("diff", [])]
+            shown["parts"] = [d for d in match.get("diff_parts", []) if d["op"] != "delete"]
+            assert canaries_in(json.dumps(shown, ensure_ascii=False)) == set(), r.path
+            checked += 1
+    assert checked >= 6  # the sentences around the secrets are found
+
+
+def test_server_log_holds_no_canary_and_no_traceback(site):
+    output = site.crawl.output
+    assert "Serving the archive" in output
+    assert "Traceback" not in output
+    assert canaries_in(output) == set()
+    # Nor what the client typed: queries are not logged by default.
+    assert "riverbenk" not in output and "QZXcanaryens" not in output
+
+
+def test_index_command_output_holds_no_canary(site):
+    assert "public index rebuilt" in site.cli_output
+    assert "private index rebuilt" in site.cli_output
+    assert canaries_in(site.cli_output) == set()
+
+
+def _index_files(directory: Path) -> dict[str, set[str]]:
+    return {
+        str(p.relative_to(directory)): canaries_in_bytes(p.read_bytes())
+        for p in directory.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_every_byte_of_the_public_index_is_clean(site):
+    public = _index_files(site.index / "public")
+    assert len(public) >= 4
+    assert {name: found for name, found in public.items() if found} == {}
+    # The same scan does find them in the private index next to it.
+    private = set().union(*_index_files(site.index / "private").values())
+    assert {c.word for c in CANARIES if c.language == "en"} <= private | {"qzxembargoru",
+                                                                        "qzxembargouk"}  # fmt: skip
+    assert {"Щюзакрытыйка", "Ґїзакритка", "Щюжёлтоптица"} <= private
+
+
+# --- the export -------------------------------------------------------------------------------
+
+
+def _export(site: Site, tmp: Path, now: str) -> dict[str, set[str]]:
+    out = tmp / f"site-{now}"
+    result = run_archive(
+        "--testimonies", str(site.testimonies), "--index", str(tmp / "export-index"), "export",
+        str(out), "--now", now, "--base-url", "http://127.0.0.1:8000/archive/",
+        today=now,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert canaries_in(result.stdout + result.stderr, NEVER) == set()
+    return {
+        str(p.relative_to(out)): canaries_in_bytes(p.read_bytes())
+        for p in out.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.mark.skipif(not export_available(), reason="export not available")
+def test_the_export_holds_no_canary(site, tmp_path):
+    files = _export(site, tmp_path, BEFORE)
+    assert any(name.endswith(".html") for name in files)
+    assert any("pagefind" in name for name in files)
+    assert {name: found for name, found in files.items() if found} == {}
+
+
+# --- after the embargo ends ------------------------------------------------------------------
+
+
+def test_lifting_the_embargo_shows_the_embargoed_text(lifted):
+    crawl = lifted.crawl
+    for language, testimony_id in EMBARGOED_IDS.items():
+        page = crawl.find(f"/t/{testimony_id}/")
+        assert page.status == 200
+        assert _canary(language, "embargoed") in canaries_in(page.text, EMBARGOED)
+        assert "[redacted]" in page.text
+    found = crawl.find("/search.json?q=Qzxembargoen").json()["results"]
+    assert found["total"] >= 1
+    assert "qzxembargoen-account" in crawl.find("/sitemap.xml").text
+
+
+def test_after_the_embargo_only_the_embargoed_words_appear(lifted):
+    assert _leaks(lifted.crawl, NEVER) == []
+    assert _leaks(lifted.crawl, EMBARGOED) != []  # the check can fail
+    errors = [f"{r.status} {r.path}" for r in lifted.crawl.responses if r.status >= 500]
+    assert errors == [] and "Traceback" not in lifted.crawl.output
+
+
+def test_after_the_embargo_the_index_holds_the_embargoed_words_only(lifted):
+    public = _index_files(lifted.index / "public")
+    found = set().union(*public.values())
+    assert found
+    assert found <= {c.word for c in EMBARGOED}
+
+
+@pytest.mark.skipif(not export_available(), reason="export not available")
+def test_export_now_lifts_the_embargo_and_nothing_else(lifted, tmp_path):
+    files = _export(lifted, tmp_path, AFTER)
+    found = set().union(*files.values())
+    assert {c.word for c in EMBARGOED} & found
+    assert found <= {c.word for c in EMBARGOED}
+
+
+def test_needles_cover_case_stems_and_folding():
+    """The matcher itself: every normal form of a canary is caught, an unrelated word is not."""
+    assert canaries_in("ЩЮЖЕЛТОПТИЦЫ") == {"Щюжёлтоптица"}
+    assert canaries_in("qzxcanaryen") == {"QZXcanaryens"}
+    assert canaries_in("&#x51;ZXCANARY") == {"QZXcanaryens"}
+    assert canaries_in("%D2%91%D1%97%D0%BA%D0%B0%D0%BD%D0%B0%D1%80") == {"ґїканарковій"}
+    assert canaries_in("\\u0490\\u0457\\u0446\\u0456\\u043b\\u0430\\u043f") == {"Ґїцілапташка"}
+    assert canaries_in("the riverbank brigade") == set()
+    assert canaries_in("q=qzxcanaryem", typed=("qzxcanaryem",)) == set()
+    assert canaries_in("qzxcanaryens", typed=("qzxcanaryem",)) == {"QZXcanaryens"}
+
+
+def test_query_forms_include_inflections_misspellings_and_yo():
+    forms = query_forms(Canary("Щюжёлтоптица", "ru", "passage"))
+    assert "щюжелтоптица" in forms and any("ё" in f for f in forms)
+    assert any(f.endswith("*") for f in forms) and any(f.startswith("narrator:") for f in forms)
+    assert len(forms) >= 12

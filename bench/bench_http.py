@@ -17,8 +17,9 @@ In the same run, with both warmed up:
 * throughput: ``CLIENTS`` client threads sending ``THROUGHPUT_REQUESTS``
   searches (a bounded load, reported only).
 * memory: the server's resident set (``VmRSS`` in ``/proc/PID/status``)
-  after the warm-up, with the corpus loaded, and its peak (``VmHWM``) at the
-  end. Goal: at most 150 MB resident.
+  after the warm-up, with the corpus loaded, split into anonymous memory
+  (the loaded archive, caches) and file pages (the memory-mapped index), and
+  its peak (``VmHWM``) at the end. Goal: at most 150 MB resident.
 
 :func:`run` returns one dict per measure (measure, result, baseline, ratio,
 goal, passed), for the combined runner ``bench/run``.
@@ -76,7 +77,7 @@ def _memory_mb(pid: int) -> dict[str, float]:
     values = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
+        if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             values[name] = int(rest.split()[0]) / 1024  # kB
     return values
 
@@ -218,6 +219,10 @@ def _measure(server: _Server, index, log) -> list[dict]:
     rss = memory["VmRSS"]
     rows.append(_row("server RSS MB after warm-up (corpus loaded)", rss, None,
                      f"<= {RSS_GOAL_MB} MB", rss <= RSS_GOAL_MB, "MB"))  # fmt: skip
+    rows.append(_row("  of which anonymous (heap: archive, caches) MB", memory["RssAnon"], None,
+                     "report", None, "MB"))  # fmt: skip
+    rows.append(_row("  of which file pages (index files mapped) MB", memory["RssFile"], None,
+                     "report", None, "MB"))  # fmt: skip
     rows.append(_row("server peak RSS MB (VmHWM, end of run)", peak, None, "report", None, "MB"))
     log(
         f"HTTP median {statistics.median(http_ms):.1f} ms, direct {statistics.median(direct_ms):.1f} ms"

@@ -142,15 +142,18 @@ title: "Marker"
 language: en
 ---
 
-The word of this round is {word}.
-"""
+The words of the rounds so far:"""
 
 
 def edit_some(directory: Path, rng: random.Random, cycle: int) -> str:
     """Edit a few files; return a word that only the new version of the archive holds."""
     files = sorted(p for p in directory.glob("*.md") if p.stem != "kill-marker")
     word = f"kilroy{cycle}x"
-    (directory / "kill-marker.md").write_text(MARKER.format(word=word), encoding="utf-8")
+    marker = directory / "kill-marker.md"
+    # Appended, so the old text stays inside the new one: an addition, not a withdrawal
+    # (a withdrawal rewrites segments, often as a full build).
+    old = marker.read_text(encoding="utf-8") if marker.exists() else MARKER
+    marker.write_text(f"{old} {word}", encoding="utf-8")
     for path in rng.sample(files, 3):
         _append(path, rng)
     if cycle % 12 == 0:  # withdrawals: the update rewrites segments, often as a full build

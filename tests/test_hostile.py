@@ -435,8 +435,10 @@ def abusive_requests() -> list[tuple[str, str | bytes]]:
         ("infix wildcard", "/search.json?q=m*r"),
         ("one-letter prefix", "/search.json?q=m*"),
         ("three-letter prefix", "/search.json?q=the*"),
-        ("32 prefixes", "/search.json?" + urlencode(
-            {"q": " OR ".join(f"{a}{b}*" for a in "stw" for b in "aehiou")[:490]})),
+        ("32 prefixes OR'ed", "/search.json?" + urlencode(
+            {"q": " OR ".join(f"{a}{b}{c}*" for a in "stwb" for b in "aeio" for c in "lr")})),
+        ("32 prefixes AND'ed", "/search.json?" + urlencode(
+            {"q": " ".join(f"{a}{b}{c}*" for a in "stwb" for b in "aeio" for c in "nr")})),
         ("question mark", "/search.json?q=ma%3Fter"),
         ("fuzzy", "/search.json?q=master~2"),
         ("fuzzy bare", "/search.json?q=~"),

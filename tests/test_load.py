@@ -184,7 +184,7 @@ def test_searches_and_pages_under_load_while_reindexing(wpa_server):
         f"p95 {_percentile(searches, 0.95) * 1000:.0f} ms; "
         f"page p50 {_percentile(pages, 0.5) * 1000:.0f} ms, "
         f"p95 {_percentile(pages, 0.95) * 1000:.0f} ms; "
-        f"{len(during)} requests during a reindex, p95 {_percentile(during, 0.95) * 1000:.0f} ms; "
+        f"{len(during)} requests while reindexing or reloading, p95 {_percentile(during, 0.95) * 1000:.0f} ms; "
         f"reindex runs: " + ", ".join(f"{k} rc={c} {s:.0f} s" for k, c, s in runs)
     )
     assert load.errors == []

@@ -35,8 +35,12 @@ __all__ = [
     "FoldingTokenizer",
     "RussianStemFilter",
     "UkrainianLemmaFilter",
+    "PairFilter",
     "analyze",
+    "analyze_spans",
     "analyzer_for",
+    "base_language",
+    "pairs_analyzer_for",
     "fold",
 ]
 
@@ -353,7 +357,8 @@ _MORPH_FILTERS: dict[str, type[_TermFilter]] = {
 }
 
 
-def _base_language(language: str) -> str:
+def base_language(language: str) -> str:
+    """The primary language subtag, lower-cased: ``uk-UA`` and ``uk_ua`` are ``uk``."""
     return language.strip().lower().replace("_", "-").split("-", 1)[0]
 
 
@@ -367,19 +372,55 @@ def analyzer_for(language: str) -> Analyzer:
     rules is tokenized and folded only.
     """
     tokenizer = FoldingTokenizer()
-    morph = _MORPH_FILTERS.get(_base_language(language))
+    morph = _MORPH_FILTERS.get(base_language(language))
     if morph is None:
         return CompositeAnalyzer(tokenizer)
     return CompositeAnalyzer(tokenizer, morph())
 
 
+class PairFilter(Filter):
+    """Each two tokens in a row as one ``"first second"`` token.
+
+    Whoosh's BiWordFilter passes a lone token through (a one-word passage
+    would then "hold" a pair) and fails on a stream with no tokens at all.
+    """
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        previous = None
+        for t in tokens:
+            text = t.text
+            if previous is not None:
+                t.text = f"{previous} {text}"
+                yield t
+            previous = text
+
+
+def pairs_analyzer_for(language: str) -> Analyzer:
+    """The analyzer of a ``pairs_`` field: :func:`analyzer_for`'s terms, two at a time."""
+    return analyzer_for(language) | PairFilter()
+
+
 _analyzers: dict[str, Analyzer] = {}
+
+
+def _analyzer(language: str) -> Analyzer:
+    base = base_language(language)
+    analyzer = _analyzers.get(base)
+    if analyzer is None:
+        analyzer = _analyzers.setdefault(base, analyzer_for(base))
+    return analyzer
 
 
 def analyze(text: str, language: str) -> list[str]:
     """The terms ``text`` is indexed under, in order, for checks outside Whoosh."""
-    base = _base_language(language)
-    analyzer = _analyzers.get(base)
-    if analyzer is None:
-        analyzer = _analyzers.setdefault(base, analyzer_for(base))
-    return [t.text for t in analyzer(text)]
+    return [t.text for t in _analyzer(language)(text)]
+
+
+def analyze_spans(text: str, language: str) -> tuple[list[str], list[int]]:
+    """The terms of ``text`` in order, and where each stands: ``[start0, end0, start1, ...]``."""
+    terms: list[str] = []
+    offsets: list[int] = []
+    for t in _analyzer(language)(text, chars=True):
+        terms.append(t.text)
+        offsets += (t.startchar, t.endchar)
+    return terms, offsets

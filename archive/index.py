@@ -97,15 +97,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from whoosh import fields as wf
+from whoosh import formats
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, FileIndex, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
-from .analysis import ANALYSIS_VERSION, LANGUAGES, analyzer_for
+from .analysis import ANALYSIS_VERSION, analyze_spans, analyzer_for, pairs_analyzer_for
 from .config import Config
 from .errors import IndexBusyError, IndexError_, ValidationError, ValidationErrors
+from .fields import TEXT_FIELDS, pairs_field, text_field
 from .model import PASSAGE_SEPARATOR, Archive, Testimony, Vocabulary, passage_offsets
 from .parse import iter_testimony_files, parse_file
 from .themes import load_vocabulary
@@ -125,7 +127,7 @@ __all__ = [
 #: Bump when a field is added, removed or filled differently; with
 #: ``analysis.ANALYSIS_VERSION`` it decides whether an index can be updated or
 #: must be rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MANIFEST_FORMAT = 1
 INDEXNAME = "MAIN"
 CURRENT = "CURRENT"
@@ -161,25 +163,21 @@ SAME_FIELDS = (
 
 # --- schema ----------------------------------------------------------------------
 
-TEXT_FIELDS = tuple(f"text_{lang}" for lang in (*LANGUAGES, "other"))
-
 
 def schema() -> wf.Schema:
     """One document per passage; the search module queries these names."""
     meta = analyzer_for("other")  # fold only: names and places are not stemmed
-    text_fields = {
-        # The passage's words, in the field of the testimony's language (the
-        # others stay empty), analysed as that language. Character offsets in
-        # the postings let highlighting skip re-tokenising; the spelling
-        # subfield (unstemmed words) feeds "did you mean".
-        name: wf.TEXT(
-            analyzer=analyzer_for(name.removeprefix("text_")),
-            phrase=True,
-            chars=True,
-            spelling=True,
+    text_fields = {}
+    for name in TEXT_FIELDS:
+        # The passage's words, in the fields of the testimony's language (the
+        # others stay empty), analysed as that language; what each of the
+        # three holds, and why, is in archive.fields.
+        language = name.removeprefix("text_")
+        analyzer = analyzer_for(language)
+        text_fields[name] = wf.TEXT(analyzer=analyzer, phrase=False, spelling=True)
+        text_fields[pairs_field(name)] = wf.FieldType(
+            formats.Frequency(), pairs_analyzer_for(language), scorable=True
         )
-        for name in TEXT_FIELDS
-    }
     return wf.Schema(
         # "<testimony>/<passage>": the one document of a passage.
         key=wf.ID(unique=True, stored=True),
@@ -195,6 +193,10 @@ def schema() -> wf.Schema:
         **text_fields,
         # The passage text itself, what snippets and highlights are cut from.
         text=wf.STORED,
+        # Its terms in order, space-separated, and each one's start and end in
+        # ``text`` (a flat list): phrase checks and highlights read these.
+        terms=wf.STORED,
+        term_offsets=wf.STORED,
         # Testimony metadata, searchable word by word (title:, narrator:, place:).
         title=wf.TEXT(analyzer=meta, stored=True),
         narrator=wf.TEXT(analyzer=meta, stored=True),
@@ -224,11 +226,6 @@ def schema() -> wf.Schema:
         source=wf.STORED,
         license=wf.STORED,
     )
-
-
-def _text_field(language: str) -> str:
-    base = language.strip().lower().replace("_", "-").split("-", 1)[0]
-    return f"text_{base}" if base in LANGUAGES else "text_other"
 
 
 def _documents(t: Testimony, vocabulary: Vocabulary, private: bool) -> list[dict]:
@@ -280,7 +277,11 @@ def _complete(stored: dict, vocabulary: Vocabulary) -> dict:
     rewritten segment gets the same documents a fresh build would.
     """
     doc = dict(stored)
-    doc[_text_field(doc["language"])] = doc["text"]
+    name = text_field(doc["language"])
+    doc[name] = doc[pairs_field(name)] = doc["text"]
+    if "terms" not in doc:
+        terms, offsets = analyze_spans(doc["text"], doc["language"])
+        doc.update(terms=" ".join(terms), term_offsets=offsets)
     themes = doc.get("themes", "").split()
     if themes:
         tree = list(themes)

@@ -30,8 +30,9 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from .analysis import TOKEN_PATTERN, fold
 from .anchors import MAX_QUOTE_CHARS, Anchor, make_anchor
 from .errors import AnchorError, QueryError
+from .fields import TEXT_FIELDS
 from .model import PASSAGE_SEPARATOR
-from .search import TEXT_FIELDS, TIME_LIMIT, SearchIndex, _neighbour, _opened
+from .search import TIME_LIMIT, SearchIndex, _neighbour, _opened
 from .urls import testimony_url
 
 __all__ = ["FOUND_SCORE", "MIN_SCORE", "Citation", "QuoteCheck", "QuoteMatch", "check_quote"]

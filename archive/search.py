@@ -18,9 +18,10 @@ Decisions worth knowing:
   prefix and typo expansions are capped, and the parser caps length, terms
   and nesting.
 * **Highlights** are cut from the stored passage text at the character
-  offsets the index recorded for the matched terms (so a stemmed match such
-  as "escaped" for "escape" is marked exactly); if a field has no offsets,
-  the stored text is re-analyzed with the field's own analyzer. Snippets are
+  offsets the index recorded for the matched terms, in each passage's term
+  vector (so a stemmed match such as "escaped" for "escape" is marked
+  exactly); if a field has no offsets, the stored text is re-analyzed with
+  the field's own analyzer. Snippets are
   HTML-escaped text of the stored passage with ``<mark>`` tags: nothing else
   is ever added.
 * **Anchors.** Each hit carries a quote anchor over its matched words, in
@@ -62,6 +63,7 @@ from . import query as q
 from .analysis import fold
 from .anchors import CONTEXT_CHARS, Anchor, make_anchor
 from .errors import AnchorError, IndexError_, QueryError
+from .fields import TEXT_FIELDS, pair_terms, pairs_field, text_field
 from .model import PASSAGE_SEPARATOR
 from .urls import testimony_url
 
@@ -77,7 +79,6 @@ __all__ = [
     "check_quote",
     "open_search_index",
     "search",
-    "text_field",
 ]
 
 #: Seconds a search may spend collecting matches before it returns what it has.
@@ -90,7 +91,6 @@ FACETS = {"theme": "theme_tree", "language": "language", "place": "place_facet",
 FACET_LIMIT = 50
 MAX_FILTER_VALUES = 20
 
-TEXT_FIELDS = ("text_en", "text_ru", "text_uk", "text_other")
 #: Words also match these testimony-level fields, with less weight than the
 #: passage text: a title word says little about which passage to read.
 META_BOOSTS = {"title": 0.2, "narrator": 0.2, "place": 0.1}
@@ -108,12 +108,6 @@ _MIN_TYPO_CHARS = 5  # shorter words are never corrected silently...
 _MIN_SUGGEST_CHARS = 4  # ...but may get a "did you mean"
 _MAX_TYPO_CHARS = 32
 _TYPO_BOOST = 0.8
-
-
-def text_field(language: str | None) -> str:
-    """The index field holding passage text in ``language`` (``uk-UA`` counts as ``uk``)."""
-    base = (language or "").lower().replace("_", "-").split("-", 1)[0]
-    return f"text_{base}" if f"text_{base}" in TEXT_FIELDS else "text_other"
 
 
 # --- the opened index -------------------------------------------------------------
@@ -458,9 +452,26 @@ class _Compiler:
 
     @staticmethod
     def _sequence(fieldname: str, terms: list[str], boost: float = 1.0) -> wq.Query:
+        """Terms in a row in a field that keeps positions (title, narrator, place)."""
         if len(terms) == 1:
             return wq.Term(fieldname, terms[0], boost=boost)
         return _Phrase(fieldname, terms, boost=boost)
+
+    @staticmethod
+    def _text_sequence(fieldname: str, terms: list[str], boost: float = 1.0) -> wq.Query:
+        """Terms in a row in passage text (see archive.fields).
+
+        A phrase is its word pairs: for two words the pair is the phrase
+        itself, scored by how often the phrase occurs (where Whoosh would
+        score its words one by one); past two words the passages holding
+        every pair are checked against their stored terms.
+        """
+        if len(terms) == 1:
+            return wq.Term(fieldname, terms[0], boost=boost)
+        pairs = [wq.Term(pairs_field(fieldname), p) for p in pair_terms(terms)]
+        if len(pairs) == 1:
+            return pairs[0].with_boost(boost)
+        return _InRow(wq.And(pairs), terms, boost=boost)
 
     # -- nodes
 
@@ -500,7 +511,7 @@ class _Compiler:
         for f in self.text_fields:
             terms = self.terms(f, node.text)
             if terms and self.exists(f, terms):
-                parts.append(self._sequence(f, terms))
+                parts.append(self._text_sequence(f, terms))
                 marks.setdefault(f, set()).add(tuple(terms))
         for f, boost in self.meta_fields.items():
             terms = self.terms(f, node.text)
@@ -522,7 +533,7 @@ class _Compiler:
         for f in self.text_fields:
             terms = self.terms(f, text)
             if terms and self.exists(f, terms):
-                parts.append(self._sequence(f, terms))
+                parts.append(self._text_sequence(f, terms))
                 marks.setdefault(f, set()).add(tuple(terms))
         for f, boost in self.meta_fields.items():
             terms = self.terms(f, text)
@@ -624,7 +635,7 @@ class _Compiler:
         for cand, (_, _, f) in ranked[:TYPO_CANDIDATES]:
             terms = self.terms(f, cand)
             if terms and self.exists(f, terms):
-                parts.append(self._sequence(f, terms, _TYPO_BOOST))
+                parts.append(self._text_sequence(f, terms, _TYPO_BOOST))
                 marks.setdefault(f, set()).add(tuple(terms))
                 used.append(cand)
         if used:
@@ -821,25 +832,14 @@ class _OutOfTime(Exception):
 
 
 class _Postings:
-    """One term's postings in one segment: parallel lists by document.
+    """One term's postings in one segment (or the part read): parallel lists by document."""
 
-    ``covered`` is ``None`` when the postings were read whole, else the
-    documents they were read for (the others were not looked at).
-    """
+    __slots__ = ("_by_doc", "_by_weight", "ids", "values", "weights")
 
-    __slots__ = ("_by_doc", "_by_weight", "covered", "ids", "values", "weights")
-
-    def __init__(
-        self,
-        ids: list[int],
-        weights: list[float],
-        values: list[Any] | None,
-        covered: Collection[int] | None = None,
-    ) -> None:
+    def __init__(self, ids: list[int], weights: list[float], values: list[Any] | None) -> None:
         self.ids = ids
         self.weights = weights
         self.values = values
-        self.covered = covered
         self._by_doc: dict[int, Any] | None = None
         self._by_weight: dict[int, float] | None = None
 
@@ -854,15 +854,6 @@ class _Postings:
         if self._by_weight is None:
             self._by_weight = dict(zip(self.ids, self.weights, strict=True))
         return self._by_weight
-
-    def knows(self, docnum: int) -> bool:
-        return self.values is not None and (self.covered is None or docnum in self.covered)
-
-    def value(self, docnum: int) -> Any:
-        i = bisect_left(self.ids, docnum)
-        if self.values is not None and i < len(self.ids) and self.ids[i] == docnum:
-            return self.values[i]
-        return None
 
 
 class _DeferredSpanNear2Matcher(SpanNear2.SpanNear2Matcher):
@@ -928,6 +919,104 @@ class _Phrase(wq.Phrase):
         if self.boost != 1.0:
             m = wrappers.WrappingMatcher(m, boost=self.boost)
         return m
+
+
+class _InRow(wq.WrappingQuery):
+    """Passages of ``child`` where ``terms`` stand in a row, by their stored terms.
+
+    ``child`` finds and scores the candidates (the words and their pairs);
+    the stored terms of each candidate are then read to check the order,
+    which costs one small read per candidate instead of every position of
+    every word in the index.
+    """
+
+    def __init__(self, child: wq.Query, terms: list[str], boost: float = 1.0):
+        super().__init__(child)
+        self.terms = tuple(terms)
+        self.boost = boost
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is _InRow
+            and self.child == other.child
+            and (self.terms, self.boost) == (other.terms, other.boost)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.child, self.terms, self.boost))
+
+    def __repr__(self) -> str:
+        return f"_InRow({self.child!r}, {self.terms!r}, boost={self.boost})"
+
+    def _rewrap(self, child: wq.Query) -> _InRow:
+        return _InRow(child, list(self.terms), self.boost)
+
+    def with_boost(self, boost: float) -> _InRow:
+        return _InRow(self.child, list(self.terms), boost)
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        m = self.child.matcher(searcher, context)
+        if isinstance(m, mcore.NullMatcherClass):
+            return m
+        check = _in_row_check(searcher.reader(), self.terms)
+        return _InRowMatcher(m, check, self.boost)
+
+
+class _InRowMatcher(wrappers.WrappingMatcher):
+    """The child's documents that pass ``check``, scored as the child (times ``boost``)."""
+
+    def __init__(self, child: Any, check: Any, boost: float = 1.0) -> None:
+        super().__init__(child, boost)
+        self.check = check
+        self._skip_failing()
+
+    def _skip_failing(self) -> None:
+        while self.child.is_active() and not self.check(self.child.id()):
+            self.child.next()
+
+    def _replacement(self, newchild: Any) -> _InRowMatcher:
+        return _InRowMatcher(newchild, self.check, self.boost)
+
+    def copy(self) -> _InRowMatcher:
+        return _InRowMatcher(self.child.copy(), self.check, self.boost)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def replace(self, minquality: float = 0) -> Any:
+        if not self.is_active():
+            return mcore.NullMatcher()
+        return self
+
+    def next(self) -> bool:
+        self.child.next()
+        self._skip_failing()
+        return False
+
+    def skip_to(self, id: int) -> bool:  # noqa: A002 - Whoosh's name
+        self.child.skip_to(id)
+        self._skip_failing()
+        return False
+
+    def all_ids(self) -> Iterator[int]:
+        while self.is_active():
+            yield self.id()
+            self.next()
+
+
+def _in_row_check(reader: Any, terms: tuple[str, ...]) -> Any:
+    """A test of one document (of ``reader``) for ``terms`` at consecutive positions.
+
+    The stored ``terms`` are the passage's terms in order, space-separated,
+    and no term holds a space: the words stand in a row exactly where their
+    space-joined run is found between spaces.
+    """
+    run = f" {' '.join(terms)} "
+
+    def check(docnum: int) -> bool:
+        return run in f" {reader.stored_fields(docnum).get('terms', '')} "
+
+    return check
 
 
 class _AndNotMatcher(binary.AndNotMatcher):
@@ -996,7 +1085,7 @@ def _supported(m: Any, scored: bool) -> bool:
         return _supported(m.a, scored) and _supported(m.b, scored)
     if kind is _AndNotMatcher:
         return _supported(m.a, scored) and _supported(m.b, False)
-    if kind is wrappers.WrappingMatcher or kind is wrappers.FilterMatcher:
+    if kind is wrappers.WrappingMatcher or kind is wrappers.FilterMatcher or kind is _InRowMatcher:
         return _supported(m.child, scored)
     if kind is wrappers.ConstantScoreWrapperMatcher:
         return _supported(m.child, False)
@@ -1025,8 +1114,7 @@ class _Bulk:
     given, says only those documents matter (the caller intersects): an AND
     reads its rarer side first and the other side only where the first
     matched, skipping posting blocks that hold none of those documents, as
-    Whoosh's own ``skip_to`` does. Postings read on the way are kept in
-    :attr:`postings` for highlighting the page.
+    Whoosh's own ``skip_to`` does.
     """
 
     def __init__(self, index: SearchIndex, deadline: float) -> None:
@@ -1034,7 +1122,6 @@ class _Bulk:
         self.deadline = deadline
         self.segment = 0
         self.reader: Any = None
-        self.postings: dict[tuple[int, str, bytes], list[_Postings]] = {}
         self._read: dict[int, tuple[Any, _Postings]] = {}
 
     def start(self, segment: int, reader: Any) -> None:
@@ -1106,6 +1193,9 @@ class _Bulk:
             return _boosted(kept, m.boost)
         if kind is wrappers.ConstantScoreWrapperMatcher:
             return dict.fromkeys(self.ids(m.child, within), m._score)
+        if kind is _InRowMatcher:
+            child = self._in_row(m, self.scores(m.child, within))
+            return _boosted(child, m.boost)
         if kind in _PHRASE_MATCHERS:
             # Scored as its AND, make_binary_tree(IntersectionMatcher, ms), where it matched.
             kept = self._phrase(m, within)
@@ -1131,11 +1221,24 @@ class _Bulk:
         if kind is wrappers.FilterMatcher:
             child = self.ids(m.child, within)
             return child.difference(m._ids) if m._exclude else child.intersection(m._ids)
+        if kind is _InRowMatcher:
+            return set(self._in_row(m, dict.fromkeys(self.ids(m.child, within))))
         if kind in _PHRASE_MATCHERS:
             return set(self._phrase(m, within))
         if kind is W3LeafMatcher or kind is mcore.ListMatcher:
             return set(self._read_postings(m, within).ids)
         return set()  # NullMatcher
+
+    def _in_row(self, m: Any, found: dict[int, Any]) -> dict[int, Any]:
+        """The entries of ``found`` whose documents pass an _InRowMatcher's check."""
+        kept = {}
+        check = m.check
+        for count, (d, value) in enumerate(found.items(), start=1):
+            if count % _CHECK_EVERY == 0:
+                self.check()
+            if check(d):
+                kept[d] = value
+        return kept
 
     def _by_size(self, m: Any) -> tuple[Any, Any]:
         if self._estimate(m.b) < self._estimate(m.a):
@@ -1172,8 +1275,6 @@ class _Bulk:
             if within is not None and len(within) * 4 < self._estimate(m):
                 wanted = sorted(within)
             postings = self._read_blocks(m, wanted)
-            if wanted is not None:
-                postings.covered = within
         else:  # ListMatcher: inlined postings, or a synthetic list (filters, everything)
             ids = list(m._ids)
             # The weight ListMatcher.weight() gives (an all_weights of 0.0 counts as unset).
@@ -1185,16 +1286,15 @@ class _Bulk:
                 weights = [1.0] * len(ids)
             postings = _Postings(ids, weights, list(m._values) if m._values else None)
         self._read[id(m)] = (m, postings)
-        term = m.term()
-        if term is not None and postings.values is not None:
-            self.postings.setdefault((self.segment, term[0], term[1]), []).append(postings)
         return postings
 
     def _read_blocks(self, m: Any, wanted: list[int] | None) -> _Postings:
         """A W3 posting list, block by block; only blocks holding ``wanted`` documents if given."""
         ids: list[int] = []
         weights: list[float] = []
-        values: list[Any] = []
+        # Only positions are ever read from values (phrases, highlights): a
+        # text field's values (its frequencies again) are left in the block.
+        values: list[Any] | None = [] if m.format.supports("positions") else None
         m.reset()
         i = 0
         while m.is_active():
@@ -1210,11 +1310,13 @@ class _Bulk:
             # W3LeafMatcher._read_ids, with the deltas summed in C.
             block_ids = m._data[0] if m._byteids else list(accumulate(m._data[0]))
             m._read_weights()
-            m._read_values()
+            if values is not None:
+                m._read_values()
             if wanted is None:
                 ids.extend(block_ids)
                 weights.extend(m._weights)
-                values.extend(m._values)
+                if values is not None:
+                    values.extend(m._values)
             else:
                 block_weights, block_values = m._weights, m._values
                 for d in wanted[i:k]:
@@ -1222,7 +1324,8 @@ class _Bulk:
                     if j < len(block_ids) and block_ids[j] == d:
                         ids.append(d)
                         weights.append(block_weights[j])
-                        values.append(block_values[j])
+                        if values is not None:
+                            values.append(block_values[j])
                 i = k
             m._next_block()
             if perf_counter() >= self.deadline:
@@ -1343,13 +1446,11 @@ def _boosted(scores: dict[int, float], boost: float) -> dict[int, float]:
 
 @dataclass
 class _Matches:
-    """Every match of a query, the page's order, and what highlighting can reuse."""
+    """Every match of a query and the page's order."""
 
     total: int
     docs: list[int]
     page: list[tuple[Any, int]]  # (score | date key | None, docnum), as the collector gives
-    postings: dict[tuple[int, str, bytes], list[_Postings]]
-    offsets: list[int]
     timed_out: bool
 
 
@@ -1385,12 +1486,10 @@ def _match(
     scores: dict[int, float] = {}
     keyed: list[tuple[int, int]] = []
     docs: list[int] = []
-    offsets: list[int] = []
     timed_out = False
     try:
         for segment, (sub, offset) in enumerate(searcher.leaf_searchers()):
             bulk.check()
-            offsets.append(offset)
             bulk.start(segment, sub.reader())
             m = query.matcher(sub, context)
             if order == "relevance":
@@ -1417,7 +1516,7 @@ def _match(
         page = heapq.nsmallest(end, keyed)[first:end]
     else:
         page = [(None, d) for d in docs[first:end]]
-    return _Matches(len(docs), docs, page, bulk.postings, offsets, timed_out)
+    return _Matches(len(docs), docs, page, timed_out)
 
 
 # --- highlighting ----------------------------------------------------------------------
@@ -1433,75 +1532,40 @@ class _Mark:
 def _occurrences(
     searcher: Any,
     fieldname: str,
-    docnums: list[int],
+    stored: dict[int, dict],
     terms: set[str],
-    texts: dict[int, str],
-    matches: _Matches | None = None,
 ) -> dict[int, dict[str, list[tuple[int, int, int]]]]:
-    """(position, start, end) of each term in each document, from the postings.
+    """(position, start, end) of each term in each document, from its stored terms.
 
-    Postings the search already read (``matches``) are reused. Falls back to
-    re-analyzing the stored text with the field's analyzer when the field
-    keeps no character offsets, or when the offsets do not fit the stored
-    text (an index built from other text than it stores).
+    Falls back to re-analyzing the stored text with the field's analyzer when
+    a document has no stored terms, or when they do not fit its text (an
+    index built from other text than it stores).
     """
-    found: dict[int, dict[str, list[tuple[int, int, int]]]] = {d: {} for d in docnums}
-    fieldobj = searcher.schema[fieldname]
-    wanted = sorted(docnums)
-    if fieldobj.supports("characters"):
-        reader = searcher.reader()
-        decode = fieldobj.format.decoder("characters")
-        for term in terms:
-            if matches is not None and _read_occurrences(
-                matches, fieldname, fieldobj.to_bytes(term), term, wanted, decode, found
-            ):
-                continue
-            matcher = reader.postings(fieldname, term)
-            for d in wanted:
-                if not matcher.is_active():
+    found: dict[int, dict[str, list[tuple[int, int, int]]]] = {}
+    misfits = []
+    for d, fields in stored.items():
+        text, run, offsets = (
+            fields.get("text") or "",
+            fields.get("terms"),
+            fields.get("term_offsets"),
+        )
+        words = run.split(" ") if run else []
+        if run is None or offsets is None or len(offsets) != 2 * len(words):
+            misfits.append(d)
+            continue
+        occ: dict[str, list[tuple[int, int, int]]] = {}
+        for i, word in enumerate(words):
+            if word in terms:
+                start, end = offsets[2 * i], offsets[2 * i + 1]
+                if not 0 <= start < end <= len(text):
+                    misfits.append(d)
                     break
-                if matcher.id() < d:
-                    matcher.skip_to(d)
-                    if not matcher.is_active():
-                        break
-                if matcher.id() == d:
-                    found[d][term] = matcher.value_as("characters")
-        misfits = [
-            d
-            for d in wanted
-            if any(not 0 <= s < e <= len(texts[d]) for occ in found[d].values() for _, s, e in occ)
-        ]
-    else:
-        misfits = wanted
-    found.update(_reanalyze(fieldobj, misfits, terms, texts))
+                occ.setdefault(word, []).append((i, start, end))
+        else:
+            found[d] = occ
+    texts = {d: stored[d].get("text") or "" for d in misfits}
+    found.update(_reanalyze(searcher.schema[fieldname], misfits, terms, texts))
     return found
-
-
-def _read_occurrences(
-    matches: _Matches,
-    fieldname: str,
-    tbytes: bytes,
-    term: str,
-    wanted: list[int],
-    decode: Any,
-    found: dict[int, dict[str, list[tuple[int, int, int]]]],
-) -> bool:
-    """Fill ``found`` for one term from postings the search read; False if it read none."""
-    offsets = matches.offsets
-    located = []
-    for d in wanted:
-        segment = bisect_right(offsets, d) - 1
-        local = d - offsets[segment]
-        known = matches.postings.get((segment, fieldname, tbytes), ())
-        postings = next((p for p in known if p.knows(local)), None)
-        if postings is None:
-            return False
-        located.append((d, postings, local))
-    for d, postings, local in located:
-        value = postings.value(local)
-        if value is not None:
-            found[d][term] = decode(value)
-    return True
 
 
 def _reanalyze(fieldobj: Any, docnums: list[int], terms: set[str], texts: dict[int, str]) -> dict:
@@ -1812,7 +1876,7 @@ def _hits(
         terms = {t for patterns in groups for pattern in patterns for t in pattern}
         if not terms or fieldname not in searcher.schema:
             continue
-        occ = _occurrences(searcher, fieldname, docnums, terms, texts, matches)
+        occ = _occurrences(searcher, fieldname, {d: stored[d] for d in docnums}, terms)
         for d in docnums:
             marks[d] = _marks_for(groups, occ.get(d, {}))
     hits = []

@@ -23,6 +23,7 @@ from archive import index as index_module
 from archive.analysis import analyze, fold
 from archive.config import resolve_config
 from archive.errors import IndexBusyError, IndexError_, ValidationErrors
+from archive.fields import text_field
 from archive.index import (
     IndexHandle,
     build_index,
@@ -143,7 +144,7 @@ def found_through_whoosh(handle: IndexHandle, words: dict[str, str]) -> set[str]
         blob = fold(blob)
         found |= {word for word, prefix in prefixes.items() if prefix in blob}
     for word, language in words.items():
-        field = index_module._text_field(language)
+        field = text_field(language)
         if search_keys(handle, field, word):
             found.add(word)
     return found
@@ -272,14 +273,18 @@ def test_schema_has_the_documented_fields():
         assert isinstance(s[name], wf.ID)
     assert s["key"].unique
     for name in ("text_en", "text_ru", "text_uk", "text_other"):
-        assert isinstance(s[name], wf.TEXT) and s[name].spelling
-        assert s[name].format.__class__.__name__ == "Characters"
+        # Frequencies only: the blocks every search reads stay small.
+        assert isinstance(s[name], wf.TEXT) and s[name].spelling and s[name].scorable
+        assert s[name].format.__class__.__name__ == "Frequency"
+        pairs = s[name.replace("text_", "pairs_")]
+        assert pairs.scorable and pairs.format.__class__.__name__ == "Frequency"
     assert "spell_text_en" in s  # the unstemmed words "did you mean" suggests
+    assert [t.text for t in s["pairs_en"].analyzer("The dogs barked")] == ["the dog", "dog bark"]
     assert isinstance(s["themes"], wf.KEYWORD) and s["themes"].scorable
     for name in ("position", "offset", "date_sort", "year"):
         assert isinstance(s[name], wf.NUMERIC)
     assert s["position"].column_type and s["date_sort"].column_type
-    for name in ("text", "speaker", "source", "license"):
+    for name in ("text", "terms", "term_offsets", "speaker", "source", "license"):
         assert isinstance(s[name], wf.STORED)
 
 
@@ -311,6 +316,13 @@ def test_documents_carry_fields_offsets_and_theme_tree(write_testimony, index_di
             assert first["date"] == "1937-05" and first["decade"] == "1930s"
             assert first["place_facet"] == "Kharkiv region"
             assert first["language"] == "ru"
+            # The terms in order, each at its place in the stored text.
+            words = first["terms"].split(" ")
+            assert words == analyze(first["text"], "ru")
+            spans = first["term_offsets"]
+            assert [first["text"][spans[2 * i] : spans[2 * i + 1]] for i in range(len(words))] == [
+                "Иван", "Меня", "отпустили", "в", "отпуск", "весной",
+            ]  # fmt: skip
             assert s.search(Term("theme_tree", "leaving-service")).scored_length() == 1
             assert s.search(Term("themes", "leaving-service")).scored_length() == 0
             [other] = s.documents(testimony="undated")

@@ -24,6 +24,7 @@ from whoosh import query as wq
 from archive import query as parsing
 from archive import search as search_module
 from archive import urls
+from archive.analysis import analyze
 from archive.cli import main
 from archive.config import Config, resolve_config
 from archive.errors import QueryError
@@ -204,6 +205,45 @@ def test_phrase_requires_adjacent_words(ix):
     assert timed_search(ix, '"home sent"').total == 0
     # Typographic quotes work too.
     assert keys(timed_search(ix, "“sent home”")) == ["officer-en/sent-home"]
+
+
+def test_longer_phrases_need_every_word_in_order(tmp_path):
+    # Both word pairs of "read and write" are in the second passage, but not
+    # in a row: a phrase is more than its pairs.
+    directory = write_archive(
+        tmp_path / "t",
+        {
+            "school": (
+                dict(title='"School"'),
+                "She taught us to read and write at night.\n{: #taught }\n\n"
+                "We could read and count, and write nothing down.\n{: #apart }\n\n"
+                "Write and read, read and write: that was the lesson.\n{: #twice }\n",
+            )
+        },
+    )
+    config = build(directory, tmp_path / "index")
+    results = search(config.public_index, '"read and write"')
+    assert sorted(keys(results)) == ["school/taught", "school/twice"]
+    assert search(config.public_index, '"write and read"').total == 1
+    assert search(config.public_index, '"read and then write"').total == 0
+    twice = next(h for h in results.hits if h.passage == "twice")
+    assert twice.snippet.count("<mark>") == 1
+    assert "<mark>read and write</mark>" in twice.snippet
+
+
+def test_phrase_scores_by_how_often_the_phrase_occurs(tmp_path):
+    directory = write_archive(
+        tmp_path / "t",
+        {
+            "house": (
+                dict(title='"House"'),
+                "The big house had a big porch and a house dog.\n{: #words }\n\n"
+                "The big house, the big house, always the big house.\n{: #phrase }\n",
+            )
+        },
+    )
+    config = build(directory, tmp_path / "index")
+    assert keys(search(config.public_index, '"big house"')) == ["house/phrase", "house/words"]
 
 
 def test_all_words_must_match_and_or_widens(ix):
@@ -641,6 +681,27 @@ def test_matching_across_segments_of_a_real_corpus(tmp_path):
         with index.searching() as searcher:
             assert len(searcher.leaf_searchers()) > 1
         assert assert_matches_like_whoosh(index, queries) >= 40
+        # Phrases find exactly the passages whose words, analysed afresh from
+        # the stored text, hold the phrase's terms in a row.
+        with index.searching() as searcher:
+            reader = searcher.reader()
+            passages = {
+                d: analyze(fields["text"], fields["language"]) for d, fields in reader.iter_docs()
+            }
+            for phrase in ('"white folks"', '"read and write"', '"the big house"', '"of the"',
+                           '"jumped the broom"', '"i was born"', '"my mother and father"'):  # fmt: skip
+                wanted = analyze(phrase.strip('"'), "en")
+                expected = {
+                    d
+                    for d, terms in passages.items()
+                    if any(terms[i : i + len(wanted)] == wanted for i in range(len(terms)))
+                }
+                found = search_module._match(
+                    index, searcher, search_module._compile(parsing.parse_query(phrase), searcher).query,
+                    "index", 0, 1, 60.0,
+                )  # fmt: skip
+                assert set(found.docs) == expected, phrase
+                assert expected, phrase
 
 
 def test_negation_excludes_the_first_candidate_too(tmp_path):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,12 +329,15 @@ def check_quote(
     limit: int = 3,
     base_url: str = "",
     time_limit: float = TIME_LIMIT,
+    exclude: Collection[str] = (),
 ) -> QuoteCheck:
     """Find the passages a pasted quote most likely comes from, best first.
 
     Raises :class:`QueryError` for a quote with no words or longer than
     :data:`archive.anchors.MAX_QUOTE_CHARS`. See :class:`QuoteCheck` for the
-    JSON shape and :class:`QuoteMatch` for what each match holds.
+    JSON shape and :class:`QuoteMatch` for what each match holds. Passages of
+    the testimonies in ``exclude`` are never returned (see
+    :func:`archive.search.search`).
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
@@ -348,7 +352,7 @@ def check_quote(
         for rank, docnum in enumerate(docnums):
             fields = searcher.stored_fields(docnum)
             text = fields.get("text")
-            if text is None or fields.get("offset") is None:
+            if text is None or fields.get("offset") is None or fields.get("testimony") in exclude:
                 continue
             words = {_fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)}
             ranked.append((-len(quote_set & words), rank, docnum, fields))

@@ -425,8 +425,9 @@ class _Compiled:
 class _Compiler:
     """Turns the parsed tree into Whoosh queries, one word at a time, per field."""
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(self, searcher: Any, suggest: bool = True) -> None:
         self.searcher = searcher
+        self.suggest = suggest  # typo corrections and "did you mean" from the index's words
         self.reader = searcher.reader()
         self.schema = searcher.schema
         self.text_fields = [f for f in TEXT_FIELDS if f in self.schema]
@@ -519,7 +520,7 @@ class _Compiler:
                 parts.append(self._sequence(f, terms, boost))
         if not any(self.terms(f, node.text) for f in self.text_fields):
             return wq.NullQuery  # punctuation only, cannot match anything
-        if not parts and not negative:
+        if not parts and not negative and self.suggest:
             parts = self._typo(node, marks)
         if not negative:
             self.scored = True
@@ -708,8 +709,8 @@ def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int) -> set[s
     return found
 
 
-def _compile(parsed: q.ParsedQuery, searcher: Any) -> _Compiled:
-    compiler = _Compiler(searcher)
+def _compile(parsed: q.ParsedQuery, searcher: Any, suggest: bool = True) -> _Compiled:
+    compiler = _Compiler(searcher, suggest)
     if parsed.root is None:
         query: wq.Query = wq.Every()
     elif isinstance(parsed.root, q.Not):
@@ -1785,6 +1786,7 @@ def search(
     sort: str = "relevance",
     base_url: str = "",
     time_limit: float = TIME_LIMIT,
+    exclude: Collection[str] = (),
 ) -> SearchResults:
     """Run a query typed by anyone; return one page of highlighted, linked hits.
 
@@ -1795,6 +1797,12 @@ def search(
     filters select. ``page`` past the last page gives no hits and
     ``past_end``; a page below 1, an unknown sort or a bad query raises
     :class:`QueryError`. See :class:`SearchResults` for the JSON shape.
+
+    ``exclude`` names testimonies whose indexed text may be out of date (their
+    file changed since the index was built, maybe with a new redaction):
+    none of their passages is matched, counted or shown, and no typo
+    correction or "did you mean" is offered, since the index's word lists
+    still hold their old words.
     """
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise QueryError("page must be a whole number from 1", hint="use page=1 for the first page")
@@ -1811,13 +1819,16 @@ def search(
     parsed = q.parse_query(query)
     cleaned_filters = _clean_filters(filters)
     with _opened(index) as opened, opened.searching() as searcher:
-        compiled = _compile(parsed, searcher)
+        compiled = _compile(parsed, searcher, suggest=not exclude)
         # Filters go into the query: matching (and its time limit) treats them
         # like any other clause, and they narrow the totals and facets too.
         filter_query = _filter_query(cleaned_filters)
         query = compiled.query
         if filter_query is not None:
             query = filter_query if parsed.root is None else wq.And([query, filter_query])
+        if exclude:
+            left_out = wq.Or([wq.Term("testimony", t) for t in sorted(exclude)])
+            query = _AndNot(query, left_out).normalize()
         order = "date" if sort == "date" else "relevance" if compiled.scored else "index"
         matches = _match(
             opened, searcher, query, order, (page - 1) * per_page, per_page, time_limit
@@ -1831,6 +1842,11 @@ def search(
         linkable = opened._handle.manifest.get("kind") != "private"
         hits = _hits(searcher, compiled, matches, show_score, base_url, linkable)
         notices = list(compiled.notices)
+        if exclude:
+            notices.append(
+                "testimonies changed since the search index was built are left out "
+                "until it is rebuilt"
+            )
         if timed_out:
             notices.append(
                 f"the search stopped after {time_limit:g} s and shows what it found by then; "

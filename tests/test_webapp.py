@@ -16,7 +16,7 @@ import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import urlopen
 
 import pytest
@@ -909,3 +909,38 @@ def test_search_is_refused_when_the_index_holds_what_is_no_longer_public(fresh):
     response = fixed.get("/search.json?q=crossing")
     assert response.status_code == 200
     assert response.get_json()["results"]["total"] == 0  # only that testimony said it
+
+
+def test_a_redaction_made_after_indexing_is_never_found(fresh):
+    """A file redacted since the last 'archive index' is left out of search until it runs."""
+    app, config = fresh
+    path = config.testimonies / "officer.md"
+    path.write_text(path.read_text().replace("about forty minutes", "about [forty]{.redact} minutes"))
+
+    def client():
+        settings = {"testimonies": config.testimonies, "index": config.index, "today": TODAY}
+        return create_app({**settings, "TESTING": True}).test_client()
+
+    stale = client()  # a restart without reindexing: the page already has the redaction
+    assert "forty" not in stale.get("/t/officer/").get_data(as_text=True)
+    for query in ("forty", "fourty", "minutes", '"about forty"'):
+        response = stale.get(f"/search.json?{urlencode({'q': query})}")
+        assert response.status_code == 200
+        results = response.get_json()["results"]
+        shown = {k: results[k] for k in ("hits", "groups", "facets", "suggestion", "notices")}
+        assert "forty" not in json.dumps(shown), query
+        assert all(h["testimony"] != "officer" for h in results["hits"]), query
+        assert results["suggestion"] is None
+    notices = stale.get("/search.json?q=minutes").get_json()["results"]["notices"]
+    assert any("left out" in n for n in notices)
+    quote = stale.get("/quote.json?" + urlencode({"text": "they held me for about forty minutes"}))
+    assert "forty" not in json.dumps(quote.get_json()["matches"])
+    # Other testimonies are still found.
+    assert stale.get("/search.json?q=отпуск").get_json()["results"]["total"] > 0
+
+    build_index(config)
+    fixed = client()
+    results = fixed.get("/search.json?q=minutes").get_json()["results"]
+    assert [h["testimony"] for h in results["hits"]] == ["officer"]
+    assert "forty" not in json.dumps(results)
+    assert not any("left out" in n for n in results["notices"])

@@ -361,6 +361,7 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
             per_page=PER_PAGE,
             sort=sort,
             base_url=_base(),
+            exclude=snap.stale_testimonies(),
         ).as_dict()
     except QueryError as exc:
         raise PageError(400, str(exc)) from None
@@ -829,7 +830,9 @@ def quote_check(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     if len(text) > MAX_QUOTE_INPUT:
         raise PageError(400, f"the quote is too long (at most {MAX_QUOTE_INPUT} characters)")
     try:
-        result = check_quote(snap.search_index(), text, limit=3, base_url=_base()).as_dict()
+        result = check_quote(
+            snap.search_index(), text, limit=3, base_url=_base(), exclude=snap.stale_testimonies()
+        ).as_dict()
     except (QueryError, AnchorError) as exc:
         raise PageError(400, str(exc)) from None
     matches = []

@@ -65,13 +65,31 @@ class Snapshot:
                 self._index = open_search_index(self.config.public_index)
             return self._index
 
+    def stale_testimonies(self) -> frozenset[str]:
+        """Testimonies whose file changed since the live index was built.
+
+        Their indexed text may hold words redacted since, so search and the
+        quote check leave them out (and offer no spelling suggestions) until
+        the next ``archive index``; their pages show the file as loaded.
+        """
+        return self.memo("stale", self._stale)
+
+    def _stale(self) -> frozenset[str]:
+        indexed = indexed_testimonies(self.config.public_index) or {}
+        current = self.archive.testimonies
+        return frozenset(
+            tid
+            for tid, digest in indexed.items()
+            if tid in current and current[tid].content_hash != digest
+        )
+
     def _index_problem(self) -> str | None:
         indexed = indexed_testimonies(self.config.public_index)
         if indexed is None:
             return None  # no index yet: opening it gives the usual "missing" error
         # Status, not content: files are edited while the server runs, and a
-        # changed public file is still public. A new redaction is applied by
-        # the next 'archive index' ('archive serve' runs one at start).
+        # changed public file is still public (stale_testimonies() keeps its
+        # possibly outdated words out of search).
         public = {t.id for t in self.archive.public(self.today)}
         if any(tid not in public for tid in indexed):
             return "the search index holds testimonies that are not public now"

@@ -915,7 +915,9 @@ def test_a_redaction_made_after_indexing_is_never_found(fresh):
     """A file redacted since the last 'archive index' is left out of search until it runs."""
     app, config = fresh
     path = config.testimonies / "officer.md"
-    path.write_text(path.read_text().replace("about forty minutes", "about [forty]{.redact} minutes"))
+    path.write_text(
+        path.read_text().replace("about forty minutes", "about [forty]{.redact} minutes")
+    )
 
     def client():
         settings = {"testimonies": config.testimonies, "index": config.index, "today": TODAY}

@@ -18,10 +18,9 @@ Decisions worth knowing:
   prefix and typo expansions are capped, and the parser caps length, terms
   and nesting.
 * **Highlights** are cut from the stored passage text at the character
-  offsets the index recorded for the matched terms, in each passage's term
-  vector (so a stemmed match such as "escaped" for "escape" is marked
-  exactly); if a field has no offsets, the stored text is re-analyzed with
-  the field's own analyzer. Snippets are
+  offsets stored with its terms at index time (so a stemmed match such as
+  "escaped" for "escape" is marked exactly); if a passage has none, the
+  stored text is re-analyzed with the field's own analyzer. Snippets are
   HTML-escaped text of the stored passage with ``<mark>`` tags: nothing else
   is ever added.
 * **Anchors.** Each hit carries a quote anchor over its matched words, in
@@ -817,8 +816,9 @@ _DATE_ORDER = _DateOrder()
 # builds for each segment (with the context its collector would use) is
 # evaluated a node at a time instead: a term's postings are read block by
 # block into lists, AND, OR and AND NOT become set and dict operations, and a
-# phrase is checked against word positions only in the passages that hold all
-# of its words. Scores are BM25F computed with Whoosh's own arithmetic and
+# phrase (of the title, narrator and place fields; passage text has word pairs
+# instead, see _Compiler._text_sequence) is checked against word positions
+# only in the passages that hold all of its words. Scores are BM25F computed with Whoosh's own arithmetic and
 # added in the order the tree adds them, so totals, scores and ranks are
 # exactly Whoosh's. A segment whose tree holds a matcher not known here (a
 # small segment's preloaded OR, "a OR -b") is run the way Whoosh runs it.

@@ -77,11 +77,13 @@ holding their names.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import fcntl
 import hashlib
 import json
+import mmap
 import multiprocessing
 import os
 import re
@@ -99,6 +101,7 @@ from pathlib import Path
 from whoosh import fields as wf
 from whoosh import formats
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile, StructFile
 from whoosh.index import TOC, EmptyIndexError, FileIndex, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
@@ -159,6 +162,83 @@ LOCK_TIMEOUT = 3.0
 SAME_FIELDS = (
     "title", "narrator", "place", "place_facet", "language", "status", "date", "source", "license",
 )  # fmt: skip
+
+
+# --- reading the files ------------------------------------------------------------------
+#
+# Segments are written as separate files (not Whoosh's compound file) and read
+# through mmap without copies. Whoosh reads a compound file through mmap too,
+# but copies every part it opens into a BytesIO: the whole index, stored text
+# included, ended up twice in the server's memory (once copied, once mapped).
+
+
+class _ViewReader:
+    """read/seek/tell over a memoryview, sharing its memory (BytesIO would copy it)."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else self._pos + size
+        data = bytes(self._view[self._pos : end])
+        self._pos += len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:  # pickle.load wants it
+        end = len(self._view) if size is None or size < 0 else self._pos + size
+        start = stop = self._pos
+        while stop < end:  # a chunk at a time: the rest of the file may be large
+            chunk = bytes(self._view[stop : min(stop + 4096, end)])
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                stop += newline + 1
+                break
+            stop += len(chunk)
+        self._pos = stop
+        return bytes(self._view[start:stop])
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: len(self._view)}[whence]
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        with contextlib.suppress(BufferError):  # slices still in use keep it alive
+            self._view.release()
+
+
+class _MappedFile(BufferFile):
+    """One index file, mapped read-only: Whoosh's BufferFile without the copy."""
+
+    def __init__(self, mapped: mmap.mmap, name: str) -> None:
+        # BufferFile.__init__ would wrap the buffer in a BytesIO, a full copy.
+        self._map = mapped
+        self._buf = memoryview(mapped)
+        self._name = name
+        self.file = _ViewReader(self._buf)
+        self.onclose = None
+        self.is_real = False
+        self.is_closed = False
+
+    def close(self) -> None:
+        super().close()  # releases the view through _ViewReader.close
+        with contextlib.suppress(BufferError):  # a slice still in use: the map goes with it
+            self._map.close()
+
+
+class MappedStorage(FileStorage):
+    """A read-only view of an index directory whose files are read through mmap."""
+
+    def open_file(self, name: str, **kwargs) -> StructFile:
+        with open(self._fpath(name), "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:  # mmap refuses empty files
+                return super().open_file(name, **kwargs)
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        return _MappedFile(mapped, name)
 
 
 # --- schema ----------------------------------------------------------------------
@@ -402,7 +482,7 @@ class IndexHandle:
                 hint="run 'archive index --full'",
             )
         try:
-            self.index = FileIndex(FileStorage(str(self.directory)), schema(), INDEXNAME)
+            self.index = FileIndex(MappedStorage(str(self.directory)), schema(), INDEXNAME)
             self.reader = self.index.reader()
         except EmptyIndexError:
             raise FileNotFoundError(self.directory) from None
@@ -634,7 +714,7 @@ def _write_segment(
     """
     ix = FileIndex(FileStorage(directory), schema(), INDEXNAME)
     # Workers share the directory; the caller holds the real writer lock.
-    writer = SegmentWriter(ix, _lk=False, limitmb=LIMIT_MB)
+    writer = SegmentWriter(ix, _lk=False, limitmb=LIMIT_MB, compound=False)
     entries, errors = [], []
     for item in items:
         entry, docs, errs = _process(item, vocabulary, today, private)
@@ -1018,7 +1098,7 @@ class _Builder:
         """
         storage = FileStorage(str(directory))
         ix = FileIndex(storage, schema(), INDEXNAME)
-        writer = SegmentWriter(ix, _lk=False, limitmb=LIMIT_MB)
+        writer = SegmentWriter(ix, _lk=False, limitmb=LIMIT_MB, compound=False)
         try:
             searcher = writer.searcher()
             withdrawn = set()

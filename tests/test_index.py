@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -26,6 +27,9 @@ from archive.errors import IndexBusyError, IndexError_, ValidationErrors
 from archive.fields import text_field
 from archive.index import (
     IndexHandle,
+    MappedStorage,
+    _MappedFile,
+    _ViewReader,
     build_index,
     current_generation,
     ensure_index,
@@ -735,3 +739,30 @@ def test_a_killed_full_build_leaves_the_old_index_serving(small_corpus_dir, inde
 @pytest.mark.slow
 def test_killed_at_many_moments(small_corpus_dir, index_dir):
     _kill_full_build_at(small_corpus_dir, index_dir, [0.1, 0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 9.0])
+
+
+def test_view_reader_reads_like_a_file_without_copying_the_whole():
+    data = b"line one\nline two\n" + pickle.dumps({"a": [1, 2, 3]}, protocol=0) + b"x" * 10_000
+    reader = _ViewReader(memoryview(data))
+    assert reader.readline() == b"line one\n" and reader.readline() == b"line two\n"
+    assert pickle.load(reader) == {"a": [1, 2, 3]}  # noqa: S301 - our own bytes
+    assert reader.readline() == b"x" * 10_000 and reader.readline() == b""
+    reader.seek(-3, os.SEEK_END)
+    assert reader.read() == b"xxx" and reader.read(5) == b""
+    reader.seek(0)
+    assert reader.read(4) == b"line" and reader.tell() == 4
+    reader.seek(1, os.SEEK_CUR)
+    assert reader.readline(3) == b"one"
+
+
+def test_index_files_are_mapped_not_copied(write_testimony, index_dir):
+    write_testimony("mapped", "The river was cold.\n\nThe mill stood by the river.\n")
+    config = config_for(write_testimony.directory, index_dir)
+    build_index(config)
+    with open_index(config.public_index) as handle:
+        # Separate segment files: Whoosh copies each part of a compound file into memory.
+        assert not list(handle.directory.glob("*.seg"))
+        assert isinstance(handle.index.storage, MappedStorage)
+        [leaf] = [r for r, _ in handle.reader.leaf_readers()]
+        assert isinstance(leaf._terms._dbfile, _MappedFile)
+        assert len(search_keys(handle, "text_en", "river")) == 2

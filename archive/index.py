@@ -238,6 +238,9 @@ class MappedStorage(FileStorage):
             if os.fstat(f.fileno()).st_size == 0:  # mmap refuses empty files
                 return super().open_file(name, **kwargs)
             mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        # Reads are small and scattered (a posting block, one passage's stored
+        # fields): read-ahead would only fill memory with pages nobody asked for.
+        mapped.madvise(mmap.MADV_RANDOM)
         return _MappedFile(mapped, name)
 
 

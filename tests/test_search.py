@@ -136,6 +136,12 @@ def build(testimonies: Path, index_root: Path, *, include_restricted: bool = Fal
     return config
 
 
+def index_one(tmp_path: Path, testimony_id: str, body: str) -> Path:
+    """The public index of an archive of one English testimony."""
+    directory = write_archive(tmp_path / "t", {testimony_id: (dict(title='"Story"'), body)})
+    return build(directory, tmp_path / "index").public_index
+
+
 @pytest.fixture(scope="module")
 def archive_config(tmp_path_factory) -> Config:
     root = tmp_path_factory.mktemp("search")
@@ -210,40 +216,30 @@ def test_phrase_requires_adjacent_words(ix):
 def test_longer_phrases_need_every_word_in_order(tmp_path):
     # Both word pairs of "read and write" are in the second passage, but not
     # in a row: a phrase is more than its pairs.
-    directory = write_archive(
-        tmp_path / "t",
-        {
-            "school": (
-                dict(title='"School"'),
-                "She taught us to read and write at night.\n{: #taught }\n\n"
-                "We could read and count, and write nothing down.\n{: #apart }\n\n"
-                "Write and read, read and write: that was the lesson.\n{: #twice }\n",
-            )
-        },
+    index = index_one(
+        tmp_path,
+        "school",
+        "She taught us to read and write at night.\n{: #taught }\n\n"
+        "We could read and count, and write nothing down.\n{: #apart }\n\n"
+        "Write and read, read and write: that was the lesson.\n{: #twice }\n",
     )
-    config = build(directory, tmp_path / "index")
-    results = search(config.public_index, '"read and write"')
+    results = search(index, '"read and write"')
     assert sorted(keys(results)) == ["school/taught", "school/twice"]
-    assert search(config.public_index, '"write and read"').total == 1
-    assert search(config.public_index, '"read and then write"').total == 0
+    assert search(index, '"write and read"').total == 1
+    assert search(index, '"read and then write"').total == 0
     twice = next(h for h in results.hits if h.passage == "twice")
     assert twice.snippet.count("<mark>") == 1
     assert "<mark>read and write</mark>" in twice.snippet
 
 
 def test_phrase_scores_by_how_often_the_phrase_occurs(tmp_path):
-    directory = write_archive(
-        tmp_path / "t",
-        {
-            "house": (
-                dict(title='"House"'),
-                "The big house had a big porch and a house dog.\n{: #words }\n\n"
-                "The big house, the big house, always the big house.\n{: #phrase }\n",
-            )
-        },
+    index = index_one(
+        tmp_path,
+        "house",
+        "The big house had a big porch and a house dog.\n{: #words }\n\n"
+        "The big house, the big house, always the big house.\n{: #phrase }\n",
     )
-    config = build(directory, tmp_path / "index")
-    assert keys(search(config.public_index, '"big house"')) == ["house/phrase", "house/words"]
+    assert keys(search(index, '"big house"')) == ["house/phrase", "house/words"]
 
 
 def test_all_words_must_match_and_or_widens(ix):
@@ -323,12 +319,8 @@ def test_base_url_is_used_for_links(ix):
 
 def test_long_passages_get_a_window_around_the_words(tmp_path):
     filler = " ".join(f"word{i}" for i in range(200))
-    directory = write_archive(
-        tmp_path / "t",
-        {"long": (dict(title='"Long"'), f"{filler} the needle is here. {filler}\n")},
-    )
-    config = build(directory, tmp_path / "index")
-    hit = search(config.public_index, "needle").hits[0]
+    index = index_one(tmp_path, "long", f"{filler} the needle is here. {filler}\n")
+    hit = search(index, "needle").hits[0]
     assert "<mark>needle</mark>" in hit.snippet
     assert hit.snippet.startswith("\u2026") and hit.snippet.endswith("\u2026")
     assert len(html.unescape(re.sub(r"</?mark>", "", hit.snippet))) < 300
@@ -708,19 +700,14 @@ def test_negation_excludes_the_first_candidate_too(tmp_path):
     # Whoosh's AndNotMatcher never checks the first document of the kept side
     # when the excluded side starts earlier: "mill -river" listed a passage
     # with "river" in it.
-    directory = write_archive(
-        tmp_path / "t",
-        {
-            "mill-story": (
-                dict(title='"A story"'),
-                "The river was cold that spring.\n{: #cold }\n\n"
-                "The mill stood by the river.\n{: #by-the-river }\n\n"
-                "The mill was closed in winter.\n{: #closed }\n",
-            )
-        },
+    index = index_one(
+        tmp_path,
+        "mill-story",
+        "The river was cold that spring.\n{: #cold }\n\n"
+        "The mill stood by the river.\n{: #by-the-river }\n\n"
+        "The mill was closed in winter.\n{: #closed }\n",
     )
-    config = build(directory, tmp_path / "index")
-    results = search(config.public_index, "mill -river")
+    results = search(index, "mill -river")
     assert keys(results) == ["mill-story/closed"]
     assert results.total == 1
 

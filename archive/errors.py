@@ -43,6 +43,9 @@ class ValidationError(ArchiveError):
         self.path = str(path)
         self.line = line
 
+    def __reduce__(self):  # pickled by worker processes: rebuild from the fields, not args
+        return _validation_error, (self.path, self.line, self.message, self.hint)
+
     @property
     def location(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
@@ -53,6 +56,10 @@ class ValidationError(ArchiveError):
 
     def as_dict(self) -> dict:
         return {"path": self.path, "line": self.line, "message": self.message, "hint": self.hint}
+
+
+def _validation_error(path: str, line: int | None, message: str, hint: str | None):
+    return ValidationError(path, line, message, hint=hint)
 
 
 class ValidationErrors(ArchiveError):

@@ -650,18 +650,9 @@ class _Entry:
     until: str | None  # embargo end (last day) for an embargoed testimony
 
 
-def _error_tuple(e: ValidationError) -> tuple:
-    # ValidationError's constructor does not fit pickle's protocol: send plain values.
-    return (e.path, e.line, e.message, e.hint)
-
-
-def _errors(tuples: list[tuple]) -> list[ValidationError]:
-    return [ValidationError(path, line, message, hint=hint) for path, line, message, hint in tuples]
-
-
 def _process(
     item: str | Testimony, vocabulary: Vocabulary, today: dt.date, private: bool
-) -> tuple[_Entry | None, list[dict], list[tuple]]:
+) -> tuple[_Entry | None, list[dict], list[ValidationError]]:
     """Parse one file (unless given parsed) and make its documents if it belongs here."""
     if isinstance(item, Testimony):
         t = item
@@ -669,7 +660,7 @@ def _process(
         try:
             t = parse_file(item, vocabulary)
         except ValidationErrors as exc:
-            return None, [], [_error_tuple(e) for e in exc.errors]
+            return None, [], exc.errors
     included = private or t.is_public(today)
     docs = _documents(t, vocabulary, private) if included else []
     until = None
@@ -703,7 +694,7 @@ def _exit_with_parent(parent: int) -> None:
 class _SegmentResult:
     segment: object | None  # a Whoosh segment written into the generation directory
     entries: list[_Entry]
-    errors: list[tuple]
+    errors: list[ValidationError]
 
 
 def _write_segment(
@@ -940,7 +931,7 @@ class _Builder:
             clean_files(storage, INDEXNAME, 1, segments)
             shutil.rmtree(tmp / f"{INDEXNAME}.tmp", ignore_errors=True)
             entries = [e for r in results for e in r.entries]
-            report.errors += _errors([e for r in results for e in r.errors])
+            report.errors += [e for r in results for e in r.errors]
             self.count(report, old, entries)
             report.segments = len(segments)
             # Conservative: any change or removal may have withdrawn text, so the
@@ -1037,7 +1028,7 @@ class _Builder:
         new_docs: dict[str, list[dict]] = {}
         for item in to_process:
             entry, docs, errs = _process(item, self.source.vocabulary, self.today, self.private)
-            report.errors += _errors(errs)
+            report.errors += errs
             if entry is not None:
                 entries.append(entry)
                 if entry.included:

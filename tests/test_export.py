@@ -476,3 +476,62 @@ def test_a_damaged_index_file_fails_the_check(exported, tmp_path):
     leaks = check_export(site, private).leaks
     assert [leak.file for leak in leaks] == [fragment.relative_to(site).as_posix()]
     assert "cannot be checked" in str(leaks[0])
+
+
+# --- work done once per export, in parallel where there are cores ---------------------------
+
+
+def _account(write_testimony) -> Path:
+    """Translations in a chain (c of b of a), a lone one, a missing original and a bad file."""
+    write_testimony("a")
+    write_testimony("b", translation_of="a", language="ru")
+    write_testimony("c", translation_of="b", language="uk")
+    write_testimony("d", translation_of="b")
+    write_testimony("e")
+    write_testimony("f", translation_of="gone")
+    write_testimony("g", title=None)  # no title: a validation error
+    return write_testimony.directory
+
+
+def test_forked_readers_read_the_same_archive(write_testimony):
+    from archive.parse import load_archive
+    from webapp.export import _load
+
+    directory = _account(write_testimony)
+    alone = load_archive(directory)
+    for workers in (2, 3):
+        forked = _load(directory, workers)
+        assert list(forked.testimonies) == list(alone.testimonies)
+        assert forked.testimonies == alone.testimonies
+        assert sorted(map(str, forked.errors)) == sorted(map(str, alone.errors))
+        assert len(forked.errors) == 2 and forked.vocabulary.themes == alone.vocabulary.themes
+
+
+def test_translations_worked_out_once_match_the_archive(write_testimony):
+    from archive.parse import load_archive
+    from webapp.export import _ExportArchive
+
+    archive = load_archive(_account(write_testimony))
+    indexed = _ExportArchive(archive)
+    for t in archive.testimonies.values():
+        assert [o.id for o in indexed.translations(t)] == [o.id for o in archive.translations(t)]
+    assert [o.id for o in indexed.translations(archive.testimonies["c"])] == ["b", "d"]
+
+
+def test_pages_asked_of_the_wsgi_app_are_the_test_clients(tmp_path, samples_dir):
+    from webapp.export import _Renderer, plan_site
+
+    config = _config(samples_dir, tmp_path)
+    app = export_app(config, read_archive(config), "https://example.org/sub/path/", NOW)
+    renderer = _Renderer(app, "https://example.org/sub/path/")
+    pages = plan_site(app, renderer)
+    client = app.test_client()
+    asked = [(page.request, page.status) for page in pages]
+    asked += [("/t/caf%C3%A9%20x/", 404), ("/themes/?from=%D0%BE%D1%82%D0%BF%D1%83%D1%81%D0%BA", 200)]
+    for path, status in asked:
+        expected = client.get(path, base_url=renderer.base_url)
+        try:
+            assert expected.status_code == status, path
+            assert renderer.get(path, status) == expected.get_data(), path
+        finally:
+            expected.close()

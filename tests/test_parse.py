@@ -426,3 +426,15 @@ def test_validating_one_file_of_a_translation_pair(write_testimony):
     translation = write_testimony("translation", translation_of="original")
     archive = load_archive(translation.parent, paths=[translation])
     assert archive.errors == []
+
+
+def test_validation_errors_cross_process_boundaries_intact():
+    """Worker processes (index, export) send problems back pickled: nothing may be lost."""
+    import pickle
+
+    from archive.errors import ValidationError
+
+    error = ValidationError("t/a.md", 7, "unknown key 'titel'", hint="did you mean 'title'?")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ValidationError and str(copy) == str(error)
+    assert copy.as_dict() == error.as_dict()

@@ -42,19 +42,22 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, request, url_for
+from werkzeug.test import EnvironBuilder
 
 from archive.config import Config, resolve_config
 from archive.errors import ExportError, ValidationErrors
-from archive.model import Archive
-from archive.parse import load_archive
+from archive.model import Archive, Testimony
+from archive.parse import iter_testimony_files, load_archive
 
 from .citations import FORMATS
 from .leakcheck import LeakReport, PrivateSide, check_export
@@ -188,6 +191,36 @@ def _strip_root(url: str, script_root: str) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
+# --- the archive, read once ----------------------------------------------------------------
+
+
+class _ExportArchive(Archive):
+    """The archive as read, with what every page asks of it worked out once for the export.
+
+    An export renders the same snapshot from start to end, so the translations of every
+    testimony, which :meth:`Archive.translations` finds by scanning the whole archive (for
+    each testimony page and its JSON), are grouped in one pass instead. The answers are
+    the same: the same testimonies, in the same order.
+    """
+
+    def __init__(self, archive: Archive) -> None:
+        super().__init__(archive.directory, archive.vocabulary, archive.testimonies, archive.errors)
+        accounts: dict[str, dict[str, Testimony]] = {}
+        for t in archive.testimonies.values():
+            if t.translation_of:
+                accounts.setdefault(t.translation_of, {})[t.id] = t
+        for root, members in accounts.items():
+            if root in archive.testimonies:
+                members[root] = archive.testimonies[root]
+        self._accounts = {
+            root: sorted(members.values(), key=lambda t: t.id) for root, members in accounts.items()
+        }
+
+    def translations(self, testimony: Testimony) -> list[Testimony]:
+        root = testimony.translation_of or testimony.id
+        return [t for t in self._accounts.get(root, ()) if t.id != testimony.id]
+
+
 # --- the app, in export mode --------------------------------------------------------------
 
 
@@ -220,30 +253,59 @@ def export_app(
     for endpoint in PAGINATED:
         for rule in list(app.url_map.iter_rules(endpoint)):
             app.add_url_rule(f"{rule.rule}page/<int:page>/", endpoint=endpoint, build_only=True)
-    use_archive(app, archive)
+    use_archive(app, _ExportArchive(archive))
     return app
 
 
 class _Renderer:
-    """Asks the app for pages, as a browser at ``base_url`` would; keeps what planning read."""
+    """Asks the app for pages, as a browser at ``base_url`` would; keeps what planning read.
+
+    Requests go straight to the app's WSGI callable, as a web server sends them, with an
+    environment built once for the export's base URL: the test client would build a new
+    one, keep cookies and wrap every response, which costs more than small pages such as
+    the citation files take to render.
+    """
 
     def __init__(self, app: Flask, base_url: str) -> None:
-        self.client = app.test_client()
+        self.app = app
         self.base_url = base_url
         self.cache: dict[str, bytes] = {}
+        with app.test_client() as client:  # the environment its requests start from
+            builder = EnvironBuilder(path="/", base_url=base_url, environ_base=client.environ_base)
+            try:
+                self._environ = builder.get_environ()
+            finally:
+                builder.close()
+
+    def _respond(self, request: str) -> tuple[int, bytes]:
+        path, _, query = request.partition("?")
+        environ = dict(self._environ)
+        environ["PATH_INFO"] = unquote(path, encoding="latin-1")  # WSGI's "bytes as latin-1"
+        environ["QUERY_STRING"] = query
+        environ["REQUEST_URI"] = environ["RAW_URI"] = environ["SCRIPT_NAME"] + request
+        environ["wsgi.input"] = BytesIO()
+        status: list[str] = []
+
+        def start_response(line: str, headers: list, exc_info: Any = None) -> None:
+            status[:] = [line]
+
+        result = self.app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return int(status[0].split(" ", 1)[0]), body
 
     def get(self, request: str, status: int = 200, *, keep: bool = False) -> bytes:
         if request in self.cache:
             return self.cache.pop(request) if not keep else self.cache[request]
-        response = self.client.get(request, base_url=self.base_url)
-        try:
-            body = response.get_data()
-        finally:
-            response.close()
-        if response.status_code != status:
+        code, body = self._respond(request)
+        if code != status:
             message = body.decode("utf-8", errors="replace")[:300]
             raise ExportError(
-                f"{request} answered {response.status_code}, not {status}: {message}",
+                f"{request} answered {code}, not {status}: {message}",
                 hint="the app cannot render this page; run 'archive serve' and open it to see why",
             )
         if keep:
@@ -389,10 +451,22 @@ def _write_batch(pages: list[Page]) -> int:
     return sum(_write_pages(renderer, pages, site, noindex))
 
 
-def _workers(count: int) -> int:
-    """Worker processes for ``count`` pages: forked copies of this process, so only where
-    fork is safe (POSIX, no other thread running) and worth it."""
-    if count < _PARALLEL_FROM or not hasattr(os, "fork") or threading.active_count() > 1:
+def _run_batches(pool: Any, pages: list[Page], busy: int) -> Iterator[int]:
+    """Render ``pages`` in batches with at most ``busy`` workers at work; yields pages done."""
+    batches = [pages[i : i + _BATCH] for i in range(0, len(pages), _BATCH)]
+    running: deque = deque()
+    for batch in batches:
+        if len(running) >= max(1, busy):
+            yield running.popleft().get()
+        running.append(pool.apply_async(_write_batch, (batch,)))
+    while running:
+        yield running.popleft().get()
+
+
+def _workers(count: int, worth: int = _PARALLEL_FROM) -> int:
+    """Worker processes for ``count`` pages (or files): forked copies of this process, so
+    only where fork is safe (POSIX, no other thread running) and worth it."""
+    if count < worth or not hasattr(os, "fork") or threading.active_count() > 1:
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -435,9 +509,10 @@ def render_site(
             try:
                 # The workers are forked here, before any other thread can exist.
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    for stage in (searchable, others):
-                        batches = [stage[i : i + _BATCH] for i in range(0, len(stage), _BATCH)]
-                        for done in pool.imap_unordered(_write_batch, batches):
+                    # Every core renders the pages Pagefind reads; then Pagefind (one
+                    # process, one core) indexes them while one worker fewer renders the rest.
+                    for stage, busy in ((searchable, workers), (others, workers - 1)):
+                        for done in _run_batches(pool, stage, busy):
                             advance(done)
                         if stage is searchable:
                             done_searchable()
@@ -559,6 +634,46 @@ def _swap(built: Path, out: Path) -> None:
     shutil.rmtree(old)
 
 
+#: What forked readers inherit: (directory, vocabulary). Set only around a pool's life.
+_READING: tuple[Path, Any] | None = None
+#: The fewest testimony files worth starting readers for.
+_READ_PARALLEL_FROM = 100
+
+
+def _read_part(paths: list[Path]) -> tuple[dict[str, Testimony], list]:
+    assert _READING is not None
+    directory, vocabulary = _READING
+    part = load_archive(directory, paths=paths, vocabulary=vocabulary)
+    return part.testimonies, part.errors
+
+
+def _load(directory: Path, workers: int) -> Archive:
+    """:func:`load_archive`, with the files parsed by ``workers`` forked processes.
+
+    Each reader parses a run of consecutive files (checked against the whole directory,
+    as :func:`load_archive` checks one file alone); the runs come back in file order, so
+    the archive is the one :func:`load_archive` reads, problems included.
+    """
+    global _READING
+    paths = list(iter_testimony_files(directory))
+    if workers == 1:
+        return load_archive(directory, paths=paths)
+    head = load_archive(directory, paths=[])  # the vocabulary, and any problem with it
+    size = -(-len(paths) // (workers * 4))
+    runs = [paths[i : i + size] for i in range(0, len(paths), size)]
+    testimonies: dict[str, Testimony] = {}
+    errors = list(head.errors)
+    _READING = (directory, head.vocabulary)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for part, problems in pool.imap(_read_part, runs):
+                testimonies.update(part)
+                errors += problems
+    finally:
+        _READING = None
+    return Archive(directory, head.vocabulary, testimonies, errors)
+
+
 def read_archive(config: Config) -> Archive:
     """Phase 1: every file, validated; one error anywhere refuses the whole export."""
     if not config.testimonies.is_dir():
@@ -566,7 +681,8 @@ def read_archive(config: Config) -> Archive:
             f"{config.testimonies}: no such directory",
             hint="set --testimonies DIR or ARCHIVE_TESTIMONIES",
         )
-    archive = load_archive(config.testimonies)
+    files = sum(1 for _ in iter_testimony_files(config.testimonies))
+    archive = _load(config.testimonies, _workers(files, _READ_PARALLEL_FROM))
     if archive.errors:
         raise ValidationErrors(sorted(archive.errors, key=lambda e: (e.path, e.line or 0)))
     return archive

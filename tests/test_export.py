@@ -527,7 +527,10 @@ def test_pages_asked_of_the_wsgi_app_are_the_test_clients(tmp_path, samples_dir)
     pages = plan_site(app, renderer)
     client = app.test_client()
     asked = [(page.request, page.status) for page in pages]
-    asked += [("/t/caf%C3%A9%20x/", 404), ("/themes/?from=%D0%BE%D1%82%D0%BF%D1%83%D1%81%D0%BA", 200)]
+    asked += [
+        ("/t/caf%C3%A9%20x/", 404),
+        ("/themes/?from=%D0%BE%D1%82%D0%BF%D1%83%D1%81%D0%BA", 200),
+    ]
     for path, status in asked:
         expected = client.get(path, base_url=renderer.base_url)
         try:

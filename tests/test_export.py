@@ -538,3 +538,23 @@ def test_pages_asked_of_the_wsgi_app_are_the_test_clients(tmp_path, samples_dir)
             assert renderer.get(path, status) == expected.get_data(), path
         finally:
             expected.close()
+
+
+def test_search_fragments_hold_each_passage_once_with_its_id_and_word_position(exported):
+    """Pagefind keeps the text of every element with an id: the ids sit on the turns around
+    the passages, so a fragment (what each shown result costs a reader) has the words once."""
+    site, _ = exported
+    archive = read_archive(_config(site.parent / "testimonies", site.parent))
+    seen = 0
+    for fragment in sorted((site / "pagefind" / "fragment").iterdir()):
+        data = json.loads(gzip.decompress(fragment.read_bytes())[len(b"pagefind_dcd") :])
+        testimony = archive.testimonies[data["url"].rstrip("/").rsplit("/", 1)[-1]]
+        words = data["content"].split()
+        anchors = [a for a in data["anchors"] if a["element"] not in ("h2", "h3", "h4")]
+        assert [a["id"] for a in anchors] == [p.id for p in testimony.passages]
+        assert all(a["text"] == "" for a in anchors), fragment.name
+        for anchor, passage in zip(anchors, testimony.passages, strict=True):
+            first = passage.public_text.split()[0]
+            assert words[anchor["location"]].startswith(first.rstrip(".,;:!?")), passage.id
+        seen += 1
+    assert seen == len(archive.public(NOW))

@@ -438,3 +438,17 @@ def test_validation_errors_cross_process_boundaries_intact():
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is ValidationError and str(copy) == str(error)
     assert copy.as_dict() == error.as_dict()
+
+
+def test_one_converter_parses_file_after_file_with_nothing_carried_over():
+    """The Markdown converter is reused: a body never sees the last one's blocks or stash."""
+    front = "---\nid: {id}\ntitle: T\nlanguage: en\nstatus: public\n---\n"
+    first = front.format(id="a") + "One &amp; two [secret]{.redact}.\n\n* a list\n* of two\n"
+    blank = front.format(id="b") + "\n"
+    alone = parse_text(first, "a.md")
+    parse_text(first, "a.md")
+    with pytest.raises(ValidationErrors, match="the body has no passages"):
+        parse_text(blank, "b.md")
+    again = parse_text(first, "a.md")
+    assert again.passages == alone.passages
+    assert [p.public_text for p in again.passages] == ["One & two [redacted].", "a list", "of two"]

@@ -421,7 +421,8 @@ def test_testimony_page_renders_passages_with_offsets(client):
     html = client.get("/t/officer/").get_data(as_text=True)
     for block in data["blocks"]:
         for p in block["passages"]:
-            assert f'id="{p["id"]}" data-offset="{p["offset"]}"' in html
+            assert f'id="{p["id"]}"><' in html  # on the turn, whose text is the passage's
+            assert f'data-offset="{p["offset"]}" data-passage="{p["id"]}"' in html
     t = data["testimony"]
     assert t["narrator"] == "Andrei (pseudonym)" and t["license"] == "CC BY 4.0"
     assert [tr["id"] for tr in data["translations"]] == ["officer-ru"]

@@ -183,7 +183,7 @@
 
   var passages = Array.prototype.slice.call(container.querySelectorAll("[data-offset]"))
     .map(function (el) {
-      return { el: el, id: el.id, offset: parseInt(el.getAttribute("data-offset"), 10), text: el.textContent };
+      return { el: el, id: el.getAttribute("data-passage"), offset: parseInt(el.getAttribute("data-offset"), 10), text: el.textContent };
     })
     .sort(function (a, b) { return a.offset - b.offset; });
   var text = "";

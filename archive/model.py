@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 __all__ = [
@@ -128,7 +129,9 @@ class Testimony:
     blocks: tuple[Block, ...] = ()
     content_hash: str = ""  # sha256 of the file's bytes: what incremental indexing compares
 
-    @property
+    # Worked out once per testimony (a frozen dataclass's cached_property is set in its
+    # __dict__, not through __setattr__): listings and pages ask for them again and again.
+    @cached_property
     def passages(self) -> tuple[Passage, ...]:
         return tuple(p for b in self.blocks for p in b.passages)
 
@@ -143,11 +146,11 @@ class Testimony:
             return (today or dt.date.today()) > self.publish_after.last_day
         return False
 
-    @property
+    @cached_property
     def all_themes(self) -> frozenset[str]:
         return frozenset(self.themes).union(*(p.themes for p in self.passages))
 
-    @property
+    @cached_property
     def word_count(self) -> int:
         """Words of the public text: what a reader of the published archive sees."""
         return sum(len(p.public_text.split()) for p in self.passages)

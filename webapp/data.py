@@ -654,24 +654,33 @@ def themes_index(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     return {"themes": _theme_tree(snap, only_used=False)}
 
 
+def _theme_members(
+    snap: Snapshot, slug: str
+) -> tuple[list[Testimony], list[tuple[Testimony, Passage, int]]]:
+    """Testimonies tagged with the theme or a narrower one, and such passages with their
+    offsets, newest first: the same for every page of the theme's listing."""
+    family_set = set(_descendants(snap, slug))
+    passages = []
+    tagged = []
+    for t in sorted(_public(snap), key=_sort_key, reverse=True):
+        if family_set.intersection(t.themes):
+            tagged.append(t)
+        offsets = None
+        for p in t.passages:
+            if family_set.intersection(p.themes):
+                offsets = offsets or passage_offsets(t)
+                passages.append((t, p, offsets[p.id]))
+    return tagged, passages
+
+
 def theme(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
     vocab = snap.archive.vocabulary
     if slug not in vocab:
         raise not_found()
     page = page_number(args)
     item = vocab.themes[slug]
-    family = _descendants(snap, slug)
-    family_set = set(family)
-    passages = []
-    tagged = []
-    for t in sorted(_public(snap), key=_sort_key, reverse=True):
-        if family_set.intersection(t.themes):
-            tagged.append(summary(snap, t))
-        offsets = None
-        for p in t.passages:
-            if family_set.intersection(p.themes):
-                offsets = offsets or passage_offsets(t)
-                passages.append((t, p, offsets[p.id]))
+    tagged_testimonies, passages = snap.memo(f"theme:{slug}", lambda: _theme_members(snap, slug))
+    tagged = [summary(snap, t) for t in tagged_testimonies]
     window = paginate(passages, page, LIST_PER_PAGE, "archive.theme", slug=slug)
     groups: list[dict[str, Any]] = []
     for t, p, offset in window["items"]:
@@ -750,9 +759,8 @@ def _listing(
     snap: Snapshot, args: MultiDict, ids: Iterable[str], endpoint: str, **values: Any
 ) -> dict[str, Any]:
     page = page_number(args)
-    wanted = set(ids)
-    items = [t for t in _public(snap) if t.id in wanted]
-    items.sort(key=_sort_key, reverse=True)
+    public = snap.memo("public_by_id", lambda: {t.id: t for t in _public(snap)})
+    items = sorted((public[i] for i in set(ids) if i in public), key=_sort_key, reverse=True)
     window = paginate(items, page, LIST_PER_PAGE, endpoint, **values)
     window["items"] = [summary(snap, t) for t in window["items"]]
     return window

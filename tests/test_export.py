@@ -558,3 +558,37 @@ def test_search_fragments_hold_each_passage_once_with_its_id_and_word_position(e
             assert words[anchor["location"]].startswith(first.rstrip(".,;:!?")), passage.id
         seen += 1
     assert seen == len(archive.public(NOW))
+
+
+def test_batches_keep_a_core_free_only_while_the_indexer_runs(monkeypatch):
+    """The rest of the site is rendered by one worker fewer while Pagefind runs, by all after."""
+    import threading
+    import time
+    from multiprocessing.pool import ThreadPool
+
+    import webapp.export as export
+
+    lock, state = threading.Lock(), {"now": 0, "most": {True: 0, False: 0}}
+    indexing = threading.Event()
+    indexing.set()
+
+    def batch(pages):
+        with lock:
+            state["now"] += 1
+            key = indexing.is_set()
+            state["most"][key] = max(state["most"][key], state["now"])
+        time.sleep(0.01)
+        with lock:
+            state["now"] -= 1
+        return len(pages)
+
+    monkeypatch.setattr(export, "_write_batch", batch)
+    pages = list(range(export._BATCH * 40))
+    done = 0
+    with ThreadPool(3) as pool:
+        for count in export._run_batches(pool, pages, lambda: 2 if indexing.is_set() else 3):
+            done += count
+            if done >= len(pages) // 2:
+                indexing.clear()
+    assert done == len(pages)
+    assert state["most"] == {True: 2, False: 3}

@@ -451,12 +451,13 @@ def _write_batch(pages: list[Page]) -> int:
     return sum(_write_pages(renderer, pages, site, noindex))
 
 
-def _run_batches(pool: Any, pages: list[Page], busy: int) -> Iterator[int]:
-    """Render ``pages`` in batches with at most ``busy`` workers at work; yields pages done."""
+def _run_batches(pool: Any, pages: list[Page], busy: Callable[[], int]) -> Iterator[int]:
+    """Render ``pages`` in batches with at most ``busy()`` workers at work (asked before
+    each batch is handed out); yields pages done."""
     batches = [pages[i : i + _BATCH] for i in range(0, len(pages), _BATCH)]
     running: deque = deque()
     for batch in batches:
-        if len(running) >= max(1, busy):
+        while running and len(running) >= max(1, busy()):
             yield running.popleft().get()
         running.append(pool.apply_async(_write_batch, (batch,)))
     while running:
@@ -479,12 +480,14 @@ def render_site(
     noindex: bool = False,
     progress: bool = False,
     searchable_written: Callable[[], None] | None = None,
+    indexing: Callable[[], bool] | None = None,
 ) -> list[Page]:
     """Plan and write every page of ``app`` into the empty directory ``site``.
 
     The pages search indexes (testimony pages) are written first, then
     ``searchable_written`` is called, so Pagefind can index them while the
-    rest is rendered. Pages are independent files: on a machine with several
+    rest is rendered (by one worker fewer for as long as ``indexing()``
+    says it runs). Pages are independent files: on a machine with several
     cores they are rendered by forked copies of this process (each with the
     app and the archive already loaded); what is written does not depend on
     the order.
@@ -496,6 +499,7 @@ def render_site(
     searchable = [p for p in pages if fnmatch.fnmatchcase(p.path, PAGEFIND_GLOB)]
     others = [p for p in pages if not fnmatch.fnmatchcase(p.path, PAGEFIND_GLOB)]
     done_searchable = searchable_written or (lambda: None)
+    still_indexing = indexing or (lambda: False)
     workers = _workers(len(pages))
     with _progress(len(pages), progress, "Exporting") as advance:
         if workers == 1:
@@ -509,9 +513,13 @@ def render_site(
             try:
                 # The workers are forked here, before any other thread can exist.
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    # Every core renders the pages Pagefind reads; then Pagefind (one
-                    # process, one core) indexes them while one worker fewer renders the rest.
-                    for stage, busy in ((searchable, workers), (others, workers - 1)):
+                    # Every core renders the pages Pagefind reads; then Pagefind indexes
+                    # them while one worker fewer renders the rest, and all once it is done.
+                    stages = (
+                        (searchable, lambda: workers),
+                        (others, lambda: workers - 1 if still_indexing() else workers),
+                    )
+                    for stage, busy in stages:
                         for done in _run_batches(pool, stage, busy):
                             advance(done)
                         if stage is searchable:
@@ -543,6 +551,9 @@ class _Background:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="export-pagefind", daemon=True)
         self._thread.start()
+
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def wait(self) -> None:
         """Let a started run finish, whatever its outcome."""
@@ -734,7 +745,7 @@ def export_site(
         try:
             pages = render_site(
                 app, built, base_url=base, noindex=noindex, progress=progress,
-                searchable_written=indexing.start,
+                searchable_written=indexing.start, indexing=indexing.running,
             )  # fmt: skip
         except BaseException:
             indexing.wait()  # a running Pagefind must stop reading before the files go

@@ -311,3 +311,43 @@ def test_screenshots(site, browser):
         page.screenshot(path=str(SCREENSHOTS / f"testimony-quote-{name}.png"))
         context.close()
     assert len(list(SCREENSHOTS.glob("*.png"))) >= 12
+
+
+def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(browser, tmp_path):
+    """Offsets are code points on the server and UTF-16 units in the browser: an emoji or a
+    rare CJK character before the selection must not shift the quoted words."""
+    testimonies = write_archive(tmp_path / "testimonies")
+    (testimonies / "emoji.md").write_text(
+        '---\nid: emoji\ntitle: "Messages"\nlanguage: en\n---\n\n'
+        "He wrote 😀😀 and 𠜎 in the chat.\n\n"
+        "Then 😀 the convoy left at dawn, 😀 and we waited.\n",
+        encoding="utf-8",
+    )
+    config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
+    build_index(config)
+    app = create_app({"testimonies": testimonies, "index": tmp_path / "index", "today": TODAY})
+    with live_server(app) as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        watch = Watch(page)
+        page.goto(f"{server.url}/t/emoji/")
+        _select(page, "the convoy left at dawn")
+        page.wait_for_selector("#quote_toolbar:not([hidden])")
+        page.click("#quote_copy")
+        page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
+        link = page.get_attribute("#quote_toolbar", "data-link")
+        assert "-,the%20convoy%20left%20at%20dawn,-" in link, link
+        page.goto("about:blank")
+        page.goto(link)
+        page.wait_for_selector("mark.quote-mark")
+        assert "".join(page.locator("mark.quote-mark").all_inner_texts()) == (
+            "the convoy left at dawn"
+        )
+        assert page.locator("#quote_notice").is_visible()
+        _select(page, "we waited")
+        page.wait_for_selector("#quote_toolbar:not([hidden])")
+        page.click("#quote_cite")
+        page.wait_for_selector("#quote_panel:not([hidden])")
+        assert page.locator("#quote_panel_text").inner_text() == "we waited"
+        assert watch.dialogs == [] and watch.errors == []
+        context.close()

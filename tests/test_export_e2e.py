@@ -39,10 +39,12 @@ def _free_port() -> int:
 class StaticSite:
     """The export under ``/archive/``, served by ``python -m http.server`` in a subprocess."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, extra: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}/archive/"
         self.testimonies = write_archive(tmp / "testimonies")
+        for testimony_id, text in (extra or {}).items():
+            (self.testimonies / f"{testimony_id}.md").write_text(text, encoding="utf-8")
         self.www = tmp / "www"
         self.www.mkdir()
         self.config = resolve_config(testimonies=self.testimonies, index=tmp / "index")
@@ -130,6 +132,8 @@ def _in_viewport(page, selector: str) -> bool:
 def _select(page, first: str, last: str | None = None) -> dict:
     """Select from the start of ``first`` to the end of ``last`` (default: ``first``) in the
     testimony text, as a person would with the mouse; returns archive.js's offsets."""
+    page.evaluate("window.getSelection().removeAllRanges()")  # no answer left from before
+    page.wait_for_selector("#quote_toolbar", state="hidden")
     page.evaluate(
         """([first, last]) => {
             const root = document.getElementById('testimony_text');
@@ -269,8 +273,11 @@ def test_links_to_changed_or_broken_quotes_say_so(site, page):
     assert page.watch.errors == []
 
 
-def test_links_and_citations_made_in_the_page_equal_the_servers(site, page, tmp_path):
-    """export-quote.js ports anchors and citations: the app must give the same answers."""
+def _same_as_the_server(site, page, tmp_path, testimony: str, selections: list) -> list[dict]:
+    """For each (first, last) selection on the exported page, what export-quote.js makes
+    must be what the app's anchor.json answers; returns the page's answers."""
+    import json
+
     app = create_app(
         {
             "testimonies": site.testimonies,
@@ -280,33 +287,57 @@ def test_links_and_citations_made_in_the_page_equal_the_servers(site, page, tmp_
             "GENERATION_CHECK_SECONDS": 0,
         }
     )
-    selections = [
-        (SELECTED, None),
-        ("forty minutes", None),
-        ("In two weeks", "When did you"),  # ends before it starts: swapped below
-        ("twenty-six men", "Fit for military"),  # across passages, a list and a quote
-        ("Leave, fifteen", "Leave, fifteen days twice a year on paper."),
-    ]
-    page.goto(f"{site.base}t/officer/")
+    answers = []
+    page.goto(f"{site.base}t/{testimony}/")
     with live_server(app) as server:
         for first, last in selections:
-            if first == "In two weeks":
-                first, last = "When did you", "In two weeks"
             offsets = _select(page, first, last)
             mine = page.evaluate(
                 "([range, accessed]) => window.archiveStatic.anchorFor(range, {accessed})",
                 [offsets, TODAY],
             )
-            url = (
-                f"{server.url}/t/officer/anchor.json?start={offsets['start']}&end={offsets['end']}"
-            )
+            url = f"{server.url}/t/{testimony}/anchor.json?start={offsets['start']}&end={offsets['end']}"
             with urllib.request.urlopen(url) as response:  # noqa: S310
-                import json
-
                 theirs = json.loads(response.read())
             for key in ("testimony", "passage", "quote", "anchor", "param", "url", "citations"):
                 assert mine[key] == theirs[key], (first, key)
+            answers.append(mine)
     assert page.watch.errors == []
+    return answers
+
+
+def test_links_and_citations_made_in_the_page_equal_the_servers(site, page, tmp_path):
+    """export-quote.js ports anchors and citations: the app must give the same answers."""
+    selections = [
+        (SELECTED, None),
+        ("forty minutes", None),
+        ("When did you", "In two weeks"),
+        ("twenty-six men", "Fit for military"),  # across passages, a list and a quote
+        ("Leave, fifteen", "Leave, fifteen days twice a year on paper."),
+    ]
+    _same_as_the_server(site, page, tmp_path, "officer", selections)
+
+
+def test_characters_beyond_the_basic_plane_shift_no_quote(browser, tmp_path):
+    """Emoji and rare CJK characters count once, as on the server, before and in a quote."""
+    emoji = (
+        '---\nid: emoji\ntitle: "Messages"\nlanguage: en\n---\n\n'
+        "He wrote 😀😀 and 𠜎 in the chat.\n\nThen 😀 the convoy left at dawn, 😀 and we waited.\n"
+    )
+    served = StaticSite(tmp_path / "static", extra={"emoji": emoji})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.watch = Watch(page)
+        selections = [("the convoy left at dawn", None), ("𠜎 in the", "Then 😀 the")]
+        answers = _same_as_the_server(served, page, tmp_path, "emoji", selections)
+        assert [a["quote"] for a in answers] == [
+            "the convoy left at dawn",
+            "𠜎 in the chat.\n\nThen 😀 the",
+        ]
+    finally:
+        context.close()
+        served.stop()
 
 
 def test_the_quote_page_finds_words_in_the_browser(site, page):

@@ -67,23 +67,47 @@
 
   function passageStart(p) { return parseInt(p.getAttribute("data-offset"), 10); }
 
+  // Offsets count code points, as the server does; the DOM counts UTF-16 units, two for a
+  // character beyond the Basic Multilingual Plane (an emoji, a rare CJK character).
+  function codePoints(text) {
+    var n = text.length;
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charCodeAt(i);
+      if (c >= 0xDC00 && c <= 0xDFFF && i > 0 && text.charCodeAt(i - 1) >= 0xD800 && text.charCodeAt(i - 1) <= 0xDBFF) { n--; }
+    }
+    return n;
+  }
+
+  function unitsFor(text, points) {  // the UTF-16 index after the first ``points`` code points
+    var i = 0;
+    for (; points > 0 && i < text.length; points--) {
+      var c = text.charCodeAt(i);
+      i += c >= 0xD800 && c <= 0xDBFF && i + 1 < text.length ? 2 : 1;
+    }
+    return i;
+  }
+
   // --- highlight the resolved quote -------------------------------------------------
 
   function markRange(start, end) {
     var marks = [];
     passages().forEach(function (p) {
       var pStart = passageStart(p);
-      var pEnd = pStart + p.textContent.length;
+      var pEnd = pStart + codePoints(p.textContent);
       if (pEnd <= start || pStart >= end) { return; }
       var walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
       var pos = pStart;
       var todo = [];
       var node = walker.nextNode();
       while (node) {
-        var len = node.data.length;
+        var len = codePoints(node.data);
         var a = Math.max(start, pos);
         var b = Math.min(end, pos + len);
-        if (a < b && node.data.slice(a - pos, b - pos).trim() !== "") { todo.push([node, a - pos, b - pos]); }
+        if (a < b) {
+          var from = unitsFor(node.data, a - pos);
+          var to = unitsFor(node.data, b - pos);
+          if (node.data.slice(from, to).trim() !== "") { todo.push([node, from, to]); }
+        }
         pos += len;
         node = walker.nextNode();
       }
@@ -120,7 +144,7 @@
     var range = document.createRange();
     range.setStart(p, 0);
     range.setEnd(node, offset);
-    return passageStart(p) + range.toString().length;
+    return passageStart(p) + codePoints(range.toString());
   }
 
   function selectionOffsets(range) {
@@ -129,7 +153,7 @@
     passages().forEach(function (p) {
       if (!range.intersectsNode(p)) { return; }
       var pStart = passageStart(p);
-      var pEnd = pStart + p.textContent.length;
+      var pEnd = pStart + codePoints(p.textContent);
       var a = p.contains(range.startContainer) ? offsetWithin(p, range.startContainer, range.startOffset) : pStart;
       var b = p.contains(range.endContainer) ? offsetWithin(p, range.endContainer, range.endOffset) : pEnd;
       if (b <= a) { return; }

@@ -17,8 +17,8 @@
  *   anchor, citations in every format), ported from make_anchor, Anchor.to_param,
  *   Anchor.to_text_fragment, archive/urls.py testimony_url and webapp/citations.py.
  *
- * Offsets: the server counts code points; archive.js counts from a passage's data-offset in
- * UTF-16 units. Both are converted here, so texts beyond the Basic Multilingual Plane agree.
+ * Offsets: the server and archive.js count code points; JavaScript strings count UTF-16
+ * units. They are converted here, so texts beyond the Basic Multilingual Plane agree.
  */
 (function () {
   "use strict";
@@ -195,15 +195,15 @@
   var astral = /[\ud800-\udfff]/.test(text);
 
   function toCodePoints(index) { return astral ? cpLength(text.slice(0, index)) : index; }
-  function fromCodePoints(cp) {
-    if (!astral) { return cp; }
+  function unitsFor(s, cp) {  // the UTF-16 index in ``s`` after its first ``cp`` code points
     var i = 0;
-    for (var n = 0; n < cp && i < text.length; n++) {
-      var c = text.charCodeAt(i);
+    for (var n = 0; n < cp && i < s.length; n++) {
+      var c = s.charCodeAt(i);
       i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
     }
     return i;
   }
+  function fromCodePoints(cp) { return astral ? unitsFor(text, cp) : cp; }
 
   function passageAt(index) {
     var found = null;
@@ -211,16 +211,16 @@
     return found;
   }
 
-  // archive.js counts data-offset (code points) plus UTF-16 units inside the passage.
+  // archive.js's offsets: a passage's data-offset plus code points inside the passage.
   function fromPageOffset(offset) {
     var found = passages[0];
     passages.forEach(function (p) { if (p.offset <= offset) { found = p; } });
-    return found ? found.at + (offset - found.offset) : offset;
+    return found ? found.at + unitsFor(found.text, offset - found.offset) : offset;
   }
 
   function toPageOffset(index) {
     var p = passageAt(index);
-    return p ? p.offset + (index - p.at) : index;
+    return p ? p.offset + cpLength(text.slice(p.at, index)) : index;
   }
 
   // --- resolving a link ---------------------------------------------------------------------

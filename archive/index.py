@@ -98,8 +98,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from whoosh import columns, formats
 from whoosh import fields as wf
-from whoosh import formats
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
 from whoosh.index import TOC, EmptyIndexError, FileIndex, clean_files
@@ -110,7 +110,15 @@ from whoosh.writing import SegmentWriter
 from .analysis import ANALYSIS_VERSION, analyze_spans, analyzer_for, pairs_analyzer_for
 from .config import Config
 from .errors import IndexBusyError, IndexError_, ValidationError, ValidationErrors
-from .fields import TEXT_FIELDS, pairs_field, text_field
+from .fields import (
+    TERM_OFFSETS,
+    TERMS,
+    TEXT_FIELDS,
+    pack_offsets,
+    pack_terms,
+    pairs_field,
+    text_field,
+)
 from .model import PASSAGE_SEPARATOR, Archive, Testimony, Vocabulary, passage_offsets
 from .parse import iter_testimony_files, parse_file
 from .themes import load_vocabulary
@@ -130,7 +138,7 @@ __all__ = [
 #: Bump when a field is added, removed or filled differently; with
 #: ``analysis.ANALYSIS_VERSION`` it decides whether an index can be updated or
 #: must be rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MANIFEST_FORMAT = 1
 INDEXNAME = "MAIN"
 CURRENT = "CURRENT"
@@ -277,9 +285,13 @@ def schema() -> wf.Schema:
         # The passage text itself, what snippets and highlights are cut from.
         text=wf.STORED,
         # Its terms in order, space-separated, and each one's start and end in
-        # ``text`` (a flat list): phrase checks and highlights read these.
-        terms=wf.STORED,
-        term_offsets=wf.STORED,
+        # ``text``: phrase checks and highlights read these (archive.fields says
+        # why they are columns). Offsets are written for every segment, so a
+        # column opens without summing the lengths of all its values.
+        **{
+            name: wf.COLUMN(columns.VarBytesColumn(write_offsets_cutoff=0))
+            for name in (TERMS, TERM_OFFSETS)
+        },
         # Testimony metadata, searchable word by word (title:, narrator:, place:).
         title=wf.TEXT(analyzer=meta, stored=True),
         narrator=wf.TEXT(analyzer=meta, stored=True),
@@ -362,9 +374,9 @@ def _complete(stored: dict, vocabulary: Vocabulary) -> dict:
     doc = dict(stored)
     name = text_field(doc["language"])
     doc[name] = doc[pairs_field(name)] = doc["text"]
-    if "terms" not in doc:
+    if TERMS not in doc:
         terms, offsets = analyze_spans(doc["text"], doc["language"])
-        doc.update(terms=" ".join(terms), term_offsets=offsets)
+        doc.update({TERMS: pack_terms(terms), TERM_OFFSETS: pack_offsets(offsets)})
     themes = doc.get("themes", "").split()
     if themes:
         tree = list(themes)
@@ -1116,8 +1128,18 @@ class _Builder:
             for segment in rewriting:
                 reader = SegmentReader(storage, writer.schema, segment)
                 try:
-                    for _docnum, stored in reader.iter_docs():  # live documents only
-                        writer.add_document(**_complete(stored, self.source.vocabulary))
+                    located = [
+                        reader.column_reader(n, translate=False) for n in (TERMS, TERM_OFFSETS)
+                    ]
+                    for docnum, stored in reader.iter_docs():  # live documents only
+                        doc = dict(
+                            stored,
+                            **{
+                                c: col[docnum]
+                                for c, col in zip((TERMS, TERM_OFFSETS), located, strict=True)
+                            },
+                        )
+                        writer.add_document(**_complete(doc, self.source.vocabulary))
                 finally:
                     reader.close()
             for docs in new_docs.values():

@@ -62,7 +62,16 @@ from . import query as q
 from .analysis import fold
 from .anchors import CONTEXT_CHARS, Anchor, make_anchor
 from .errors import AnchorError, IndexError_, QueryError
-from .fields import TEXT_FIELDS, pair_terms, pairs_field, text_field
+from .fields import (
+    TERM_OFFSETS,
+    TERMS,
+    TEXT_FIELDS,
+    pair_terms,
+    pairs_field,
+    text_field,
+    unpack_offsets,
+    unpack_terms,
+)
 from .model import PASSAGE_SEPARATOR
 from .urls import testimony_url
 
@@ -1012,10 +1021,11 @@ def _in_row_check(reader: Any, terms: tuple[str, ...]) -> Any:
     and no term holds a space: the words stand in a row exactly where their
     space-joined run is found between spaces.
     """
-    run = f" {' '.join(terms)} "
+    run = f" {' '.join(terms)} ".encode()
+    column = reader.column_reader(TERMS, translate=False)
 
     def check(docnum: int) -> bool:
-        return run in f" {reader.stored_fields(docnum).get('terms', '')} "
+        return run in b" " + column[docnum] + b" "
 
     return check
 
@@ -1536,22 +1546,20 @@ def _occurrences(
     stored: dict[int, dict],
     terms: set[str],
 ) -> dict[int, dict[str, list[tuple[int, int, int]]]]:
-    """(position, start, end) of each term in each document, from its stored terms.
+    """(position, start, end) of each term in each document, from its terms columns.
 
     Falls back to re-analyzing the stored text with the field's analyzer when
-    a document has no stored terms, or when they do not fit its text (an
-    index built from other text than it stores).
+    a document has no terms, or when they do not fit its text (an index built
+    from other text than it stores).
     """
     found: dict[int, dict[str, list[tuple[int, int, int]]]] = {}
     misfits = []
+    reader = searcher.reader()
+    runs, spans = (reader.column_reader(name, translate=False) for name in (TERMS, TERM_OFFSETS))
     for d, fields in stored.items():
-        text, run, offsets = (
-            fields.get("text") or "",
-            fields.get("terms"),
-            fields.get("term_offsets"),
-        )
-        words = run.split(" ") if run else []
-        if run is None or offsets is None or len(offsets) != 2 * len(words):
+        text = fields.get("text") or ""
+        words, offsets = unpack_terms(runs[d]), unpack_offsets(spans[d])
+        if not words or len(offsets) != 2 * len(words):
             misfits.append(d)
             continue
         occ: dict[str, list[tuple[int, int, int]]] = {}

@@ -24,7 +24,7 @@ from archive import index as index_module
 from archive.analysis import analyze, fold
 from archive.config import resolve_config
 from archive.errors import IndexBusyError, IndexError_, ValidationErrors
-from archive.fields import text_field
+from archive.fields import text_field, unpack_offsets, unpack_terms
 from archive.index import (
     IndexHandle,
     MappedStorage,
@@ -38,6 +38,7 @@ from archive.index import (
 )
 from archive.model import passage_offsets
 from archive.parse import parse_file
+from archive.search import search
 
 TODAY = dt.date(2026, 1, 15)
 
@@ -288,8 +289,10 @@ def test_schema_has_the_documented_fields():
     for name in ("position", "offset", "date_sort", "year"):
         assert isinstance(s[name], wf.NUMERIC)
     assert s["position"].column_type and s["date_sort"].column_type
-    for name in ("text", "terms", "term_offsets", "speaker", "source", "license"):
+    for name in ("text", "speaker", "source", "license"):
         assert isinstance(s[name], wf.STORED)
+    for name in ("terms", "term_offsets"):  # read per document, apart from the stored record
+        assert isinstance(s[name], wf.COLUMN) and not s[name].stored
 
 
 def test_documents_carry_fields_offsets_and_theme_tree(write_testimony, index_dir):
@@ -321,9 +324,12 @@ def test_documents_carry_fields_offsets_and_theme_tree(write_testimony, index_di
             assert first["place_facet"] == "Kharkiv region"
             assert first["language"] == "ru"
             # The terms in order, each at its place in the stored text.
-            words = first["terms"].split(" ")
+            assert "terms" not in first and "term_offsets" not in first
+            docnum = next(s.document_numbers(key=first["key"]))
+            reader = s.reader()
+            words = unpack_terms(reader.column_reader("terms", translate=False)[docnum])
             assert words == analyze(first["text"], "ru")
-            spans = first["term_offsets"]
+            spans = unpack_offsets(reader.column_reader("term_offsets", translate=False)[docnum])
             assert [first["text"][spans[2 * i] : spans[2 * i + 1]] for i in range(len(words))] == [
                 "Иван", "Меня", "отпустили", "в", "отпуск", "весной",
             ]  # fmt: skip
@@ -766,3 +772,47 @@ def test_index_files_are_mapped_not_copied(write_testimony, index_dir):
         [leaf] = [r for r, _ in handle.reader.leaf_readers()]
         assert isinstance(leaf._terms._dbfile, _MappedFile)
         assert len(search_keys(handle, "text_en", "river")) == 2
+
+
+def test_rewritten_segments_keep_each_passages_terms_without_analysing_it_again(
+    write_testimony, index_dir, monkeypatch
+):
+    """A withdrawal rewrites segments from what they hold: every document keeps its terms
+    and offsets columns (phrases and highlights read them), and only new text is analysed."""
+    from archive.analysis import analyze_spans
+
+    monkeypatch.setattr(index_module, "SMALL_SEGMENT_DOCS", 0)
+    for name in ["t0", "t2"] + [f"f{i}" for i in range(10)]:
+        write_testimony(name, f"Passage of {name} about the old quarry road.\n\nAnd the mill.\n")
+    config = config_for(write_testimony.directory, index_dir)
+    build_index(config)
+    for name in ("t1", "t3"):  # one addition: both in one new segment
+        write_testimony(name, f"Passage of {name} about the old quarry road.\n\nAnd the mill.\n")
+    assert build_index(config).added == 2
+    analysed: list[str] = []
+
+    def counting(text, language):
+        analysed.append(text)
+        return analyze_spans(text, language)
+
+    monkeypatch.setattr(index_module, "analyze_spans", counting)
+    write_testimony("t1", "Passage of t1 about the gravel pit.\n")  # t3 is rewritten
+    report = build_index(config)
+    assert report.withdrawn == 1 and report.mode == "incremental"
+    assert analysed == ["Passage of t1 about the gravel pit."]
+    with open_index(config.public_index) as handle, handle.searcher() as s:
+        reader = s.reader()
+        runs = reader.column_reader("terms", translate=False)
+        spans = reader.column_reader("term_offsets", translate=False)
+        seen = 0
+        for docnum, fields in reader.iter_docs():
+            terms, offsets = analyze_spans(fields["text"], fields["language"])
+            assert unpack_terms(runs[docnum]) == terms
+            assert list(unpack_offsets(spans[docnum])) == offsets
+            seen += 1
+        assert seen == 2 * 13 + 1
+    hits = search(config.public_index, '"the old quarry road"', per_page=50).hits
+    assert sorted(h.testimony for h in hits) == sorted(
+        ["t0", "t2", "t3"] + [f"f{i}" for i in range(10)]
+    )
+    assert all("<mark>the old quarry road</mark>" in h.snippet for h in hits), hits[0].snippet

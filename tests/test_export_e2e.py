@@ -202,6 +202,24 @@ def test_search_in_other_scripts_and_filters_alone(site, page):
     assert page.watch.errors == []
 
 
+def test_syntax_the_static_search_cannot_read_is_named_not_searched(site, page):
+    """'-border' must not find "border", nor OR count as a word: the page says what it left out."""
+    page.goto(f"{site.base}search/?q=" + quote("border OR commission -guard date:2023 (army)"))
+    page.wait_for_selector(".result-count")
+    notice = page.inner_text("#search_unsupported")
+    for left_out in ("OR", "-guard", "date:2023", "( )"):
+        assert left_out in notice
+    assert "border" not in notice and "army" not in notice
+    page.goto(f"{site.base}search/?q=" + quote("-border"))
+    page.wait_for_selector(".notice")
+    assert "left out: -border" in page.inner_text(".notice")
+    assert page.locator(".hit-group").count() == 0
+    page.goto(f"{site.base}search/?q=border")
+    page.wait_for_selector(".result-count")
+    assert page.locator("#search_unsupported").count() == 0
+    assert page.watch.errors == []
+
+
 def test_nothing_private_can_be_found(site, page):
     for canary in CANARIES:
         page.goto(f"{site.base}search/?q={canary}")

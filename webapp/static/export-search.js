@@ -158,18 +158,38 @@
       if (values.length) { filters[f[0]] = values.filter(function (v, i) { return values.indexOf(v) === i; }); }
     });
     // theme:slug and lang:xx in the query, as the server reads them, become filters here.
+    // What Pagefind cannot do (either word, leaving words out, other fields, grouping) is
+    // left out of the search and named on the page: searching "-hospital" for "hospital",
+    // or "OR" as a word, would show a reader the opposite of what was asked.
     var terms = [];
-    (params.get("q") || "").trim().split(/\s+/).forEach(function (word) {
+    var unsupported = [];
+    var words = (params.get("q") || "").trim().split(/\s+/);
+    for (var i = 0; i < words.length; i++) {
+      var word = words[i];
       var m = /^(theme|lang|language):(.+)$/.exec(word);
       if (m) {
         var facet = m[1] === "theme" ? "theme" : "language";
         filters[facet] = (filters[facet] || []).concat([m[2]]);
+      } else if (word === "OR" || word === "AND") {
+        unsupported.push(word);
+      } else if (word === "NOT" && i + 1 < words.length) {
+        unsupported.push("NOT " + words[++i]);
+      } else if (/^-[^\s-]/.test(word) || /^(date|place|narrator|title):/.test(word)) {
+        unsupported.push(word);
+      } else if (/^[()]+$/.test(word)) {
+        unsupported.push(word);
       } else if (word) {
-        terms.push(word);
+        var bare = word.replace(/^\(+/, "").replace(/\)+$/, "");
+        if (bare !== word) { unsupported.push("( )"); }
+        if (bare) { terms.push(bare); }
       }
-    });
+    }
     var page = parseInt(params.get("page") || "1", 10);
-    return { q: (params.get("q") || "").trim(), terms: terms.join(" "), filters: filters, page: page > 0 ? page : 1 };
+    return {
+      q: (params.get("q") || "").trim(), terms: terms.join(" "), filters: filters,
+      page: page > 0 ? page : 1,
+      unsupported: unsupported.filter(function (v, n) { return unsupported.indexOf(v) === n; })
+    };
   }
 
   function searchHref(q, filters, page) {
@@ -249,11 +269,20 @@
     ]);
   }
 
+  function unsupportedNotice(query) {
+    return "This published copy of the archive searches words, “phrases”, theme: and lang: only, " +
+      "so it left out: " + query.unsupported.join(", ") + ". The archive's own search reads them " +
+      "(see the search help).";
+  }
+
   function runSearch() {
     var query = readQuery();
     keepFilters(query);
     var filtered = Object.keys(query.filters).length > 0;
-    if (!query.terms && !filtered) { return; }
+    if (!query.terms && !filtered) {
+      if (query.unsupported.length) { status(unsupportedNotice(query)); }
+      return;
+    }
     var prompt = document.querySelector("main .empty");
     if (prompt) { prompt.hidden = true; }
     status("Searching…");
@@ -279,6 +308,9 @@
       Object.keys(query.filters).length ? el("a", { href: searchHref(query.q, {}, 1) }, ["Clear filters"]) : null
     ]);
     var children = [count];
+    if (query.unsupported.length) {
+      children.push(el("p", { "class": "notice", id: "search_unsupported" }, [unsupportedNotice(query)]));
+    }
     if (!total) {
       children.push(el("div", { "class": "empty" }, [el("p", {}, ["Try fewer words, another form of the word, or the same search in another language."])]));
     }

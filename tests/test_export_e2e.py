@@ -217,6 +217,12 @@ def test_syntax_the_static_search_cannot_read_is_named_not_searched(site, page):
     page.goto(f"{site.base}search/?q=border")
     page.wait_for_selector(".result-count")
     assert page.locator("#search_unsupported").count() == 0
+    # Phrases are Pagefind's own: the words in that order, not merely all of them.
+    page.goto(f"{site.base}search/?q=" + quote('"fifteen days twice"'))
+    page.wait_for_selector(".hit-group")
+    page.goto(f"{site.base}search/?q=" + quote('"twice days fifteen"'))
+    page.wait_for_selector(".result-count")
+    assert page.inner_text(".result-count").startswith("Nothing found")
     assert page.watch.errors == []
 
 

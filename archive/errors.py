@@ -73,6 +73,9 @@ class ValidationErrors(ArchiveError):
             hint="run 'archive validate' to see every problem with its file and line",
         )
 
+    def __reduce__(self):  # pickled by worker processes, like each error it holds
+        return type(self), (self.errors,)
+
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
 

@@ -374,7 +374,7 @@ def _complete(stored: dict, vocabulary: Vocabulary) -> dict:
     doc = dict(stored)
     name = text_field(doc["language"])
     doc[name] = doc[pairs_field(name)] = doc["text"]
-    if TERMS not in doc:
+    if not doc.get(TERMS) and doc["text"]:  # new, or read from a segment without the columns
         terms, offsets = analyze_spans(doc["text"], doc["language"])
         doc.update({TERMS: pack_terms(terms), TERM_OFFSETS: pack_offsets(offsets)})
     themes = doc.get("themes", "").split()
@@ -1097,7 +1097,8 @@ class _Builder:
         each segment's spelling words under document 0, not under the
         document they came from, so a merge would carry the spelling words
         of deleted documents along. Their live documents are added again
-        from their stored fields instead, and analysed afresh.
+        from their stored fields and terms columns instead (Whoosh analyses
+        their text fields afresh; their terms and offsets are copied).
 
         None means the update would rewrite too much, or leave too many
         segments: the caller does a full build instead.

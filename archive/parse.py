@@ -22,6 +22,7 @@ from pathlib import Path
 
 import markdown
 import nh3
+from markdown.blockparser import State
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
@@ -277,6 +278,10 @@ def _markdown() -> markdown.Markdown:
     if md is None:
         md = _CONVERTERS.md = _make_markdown()
     md.reset()
+    # reset() leaves the block parser's state alone, and python-markdown's block
+    # processors set and clear it without try/finally: after an error mid-parse it
+    # would still say "in a list" for the next body.
+    md.parser.state = State()
     md.block_spans = []
     md.tracking = False
     md.captured_root = None  # convert() leaves it unset for a blank body

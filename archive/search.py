@@ -18,7 +18,7 @@ Decisions worth knowing:
   prefix and typo expansions are capped, and the parser caps length, terms
   and nesting.
 * **Highlights** are cut from the stored passage text at the character
-  offsets stored with its terms at index time (so a stemmed match such as
+  offsets kept with its terms at index time (so a stemmed match such as
   "escaped" for "escape" is marked exactly); if a passage has none, the
   stored text is re-analyzed with the field's own analyzer. Snippets are
   HTML-escaped text of the stored passage with ``<mark>`` tags: nothing else
@@ -40,6 +40,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from itertools import accumulate, islice
 from operator import itemgetter
@@ -473,7 +474,7 @@ class _Compiler:
         A phrase is its word pairs: for two words the pair is the phrase
         itself, scored by how often the phrase occurs (where Whoosh would
         score its words one by one); past two words the passages holding
-        every pair are checked against their stored terms.
+        every pair are checked against their terms column.
         """
         if len(terms) == 1:
             return wq.Term(fieldname, terms[0], boost=boost)
@@ -841,6 +842,11 @@ class _OutOfTime(Exception):
     """The time limit passed while matching."""
 
 
+#: When the running search must stop matching: set by :func:`_match` around the
+#: matchers it builds, for the checks inside them (see :func:`_in_row_check`).
+_DEADLINE: ContextVar[float] = ContextVar("search_deadline", default=float("inf"))
+
+
 class _Postings:
     """One term's postings in one segment (or the part read): parallel lists by document."""
 
@@ -932,10 +938,10 @@ class _Phrase(wq.Phrase):
 
 
 class _InRow(wq.WrappingQuery):
-    """Passages of ``child`` where ``terms`` stand in a row, by their stored terms.
+    """Passages of ``child`` where ``terms`` stand in a row, by their terms column.
 
     ``child`` finds and scores the candidates (the words and their pairs);
-    the stored terms of each candidate are then read to check the order,
+    the terms of each candidate are then read to check the order,
     which costs one small read per candidate instead of every position of
     every word in the index.
     """
@@ -978,11 +984,42 @@ class _InRowMatcher(wrappers.WrappingMatcher):
     def __init__(self, child: Any, check: Any, boost: float = 1.0) -> None:
         super().__init__(child, boost)
         self.check = check
-        self._skip_failing()
+        # The first passing document is looked for when first asked: matching in
+        # bulk reads the child's postings and checks them itself, never walking here.
+        self._settled = False
+
+    def _settle(self) -> None:
+        if not self._settled:
+            self._settled = True
+            self._skip_failing()
 
     def _skip_failing(self) -> None:
         while self.child.is_active() and not self.check(self.child.id()):
             self.child.next()
+
+    def is_active(self) -> bool:
+        self._settle()
+        return self.child.is_active()
+
+    def id(self) -> int:
+        self._settle()
+        return self.child.id()
+
+    def reset(self) -> None:
+        self.child.reset()
+        self._settled = False
+
+    def weight(self) -> float:
+        self._settle()
+        return super().weight()
+
+    def score(self) -> float:
+        self._settle()
+        return super().score()
+
+    def value(self) -> Any:
+        self._settle()
+        return super().value()
 
     def _replacement(self, newchild: Any) -> _InRowMatcher:
         return _InRowMatcher(newchild, self.check, self.boost)
@@ -999,11 +1036,13 @@ class _InRowMatcher(wrappers.WrappingMatcher):
         return self
 
     def next(self) -> bool:
+        self._settle()
         self.child.next()
         self._skip_failing()
         return False
 
     def skip_to(self, id: int) -> bool:  # noqa: A002 - Whoosh's name
+        self._settle()
         self.child.skip_to(id)
         self._skip_failing()
         return False
@@ -1017,14 +1056,22 @@ class _InRowMatcher(wrappers.WrappingMatcher):
 def _in_row_check(reader: Any, terms: tuple[str, ...]) -> Any:
     """A test of one document (of ``reader``) for ``terms`` at consecutive positions.
 
-    The stored ``terms`` are the passage's terms in order, space-separated,
+    The ``terms`` column holds the passage's terms in order, space-separated,
     and no term holds a space: the words stand in a row exactly where their
-    space-joined run is found between spaces.
+    space-joined run is found between spaces. Whoosh's own matchers may walk
+    many candidates through it (pairs often found together, seldom in a row),
+    so it keeps to the time limit of the search that built it.
     """
     run = f" {' '.join(terms)} ".encode()
     column = reader.column_reader(TERMS, translate=False)
+    deadline = _DEADLINE.get()
+    calls = 0
 
     def check(docnum: int) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls % _CHECK_EVERY == 0 and perf_counter() >= deadline:
+            raise _OutOfTime
         return run in b" " + column[docnum] + b" "
 
     return check
@@ -1498,6 +1545,7 @@ def _match(
     keyed: list[tuple[int, int]] = []
     docs: list[int] = []
     timed_out = False
+    deadline = _DEADLINE.set(bulk.deadline)
     try:
         for segment, (sub, offset) in enumerate(searcher.leaf_searchers()):
             bulk.check()
@@ -1514,6 +1562,8 @@ def _match(
             docs.extend([d + offset for d in ids] if offset else ids)
     except _OutOfTime:
         timed_out = True
+    finally:
+        _DEADLINE.reset(deadline)
     end = first + count
     if order == "relevance":
         docs = list(scores)

@@ -214,6 +214,14 @@ def test_syntax_the_static_search_cannot_read_is_named_not_searched(site, page):
     page.wait_for_selector(".notice")
     assert "left out: -border" in page.inner_text(".notice")
     assert page.locator(".hit-group").count() == 0
+    # A phrase left out is left out whole; field names are read in any case, as the server does.
+    page.goto(f"{site.base}search/?q=" + quote('fifteen -"days twice" NOT “the OR border” Lang:EN'))
+    page.wait_for_selector(".result-count")
+    notice = page.inner_text("#search_unsupported")
+    assert '-"days twice"' in notice and 'NOT "the OR border"' in notice
+    assert "Lang" not in notice, notice
+    assert "English" in page.inner_text("a.facet__link.is-selected")
+    assert page.locator(".hit-group").count() == 1
     page.goto(f"{site.base}search/?q=border")
     page.wait_for_selector(".result-count")
     assert page.locator("#search_unsupported").count() == 0

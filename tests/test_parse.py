@@ -438,6 +438,10 @@ def test_validation_errors_cross_process_boundaries_intact():
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is ValidationError and str(copy) == str(error)
     assert copy.as_dict() == error.as_dict()
+    both = ValidationErrors([error, ValidationError("t/b.md", None, "no title")])
+    again = pickle.loads(pickle.dumps(both))
+    assert [e.as_dict() for e in again.errors] == [e.as_dict() for e in both.errors]
+    assert str(again) == str(both)
 
 
 def test_one_converter_parses_file_after_file_with_nothing_carried_over():
@@ -452,3 +456,9 @@ def test_one_converter_parses_file_after_file_with_nothing_carried_over():
     again = parse_text(first, "a.md")
     assert again.passages == alone.passages
     assert [p.public_text for p in again.passages] == ["One & two [redacted].", "a list", "of two"]
+    # A body that failed mid-parse may leave the block parser's state set: the next
+    # body must not be read as if it were still inside a list.
+    from archive.parse import _markdown
+
+    _markdown().parser.state.set("list")
+    assert parse_text(first, "a.md").passages == alone.passages

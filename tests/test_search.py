@@ -807,3 +807,39 @@ def test_cli_search_errors_without_traceback(archive_config):
 def test_cli_search_help_has_examples():
     result = CliRunner().invoke(main, ["search", "--help"])
     assert result.exit_code == 0 and "Examples" in result.output
+
+
+def test_a_long_phrase_checks_passages_lazily_and_within_the_time_limit(write_testimony, tmp_path):
+    """Pairs that often stand together but seldom in a row ("the same" and "of the") make
+    Whoosh's matchers walk many candidates through the phrase check: it must neither run
+    while matchers are merely built nor outlast the search's time limit."""
+    body = "\n\n".join(f"The same {i} of the river, said the same of the road." for i in range(40))
+    write_testimony("pairs", body + "\n\nAnd one of the same kind.\n")
+    config = resolve_config(testimonies=write_testimony.directory, index=tmp_path / "index")
+    build_index(config)
+    with open_search_index(config.public_index) as index, index.searching() as searcher:
+        phrase = search_module._InRow(
+            wq.And([wq.Term("pairs_en", "of the"), wq.Term("pairs_en", "the same")]),
+            ["of", "the", "same"],
+        )
+        sub = next(iter(searcher.leaf_searchers()))[0]
+        calls = []
+        check = phrase.matcher(sub).check
+        matcher = search_module._InRowMatcher(
+            phrase.child.matcher(sub), lambda d: calls.append(d) or check(d)
+        )
+        assert calls == []  # built, not yet walked
+        assert [sub.stored_fields(d)["text"] for d in matcher.all_ids()] == [
+            "And one of the same kind."
+        ]
+        assert len(calls) == 41
+        token = search_module._DEADLINE.set(time.perf_counter() - 1)  # already past
+        try:
+            late = phrase.matcher(sub).check
+            with pytest.raises(search_module._OutOfTime):
+                for d in range(search_module._CHECK_EVERY):
+                    late(d % sub.doc_count_all())
+        finally:
+            search_module._DEADLINE.reset(token)
+    hits = search(config.public_index, '"one of the same"').hits
+    assert [h.snippet for h in hits] == ["And <mark>one of the same</mark> kind."]

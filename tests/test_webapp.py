@@ -947,3 +947,21 @@ def test_a_redaction_made_after_indexing_is_never_found(fresh):
     assert [h["testimony"] for h in results["hits"]] == ["officer"]
     assert "forty" not in json.dumps(results)
     assert not any("left out" in n for n in results["notices"])
+
+
+def test_an_unreadable_index_list_leaves_every_testimony_out_until_it_is_read(fresh, monkeypatch):
+    """Which testimonies changed since indexing is read from the live generation's list; if
+    that cannot be read (a generation pruned as it was read), search fails closed."""
+    import webapp.resources as resources
+
+    app, config = fresh
+    real = resources.indexed_testimonies
+    monkeypatch.setattr(resources, "indexed_testimonies", lambda path: None)
+    client = create_app(
+        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
+    ).test_client()
+    results = client.get("/search.json?q=отпуск").get_json()["results"]
+    assert results["total"] == 0 and any("left out" in n for n in results["notices"])
+    monkeypatch.setattr(resources, "indexed_testimonies", real)
+    results = client.get("/search.json?q=отпуск").get_json()["results"]
+    assert results["total"] > 0 and not any("left out" in n for n in results["notices"])

@@ -72,10 +72,18 @@ class Snapshot:
         quote check leave them out (and offer no spelling suggestions) until
         the next ``archive index``; their pages show the file as loaded.
         """
-        return self.memo("stale", self._stale)
+        stale = self.memo("stale", self._stale)
+        if stale is None:
+            # The index's list could not be read (a generation pruned as it was read?):
+            # fail closed, every testimony left out, and read it again next time.
+            self.forget("stale")
+            return frozenset(self.archive.testimonies)
+        return stale
 
-    def _stale(self) -> frozenset[str]:
-        indexed = indexed_testimonies(self.config.public_index) or {}
+    def _stale(self) -> frozenset[str] | None:
+        indexed = indexed_testimonies(self.config.public_index)
+        if indexed is None:
+            return None
         current = self.archive.testimonies
         return frozenset(
             tid
@@ -101,6 +109,10 @@ class Snapshot:
             if key not in self._memo:
                 self._memo[key] = compute()
             return self._memo[key]
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._memo.pop(key, None)
 
 
 class _Resources:

@@ -160,25 +160,41 @@
     // theme:slug and lang:xx in the query, as the server reads them, become filters here.
     // What Pagefind cannot do (either word, leaving words out, other fields, grouping) is
     // left out of the search and named on the page: searching "-hospital" for "hospital",
-    // or "OR" as a word, would show a reader the opposite of what was asked.
+    // or "OR" as a word, would show a reader the opposite of what was asked. Quotes are
+    // read first, as the server reads them, so a phrase keeps its words whole.
     var terms = [];
     var unsupported = [];
-    var words = (params.get("q") || "").trim().split(/\s+/);
-    for (var i = 0; i < words.length; i++) {
-      var word = words[i];
-      var m = /^(theme|lang|language):(.+)$/.exec(word);
-      if (m) {
-        var facet = m[1] === "theme" ? "theme" : "language";
-        filters[facet] = (filters[facet] || []).concat([m[2]]);
-      } else if (word === "OR" || word === "AND") {
+    var text = (params.get("q") || "").trim().replace(/[\u201c\u201d\u201e\u00ab\u00bb]/g, '"');
+    var tokens = [];
+    var pattern = /(-?)"([^"]*)"?|(\S+)/g;
+    var found;
+    while ((found = pattern.exec(text)) !== null) {
+      tokens.push(found[3] !== undefined ? { word: found[3] } : { phrase: found[2].trim(), minus: found[1] === "-" });
+    }
+    for (var i = 0; i < tokens.length; i++) {
+      var token = tokens[i];
+      var negated = i > 0 && tokens[i - 1].word === "NOT";
+      if (token.phrase !== undefined) {
+        if (token.minus || negated) {
+          unsupported.push((token.minus ? "-" : "NOT ") + '"' + token.phrase + '"');
+        } else if (token.phrase) {
+          terms.push('"' + token.phrase + '"');
+        }
+        continue;
+      }
+      var word = token.word;
+      var field = /^([A-Za-z]+):(.+)$/.exec(word);
+      var name = field ? field[1].toLowerCase() : "";
+      if (word === "NOT") {
+        if (i + 1 === tokens.length) { unsupported.push(word); }
+      } else if (negated) {
+        unsupported.push("NOT " + word);
+      } else if (name === "theme" || name === "themes" || name === "lang" || name === "language") {
+        var facet = name.indexOf("theme") === 0 ? "theme" : "language";
+        filters[facet] = (filters[facet] || []).concat([field[2].toLowerCase()]);
+      } else if (word === "OR" || /^-[^\s-]/.test(word) || /^(place|narrator|date|year)$/.test(name)) {
         unsupported.push(word);
-      } else if (word === "NOT" && i + 1 < words.length) {
-        unsupported.push("NOT " + words[++i]);
-      } else if (/^-[^\s-]/.test(word) || /^(date|place|narrator|title):/.test(word)) {
-        unsupported.push(word);
-      } else if (/^[()]+$/.test(word)) {
-        unsupported.push(word);
-      } else if (word) {
+      } else if (word !== "AND") {  // every word must match here anyway
         var bare = word.replace(/^\(+/, "").replace(/\)+$/, "");
         if (bare !== word) { unsupported.push("( )"); }
         if (bare) { terms.push(bare); }

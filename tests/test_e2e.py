@@ -143,6 +143,15 @@ def _select(page, words: str) -> None:
     )
 
 
+def _cite(page, words: str) -> str:
+    """Select ``words``, press Cite; the quote the citation panel shows."""
+    _select(page, words)
+    page.wait_for_selector("#quote_toolbar:not([hidden])")
+    page.click("#quote_cite")
+    page.wait_for_selector("#quote_panel:not([hidden])")
+    return page.locator("#quote_panel_text").inner_text()
+
+
 def test_search_hit_opens_with_the_words_highlighted(site, page):
     page.goto(f"{site.url}/search/?q=border")
     link = page.locator("a.hit__link").first
@@ -190,11 +199,7 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         assert page.locator("#quote_notice").is_visible()
 
         # The cite button opens the panel with the citation of those words.
-        _select(page, "forty minutes")
-        page.wait_for_selector("#quote_toolbar:not([hidden])")
-        page.click("#quote_cite")
-        page.wait_for_selector("#quote_panel:not([hidden])")
-        assert page.locator("#quote_panel_text").inner_text() == "forty minutes"
+        assert _cite(page, "forty minutes") == "forty minutes"
         assert "@misc{officer_" in page.locator("#quote_panel_formats").text_content()
         page.keyboard.press("Escape")
         assert page.locator("#quote_panel").is_hidden()
@@ -344,10 +349,6 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
             "the convoy left at dawn"
         )
         assert page.locator("#quote_notice").is_visible()
-        _select(page, "we waited")
-        page.wait_for_selector("#quote_toolbar:not([hidden])")
-        page.click("#quote_cite")
-        page.wait_for_selector("#quote_panel:not([hidden])")
-        assert page.locator("#quote_panel_text").inner_text() == "we waited"
+        assert _cite(page, "we waited") == "we waited"
         assert watch.dialogs == [] and watch.errors == []
         context.close()

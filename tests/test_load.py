@@ -129,6 +129,9 @@ def _edit(testimonies: Path, rng: random.Random, word: str) -> list[str]:
     return [p.stem for p in paths]
 
 
+# Bounded by itself (MAX_SECONDS of load, three index runs of the whole corpus): the
+# suite's default per-test timeout is for tests that are not.
+@pytest.mark.timeout(MAX_SECONDS + 900)
 def test_searches_and_pages_under_load_while_reindexing(wpa_server):
     server, testimonies, index = wpa_server
     rng = random.Random(1937)

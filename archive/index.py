@@ -1129,17 +1129,11 @@ class _Builder:
             for segment in rewriting:
                 reader = SegmentReader(storage, writer.schema, segment)
                 try:
-                    located = [
+                    runs, spans = (
                         reader.column_reader(n, translate=False) for n in (TERMS, TERM_OFFSETS)
-                    ]
+                    )
                     for docnum, stored in reader.iter_docs():  # live documents only
-                        doc = dict(
-                            stored,
-                            **{
-                                c: col[docnum]
-                                for c, col in zip((TERMS, TERM_OFFSETS), located, strict=True)
-                            },
-                        )
+                        doc = {**stored, TERMS: runs[docnum], TERM_OFFSETS: spans[docnum]}
                         writer.add_document(**_complete(doc, self.source.vocabulary))
                 finally:
                     reader.close()

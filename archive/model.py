@@ -212,6 +212,7 @@ class Archive:
     vocabulary: Vocabulary
     testimonies: dict[str, Testimony]
     errors: list = field(default_factory=list)  # list[ValidationError]
+    _grouped: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def public(self, today: dt.date | None = None) -> list[Testimony]:
         return [t for t in self.testimonies.values() if t.is_public(today)]
@@ -227,11 +228,21 @@ class Archive:
     def translations(self, testimony: Testimony) -> list[Testimony]:
         """The original and every other translation of the same account."""
         root = testimony.translation_of or testimony.id
-        return sorted(
-            (
-                t
-                for t in self.testimonies.values()
-                if t.id != testimony.id and (t.id == root or t.translation_of == root)
-            ),
-            key=lambda t: t.id,
-        )
+        return [t for t in self._accounts().get(root, ()) if t.id != testimony.id]
+
+    def _accounts(self) -> dict[str, list[Testimony]]:
+        """Original id -> the original and its translations, by id: grouped in one pass
+        when first asked (pages ask for every testimony), again once testimonies are added
+        or removed."""
+        key = (id(self.testimonies), len(self.testimonies))
+        if self._grouped is None or self._grouped[0] != key:
+            accounts: dict[str, dict[str, Testimony]] = {}
+            for t in self.testimonies.values():
+                if t.translation_of:
+                    accounts.setdefault(t.translation_of, {})[t.id] = t
+            for root, members in accounts.items():
+                if root in self.testimonies:
+                    members[root] = self.testimonies[root]
+            grouped = {root: sorted(m.values(), key=lambda t: t.id) for root, m in accounts.items()}
+            self._grouped = (key, grouped)
+        return self._grouped[1]

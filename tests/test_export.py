@@ -507,15 +507,21 @@ def test_forked_readers_read_the_same_archive(write_testimony):
         assert len(forked.errors) == 2 and forked.vocabulary.themes == alone.vocabulary.themes
 
 
-def test_translations_worked_out_once_match_the_archive(write_testimony):
+def test_translations_grouped_once_are_the_ones_a_scan_finds(write_testimony):
     from archive.parse import load_archive
-    from webapp.export import _ExportArchive
 
     archive = load_archive(_account(write_testimony))
-    indexed = _ExportArchive(archive)
     for t in archive.testimonies.values():
-        assert [o.id for o in indexed.translations(t)] == [o.id for o in archive.translations(t)]
-    assert [o.id for o in indexed.translations(archive.testimonies["c"])] == ["b", "d"]
+        root = t.translation_of or t.id
+        scanned = sorted(
+            o.id
+            for o in archive.testimonies.values()
+            if o.id != t.id and (o.id == root or o.translation_of == root)
+        )
+        assert [o.id for o in archive.translations(t)] == scanned
+    assert [o.id for o in archive.translations(archive.testimonies["c"])] == ["b", "d"]
+    del archive.testimonies["d"]  # a changed archive is grouped again
+    assert [o.id for o in archive.translations(archive.testimonies["c"])] == ["b"]
 
 
 def test_pages_asked_of_the_wsgi_app_are_the_test_clients(tmp_path, samples_dir):

@@ -191,36 +191,6 @@ def _strip_root(url: str, script_root: str) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-# --- the archive, read once ----------------------------------------------------------------
-
-
-class _ExportArchive(Archive):
-    """The archive as read, with what every page asks of it worked out once for the export.
-
-    An export renders the same snapshot from start to end, so the translations of every
-    testimony, which :meth:`Archive.translations` finds by scanning the whole archive (for
-    each testimony page and its JSON), are grouped in one pass instead. The answers are
-    the same: the same testimonies, in the same order.
-    """
-
-    def __init__(self, archive: Archive) -> None:
-        super().__init__(archive.directory, archive.vocabulary, archive.testimonies, archive.errors)
-        accounts: dict[str, dict[str, Testimony]] = {}
-        for t in archive.testimonies.values():
-            if t.translation_of:
-                accounts.setdefault(t.translation_of, {})[t.id] = t
-        for root, members in accounts.items():
-            if root in archive.testimonies:
-                members[root] = archive.testimonies[root]
-        self._accounts = {
-            root: sorted(members.values(), key=lambda t: t.id) for root, members in accounts.items()
-        }
-
-    def translations(self, testimony: Testimony) -> list[Testimony]:
-        root = testimony.translation_of or testimony.id
-        return [t for t in self._accounts.get(root, ()) if t.id != testimony.id]
-
-
 # --- the app, in export mode --------------------------------------------------------------
 
 
@@ -253,7 +223,7 @@ def export_app(
     for endpoint in PAGINATED:
         for rule in list(app.url_map.iter_rules(endpoint)):
             app.add_url_rule(f"{rule.rule}page/<int:page>/", endpoint=endpoint, build_only=True)
-    use_archive(app, _ExportArchive(archive))
+    use_archive(app, archive)
     return app
 
 

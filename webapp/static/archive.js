@@ -69,14 +69,7 @@
 
   // Offsets count code points, as the server does; the DOM counts UTF-16 units, two for a
   // character beyond the Basic Multilingual Plane (an emoji, a rare CJK character).
-  function codePoints(text) {
-    var n = text.length;
-    for (var i = 0; i < text.length; i++) {
-      var c = text.charCodeAt(i);
-      if (c >= 0xDC00 && c <= 0xDFFF && i > 0 && text.charCodeAt(i - 1) >= 0xD800 && text.charCodeAt(i - 1) <= 0xDBFF) { n--; }
-    }
-    return n;
-  }
+  function codePoints(text) { return Array.from(text).length; }  // as export-quote.js's cpLength
 
   function unitsFor(text, points) {  // the UTF-16 index after the first ``points`` code points
     var i = 0;

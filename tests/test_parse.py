@@ -462,3 +462,37 @@ def test_one_converter_parses_file_after_file_with_nothing_carried_over():
 
     _markdown().parser.state.set("list")
     assert parse_text(first, "a.md").passages == alone.passages
+
+
+def test_plain_text_shortcut_parses_exactly_as_full_inline_processing(monkeypatch):
+    """Text no inline pattern can match skips python-markdown's inline pass: every
+    testimony must parse to the very same passages as with the pass run on everything."""
+    from conftest import SAMPLES, WPA, small_corpus_ids
+
+    import archive.parse as parse
+
+    paths = sorted(SAMPLES.glob("*.md"))
+    if WPA.is_dir():
+        paths += [WPA / f"{testimony_id}.md" for testimony_id in small_corpus_ids()]
+    front = "---\nid: inline\ntitle: T\nlanguage: en\nstatus: public\n---\n\n"
+    markup = (
+        "Plain words, then `code`, a \\*literal star\\*, [a link](https://example.org) and "
+        "[words]{.redact}.\n\nA line with a break  \nafter it, &amp; an entity, "
+        "<https://example.org/auto>, *em* and __strong__ and snake_case_words.\n\n"
+        "- plain item\n- item with *stress*\n{: #items }\n\n> quoted plain\n> and *marked* text\n"
+    )
+
+    def parsed() -> list:
+        parse._CONVERTERS.md = None  # a converter built as the setting now says
+        found = [parse.parse_text(front + markup, "inline.md")]
+        found += [parse.parse_text(path.read_text(encoding="utf-8"), str(path)) for path in paths]
+        return [(t.id, t.blocks, t.passages) for t in found]
+
+    assert parse._skips_plain_text(parse._markdown()), "the shortcut is not installed"
+    fast = parsed()
+    monkeypatch.setattr(parse, "_skips_plain_text", lambda md: False)
+    full = parsed()
+    monkeypatch.undo()
+    parse._CONVERTERS.md = None
+    assert fast == full
+    assert "<code>code</code>" in fast[0][2][0].html and "<em>em</em>" in fast[0][2][1].html

@@ -189,14 +189,15 @@ def _public(snap: Snapshot) -> list[Testimony]:
     return snap.memo("public", lambda: sorted(snap.archive.public(snap.today), key=lambda t: t.id))
 
 
-def _descendants(snap: Snapshot, slug: str) -> list[str]:
+def _with_broader(snap: Snapshot, slugs: Iterable[str]) -> set[str]:
+    """The themes and every broader one: a passage tagged with a theme counts for its
+    broader themes too."""
     vocab = snap.archive.vocabulary
-    found, todo = [slug], [slug]
-    while todo:
-        for child in vocab.narrower(todo.pop()):
-            if child.slug not in found:
-                found.append(child.slug)
-                todo.append(child.slug)
+    found = set()
+    for slug in slugs:
+        if slug in vocab:
+            found.add(slug)
+            found.update(theme.slug for theme in vocab.ancestors(slug))
     return found
 
 
@@ -204,15 +205,17 @@ def _theme_counts(snap: Snapshot) -> dict[str, dict[str, int]]:
     """Per theme (narrower themes included): public testimonies and passages."""
 
     def compute() -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = {}
-        for slug in snap.archive.vocabulary.themes:
-            family = set(_descendants(snap, slug))
-            testimonies = passages = 0
-            for t in _public(snap):
-                if family & t.all_themes:
-                    testimonies += 1
-                passages += sum(1 for p in t.passages if family.intersection(p.themes))
-            counts[slug] = {"testimonies": testimonies, "passages": passages}
+        # One pass over the passages, each counted for its themes and their broader ones.
+        counts = {
+            slug: {"testimonies": 0, "passages": 0} for slug in snap.archive.vocabulary.themes
+        }
+        for t in _public(snap):
+            for slug in _with_broader(snap, t.all_themes):
+                counts[slug]["testimonies"] += 1
+            for p in t.passages:
+                if p.themes:
+                    for slug in _with_broader(snap, p.themes):
+                        counts[slug]["passages"] += 1
         return counts
 
     return snap.memo("theme_counts", compute)
@@ -654,23 +657,28 @@ def themes_index(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     return {"themes": _theme_tree(snap, only_used=False)}
 
 
-def _theme_members(
-    snap: Snapshot, slug: str
-) -> tuple[list[Testimony], list[tuple[Testimony, Passage, int]]]:
-    """Testimonies tagged with the theme or a narrower one, and such passages with their
-    offsets, newest first: the same for every page of the theme's listing."""
-    family_set = set(_descendants(snap, slug))
-    passages = []
-    tagged = []
-    for t in sorted(_public(snap), key=_sort_key, reverse=True):
-        if family_set.intersection(t.themes):
-            tagged.append(t)
-        offsets = None
-        for p in t.passages:
-            if family_set.intersection(p.themes):
-                offsets = offsets or passage_offsets(t)
-                passages.append((t, p, offsets[p.id]))
-    return tagged, passages
+ThemeMembers = tuple[list[Testimony], list[tuple[Testimony, Passage, int]]]
+
+
+def _theme_members(snap: Snapshot) -> dict[str, ThemeMembers]:
+    """Per theme: the testimonies tagged with it or a narrower one, and such passages with
+    their offsets, newest first; the same for every page of a theme's listing. Made in one
+    pass for every theme, since the export lists them all."""
+
+    def compute() -> dict[str, ThemeMembers]:
+        members: dict[str, ThemeMembers] = {s: ([], []) for s in snap.archive.vocabulary.themes}
+        for t in sorted(_public(snap), key=_sort_key, reverse=True):
+            for slug in _with_broader(snap, t.themes):
+                members[slug][0].append(t)
+            offsets = None
+            for p in t.passages:
+                if p.themes:
+                    offsets = offsets or passage_offsets(t)
+                    for slug in _with_broader(snap, p.themes):
+                        members[slug][1].append((t, p, offsets[p.id]))
+        return members
+
+    return snap.memo("theme_members", compute)
 
 
 def theme(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
@@ -679,7 +687,7 @@ def theme(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
         raise not_found()
     page = page_number(args)
     item = vocab.themes[slug]
-    tagged_testimonies, passages = snap.memo(f"theme:{slug}", lambda: _theme_members(snap, slug))
+    tagged_testimonies, passages = _theme_members(snap)[slug]
     tagged = [summary(snap, t) for t in tagged_testimonies]
     window = paginate(passages, page, LIST_PER_PAGE, "archive.theme", slug=slug)
     groups: list[dict[str, Any]] = []

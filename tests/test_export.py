@@ -80,13 +80,50 @@ def test_every_public_page_is_written_and_nothing_private(exported):
                  "opensearch.xml", "search/index.html", "quote/index.html", "help/search/index.html",
                  "themes/index.html", "browse/index.html", "pagefind/pagefind.js", "_headers"):  # fmt: skip
         assert (site / name).is_file(), name
-    for testimony_id in public:
-        for fmt in ("txt", "bib", "ris", "csl.json", "annotation.json"):
-            assert (site / "t" / testimony_id / f"cite.{fmt}").is_file()
+    assert not list(site.rglob("cite.*"))  # citations are saved from the page instead
     suffixes = {p.suffix for p in site.rglob("*") if p.is_file()}
     assert not suffixes & {".md", ".yaml", ".toc", ".seg"}
     assert not (site / "pagefind" / "pagefind-ui.js").exists()  # unused, left out
     assert report.leaks.ok and report.links.ok and report.links.links > 1000
+
+
+def test_each_page_saves_the_citations_the_server_would_send(exported, tmp_path):
+    """No citation files on a static site: each testimony page shows every format and has
+    a button that saves it; what it saves is what the app's cite.FORMAT answers."""
+    from html import unescape
+
+    from webapp.citations import FORMATS
+
+    site, _ = exported
+    testimonies = site.parent / "testimonies"
+    app = create_app({"testimonies": testimonies, "index": tmp_path / "index",
+                      "site_url": BASE, "today": NOW})  # fmt: skip
+    client = app.test_client()
+    public = [t.id for t in read_archive(resolve_config(testimonies=testimonies)).public(NOW)]
+    for testimony_id in public:
+        page = (site / "t" / testimony_id / "index.html").read_text(encoding="utf-8")
+        for fmt, (_, media_type, _) in FORMATS.items():
+            element = "cite_" + fmt.replace(".", "_")
+            shown = re.search(
+                rf'<pre class="format__text" id="{element}"[^>]*>(.*?)</pre>', page, re.S
+            )
+            button = re.search(rf'<button [^>]*data-download="{element}"[^>]*>', page)
+            assert shown and button, (testimony_id, fmt)
+            assert f'data-filename="{testimony_id}.{fmt}"' in button.group(0)
+            assert (
+                unescape(re.search(r'data-type="([^"]*)"', button.group(0)).group(1)) == media_type
+            )
+            served = client.get(f"/t/{testimony_id}/cite.{fmt}")
+            assert served.status_code == 200
+            # A browser reads CRLF in a page as LF: the button says to put them back.
+            text = unescape(shown.group(1)).replace("\r\n", "\n")
+            if "data-crlf" in button.group(0):
+                text = text.replace("\n", "\r\n")
+            assert text == served.get_data(as_text=True), (testimony_id, fmt)
+        data = json.loads((site / "t" / f"{testimony_id}.json").read_text(encoding="utf-8"))
+        downloads = data["citation"]["downloads"]
+        assert [d["url"] for d in downloads] == [None] * len(FORMATS)
+        assert [d["filename"] for d in downloads] == [f"{testimony_id}.{fmt}" for fmt in FORMATS]
 
 
 def test_every_vocabulary_theme_has_a_page(exported):

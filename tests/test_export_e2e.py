@@ -372,6 +372,27 @@ def test_characters_beyond_the_basic_plane_shift_no_quote(browser, tmp_path):
         served.stop()
 
 
+def test_citation_downloads_are_the_files_the_server_sends(site, page, tmp_path):
+    """No citation files on a static host: the page saves the texts it shows, byte for
+    byte what the app's cite.FORMAT sends (RIS keeps its CRLF line ends)."""
+    from webapp.citations import FORMATS
+
+    app = create_app({"testimonies": site.testimonies, "index": tmp_path / "index",
+                      "site_url": site.base, "today": TODAY})  # fmt: skip
+    client = app.test_client()
+    page.goto(f"{site.base}t/officer/")
+    for fmt in FORMATS:
+        button = page.locator(f'[data-download="cite_{fmt.replace(".", "_")}"]')
+        button.locator("xpath=ancestor::details").evaluate("details => { details.open = true; }")
+        with page.expect_download() as info:
+            button.click()
+        download = info.value
+        assert download.suggested_filename == f"officer.{fmt}"
+        served = client.get(f"/t/officer/cite.{fmt}").get_data()
+        assert Path(download.path()).read_bytes() == served, fmt
+    assert page.watch.errors == []
+
+
 def test_the_quote_page_finds_words_in_the_browser(site, page):
     page.goto(f"{site.base}quote/?text=" + quote("the Border guard said: GO ahead"))
     page.wait_for_selector(".match")
@@ -421,4 +442,6 @@ def test_without_javascript_the_search_page_says_what_to_do(site, browser):
     assert "needs JavaScript" in page.inner_text("#search_noscript")
     page.goto(f"{site.base}t/officer/")
     assert page.locator("#crossed-border").is_visible()  # pages themselves need no script
+    assert page.locator("#cite_bib").count() == 1  # citations are there to copy by hand,
+    assert page.locator("[data-download]").first.is_hidden()  # with no button that can't work
     context.close()

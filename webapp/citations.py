@@ -17,7 +17,7 @@ from typing import Any
 from archive.anchors import Anchor
 from archive.model import Testimony
 
-__all__ = ["FORMATS", "Citation", "all_formats", "render"]
+__all__ = ["FORMATS", "Citation", "all_formats", "download_name", "render"]
 
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 _QUOTE_PREVIEW = 300
@@ -220,6 +220,12 @@ FORMATS: dict[str, tuple[str, str, Any]] = {
         lambda c: _dump(web_annotation(c)),
     ),
 }
+
+
+def download_name(testimony_id: str, anchor: Any, fmt: str) -> str:
+    """The file name a citation downloads as: ``ID.bib``, or ``ID-START.bib`` for a quote."""
+    suffix = f"-{anchor.start}" if anchor is not None else ""
+    return f"{testimony_id}{suffix}.{fmt}"
 
 
 def render(citation: Citation, fmt: str) -> str:

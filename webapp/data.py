@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from slugify import slugify
 from werkzeug.datastructures import MultiDict
 
@@ -27,8 +27,9 @@ from archive.quotecheck import check_quote
 from archive.search import search
 from archive.urls import ANCHOR_PARAM, join_base, testimony_url
 
-from .citations import FORMATS, Citation, all_formats
+from .citations import FORMATS, Citation, all_formats, download_name
 from .resources import Snapshot
+from .staticmode import STATIC_EXPORT
 
 __all__ = ["PageError"]
 
@@ -512,15 +513,21 @@ def _citation(snap: Snapshot, t: Testimony, anchor: Anchor | None) -> Citation:
     )
 
 
-def citation_downloads(t: Testimony, anchor: Anchor | None) -> list[dict[str, str]]:
+def citation_downloads(t: Testimony, anchor: Anchor | None) -> list[dict[str, Any]]:
+    """Each citation format as a file to download. A static site has no server to make
+    the files, and one per format would multiply the files to publish by six: there
+    ``url`` is None and the page's script saves the citation text it shows."""
     extra = {ANCHOR_PARAM: anchor.to_param()} if anchor else {}
+    served = not current_app.config.get(STATIC_EXPORT)
     return [
         {
             "format": fmt,
             "label": label,
-            "url": url_for("archive.cite", testimony_id=t.id, fmt=fmt, **extra),
+            "filename": download_name(t.id, anchor, fmt),
+            "media_type": media_type,
+            "url": url_for("archive.cite", testimony_id=t.id, fmt=fmt, **extra) if served else None,
         }
-        for fmt, (label, _, _) in FORMATS.items()
+        for fmt, (label, media_type, _) in FORMATS.items()
     ]
 
 

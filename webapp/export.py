@@ -12,8 +12,9 @@ are still being read:
    on the export date (``now``).
 2. **plan**: :func:`plan_site` computes every page, its request, its public
    URL and its output file, in one place, from the app's own data (its
-   sitemap, themes and browse pages, pagination, citation files, feeds,
-   static assets, the 404 page). Later pages of a listing get path URLs
+   sitemap, themes and browse pages, pagination, feeds, static assets, the
+   404 page). Citations are not files: each testimony page saves the ones
+   it shows (see ``citation_downloads`` in :mod:`webapp.data`). Later pages of a listing get path URLs
    (``/themes/furlough/page/2/``), since a static host ignores ``?page=2``.
 3. **write**: every planned page is rendered into a temporary directory
    beside ``out`` (testimony pages first, by forked workers where there are
@@ -59,10 +60,9 @@ from archive.errors import ExportError, ValidationErrors
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
 
-from .citations import FORMATS
 from .leakcheck import LeakReport, PrivateSide, check_export
 from .linkcheck import LinkReport, check_links
-from .searchindex import PAGEFIND_GLOB, index_site
+from .searchindex import BUNDLE, PAGEFIND_GLOB, index_site
 from .staticmode import EXPORT_NOINDEX, STATIC_EXPORT, export_headers
 
 __all__ = [
@@ -233,7 +233,7 @@ class _Renderer:
     Requests go straight to the app's WSGI callable, as a web server sends them, with an
     environment built once for the export's base URL: the test client would build a new
     one, keep cookies and wrap every response, which costs more than small pages such as
-    the citation files take to render.
+    a place's JSON take to render.
     """
 
     def __init__(self, app: Flask, base_url: str) -> None:
@@ -347,10 +347,6 @@ def plan_site(app: Flask, renderer: _Renderer) -> list[Page]:
                         {**values, "page": number},
                         f"{page.request}?page={number}",
                     )
-            if page.endpoint == "archive.testimony":
-                for fmt in FORMATS:
-                    values = {**dict(page.values), "fmt": fmt}
-                    add(url_for("archive.cite", **values), "archive.cite", values)
         for endpoint in DOCUMENTS:
             add(url_for(endpoint), endpoint, {})
         static = Path(app.static_folder or "")
@@ -669,6 +665,17 @@ def read_archive(config: Config) -> Archive:
     return archive
 
 
+def _files(root: Path, skip: str | None = None) -> list[Path]:
+    """Every file under ``root``, leaving out the top-level directory ``skip`` (which may
+    be being written meanwhile)."""
+    found = []
+    for top in root.iterdir():
+        if top.name == skip:
+            continue
+        found += [p for p in top.rglob("*") if p.is_file()] if top.is_dir() else [top]
+    return found
+
+
 def export_site(
     out: str | Path,
     config: Config | None = None,
@@ -717,6 +724,13 @@ def export_site(
                 app, built, base_url=base, noindex=noindex, progress=progress,
                 searchable_written=indexing.start, indexing=indexing.running,
             )  # fmt: skip
+            # While Pagefind still works, the pages (all written now) are checked for
+            # anything non-public; its bundle is checked once it is done.
+            checking = time.perf_counter()
+            private = private_side(app, archive, config, today, built)
+            written = _files(built, skip=BUNDLE)
+            leaks = check_export(built, private, written)
+            checking = time.perf_counter() - checking
         except BaseException:
             indexing.wait()  # a running Pagefind must stop reading before the files go
             raise
@@ -737,9 +751,8 @@ def export_site(
             )
 
         mark = time.perf_counter()
-        private = private_side(app, archive, config, today, built)
-        leaks = check_export(built, private)
-        report.timings["leak check"] = time.perf_counter() - mark
+        leaks += check_export(built, private, set(_files(built)) - set(written))
+        report.timings["leak check"] = checking + time.perf_counter() - mark
         if not leaks.ok:
             shown = "\n".join(f"  {leak}" for leak in leaks.leaks[:20])
             more = len(leaks.leaks) - 20

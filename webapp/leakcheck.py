@@ -116,6 +116,16 @@ class LeakReport:
     def ok(self) -> bool:
         return not self.leaks
 
+    def __add__(self, other: LeakReport) -> LeakReport:
+        """Two checks of parts of one tree, against the same private side, as one."""
+        return LeakReport(
+            self.files + other.files,
+            self.bytes + other.bytes,
+            max(self.needles, other.needles),
+            max(self.unchecked_redactions, other.unchecked_redactions),
+            sorted(self.leaks + other.leaks, key=lambda leak: (leak.file, leak.position)),
+        )
+
 
 def _public_fields(t: Testimony) -> list[str]:
     values = [t.id, t.title, t.narrator, t.interviewer, t.place, t.source, t.license]
@@ -317,12 +327,16 @@ def _position(text: str, view: str, words: list[str], index: int, length: int) -
     return -1
 
 
-def check_export(root: Path, private: PrivateSide) -> LeakReport:
-    """Look for every private text in every file under ``root``; the report lists the leaks."""
+def check_export(
+    root: Path, private: PrivateSide, files: Iterable[Path] | None = None
+) -> LeakReport:
+    """Look for every private text in every file under ``root`` (or in ``files``, all of
+    them under ``root``); the report lists the leaks."""
     root = Path(root)
     report = LeakReport(needles=len(private), unchecked_redactions=private.unchecked_redactions)
     paths = [p.encode("utf-8") for p in private.paths]
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    chosen = (p for p in root.rglob("*") if p.is_file()) if files is None else files
+    for path in sorted(chosen):
         name = path.relative_to(root).as_posix()
         raw = path.read_bytes()
         report.files += 1

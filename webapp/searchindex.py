@@ -37,8 +37,10 @@ from typing import Any
 
 from archive.errors import ExportError
 
-__all__ = ["PAGEFIND_GLOB", "index_site", "stabilise"]
+__all__ = ["BUNDLE", "PAGEFIND_GLOB", "index_site", "stabilise"]
 
+#: The directory of the site Pagefind writes its bundle to.
+BUNDLE = "pagefind"
 #: Only these are indexed for search: the testimony pages.
 PAGEFIND_GLOB = "t/*/index.html"
 #: Pagefind's own user interfaces, which the site does not load (its search page has
@@ -221,7 +223,7 @@ def index_site(site: Path, attempts: int = 2) -> int:
     The bundle is checked whole (every compressed file decompresses) before
     it is made reproducible; a damaged one is built again.
     """
-    bundle = site / "pagefind"
+    bundle = site / BUNDLE
     problem = None
     for _ in range(attempts):
         shutil.rmtree(bundle, ignore_errors=True)

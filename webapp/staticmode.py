@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
+from .searchindex import BUNDLE
 from .security import CSP, SECURITY_HEADERS
 
 __all__ = [
@@ -99,7 +100,7 @@ def _context() -> dict[str, Any]:
         "csp": export_csp(),
         "noindex": bool(config.get(EXPORT_NOINDEX)),
         "scripts": _SCRIPTS.get(endpoint, ()),
-        "pagefind": f"{root}/pagefind/pagefind.js",
+        "pagefind": f"{root}/{BUNDLE}/pagefind.js",
         "site_root": f"{root}/",
         "theme_family": _theme_family,
     }

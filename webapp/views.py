@@ -29,7 +29,7 @@ from archive.errors import ArchiveError, IndexError_
 from archive.urls import ANCHOR_PARAM, TESTIMONY, THEME
 
 from . import data
-from .citations import FORMATS, render
+from .citations import FORMATS, download_name, render
 from .data import SITE_NAME, PageError
 from .resources import get_resources
 
@@ -134,8 +134,8 @@ def cite(testimony_id: str, fmt: str) -> Response:
     )
     body = render(citation, fmt)
     response = Response(body, mimetype=None, content_type=FORMATS[fmt][1])
-    suffix = f"-{citation.anchor.start}" if citation.anchor else ""
-    response.headers["Content-Disposition"] = f'attachment; filename="{testimony_id}{suffix}.{fmt}"'
+    name = download_name(testimony_id, citation.anchor, fmt)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -58,6 +58,33 @@
     });
   });
 
+  // Download buttons (static site, where no server makes citation files): <button
+  // data-download="ID" data-filename="NAME" data-type="TYPE"> saves the text of element ID,
+  // with CRLF line ends if data-crlf is set (HTML turns them into LF; RIS wants them).
+  // They stay hidden where the browser cannot save a file made in the page.
+  var canSave = window.Blob && window.URL && URL.createObjectURL &&
+    "download" in document.createElement("a");
+  Array.prototype.forEach.call(document.querySelectorAll("[data-download]"), function (button) {
+    if (canSave) { button.hidden = false; }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-download]") : null;
+    if (!button || !canSave) { return; }
+    var target = byId(button.getAttribute("data-download"));
+    if (!target) { return; }
+    var text = target.textContent;
+    if (button.hasAttribute("data-crlf")) { text = text.replace(/\r?\n/g, "\r\n"); }
+    var blob = new Blob([text], { type: button.getAttribute("data-type") || "text/plain" });
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = button.getAttribute("data-filename") || "citation.txt";
+    link.hidden = true;
+    document.body.appendChild(link);
+    link.click();
+    document.body.removeChild(link);
+    window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+  });
+
   var container = byId("testimony_text");
   if (!container) { return; }
 

@@ -570,12 +570,15 @@ class _BodyParser:
         indent = re.match(r"\s*", self.lines[first - self.first_line]).group(0)
         if kind == "li":
             indent = " " * (LIST_ITEM_RE.match(self.lines[first - self.first_line]).end())
+        private, html_text = _text(el), _inner_html(public_el)
         return Passage(
             id=explicit or _derived_id(public),
             kind=kind,
-            text=_text(el),
+            # Most passages are plain prose: one string object for all three halves their
+            # memory, and what the export's readers send back.
+            text=public if private == public else private,
             public_text=public,
-            html=_inner_html(public_el),
+            html=public if html_text == public else html_text,
             themes=tuple(t for t in themes if t in self.vocabulary),
             speaker=_speaker(public_el),
             redacted=whole,

@@ -25,12 +25,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, LCSseq, Levenshtein
 
 from archive.errors import AnchorError
+from archive.urls import Quoting
 
 __all__ = [
     "CONTEXT_CHARS",
@@ -367,8 +368,14 @@ def make_anchor(
     *,
     testimony: str | None = None,
     passage: str | None = None,
+    offset: int = 0,
 ) -> Anchor:
-    """Anchor ``text[start:end]``, keeping the context that later tells copies apart."""
+    """Anchor ``text[start:end]``, keeping the context that later tells copies apart.
+
+    ``offset`` is where ``text`` starts in the testimony's public text, when it
+    is only a part of it (a passage and its neighbours): the anchor's offsets
+    count from the start of the whole text.
+    """
     if not isinstance(text, str):
         raise AnchorError("anchors are made on text")
     for name, value in (("start", start), ("end", end)):
@@ -384,8 +391,8 @@ def make_anchor(
         exact=text[start:end],
         prefix=text[max(0, start - CONTEXT_CHARS) : start],
         suffix=text[end : end + CONTEXT_CHARS],
-        start=start,
-        end=end,
+        start=offset + start,
+        end=offset + end,
         testimony=testimony,
         passage=passage,
     )
@@ -764,9 +771,13 @@ def _check_quote(exact: str) -> None:
 
 # -- encodings ----------------------------------------------------------------
 
+#: Beyond what quote() escapes: the compact form's separators, and Text Fragments' '-'.
+_quote_part = Quoting("-~")
+_quote_fragment = Quoting("-")
+
 
 def _encode_part(s: str) -> str:
-    return quote(s, safe="").replace("-", "%2D").replace("~", "%7E")
+    return _quote_part(s)
 
 
 def _decode_part(part: str, what: str) -> str:
@@ -780,7 +791,7 @@ def _decode_part(part: str, what: str) -> str:
 
 def _encode_fragment(s: str) -> str:
     # Text Fragments reserve '&', ',' and '-'; quote() leaves only '-' of those.
-    return quote(s, safe="").replace("-", "%2D")
+    return _quote_fragment(s)
 
 
 def _fragment_context(context: str, *, before: bool) -> str:

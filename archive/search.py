@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import accumulate, islice
 from operator import itemgetter
 from pathlib import Path
@@ -179,6 +179,18 @@ class SearchIndex:
             row_of = [numbers.setdefault(row, len(numbers)) for row in zip(*tables, strict=True)]
             held = self._columns["facet rows"] = (row_of, list(numbers))
         return held
+
+    def term_columns(self, searcher: Any) -> tuple[Any, Any]:
+        """Readers of the two terms columns (each passage's words, and where they stand in
+        its text), opened once per index version: highlighting reads 20 rows of each."""
+        reader = searcher.reader()
+        held = self._columns.get("term columns")
+        if held is None or held[0] is not reader:
+            columns = tuple(
+                reader.column_reader(name, translate=False) for name in (TERMS, TERM_OFFSETS)
+            )
+            held = self._columns["term columns"] = (reader, columns)
+        return held[1]
 
     def _length_norms(self, reader: Any, fieldname: str, scorer: Any) -> list[float | None]:
         """BM25F's length part, ``K1 * ((1 - B) + B * length / avgfl)``, per document of a segment.
@@ -1591,6 +1603,7 @@ class _Mark:
 
 
 def _occurrences(
+    index: SearchIndex,
     searcher: Any,
     fieldname: str,
     stored: dict[int, dict],
@@ -1604,8 +1617,7 @@ def _occurrences(
     """
     found: dict[int, dict[str, list[tuple[int, int, int]]]] = {}
     misfits = []
-    reader = searcher.reader()
-    runs, spans = (reader.column_reader(name, translate=False) for name in (TERMS, TERM_OFFSETS))
+    runs, spans = index.term_columns(searcher)
     for d, fields in stored.items():
         text = fields.get("text") or ""
         words, offsets = unpack_terms(runs[d]), unpack_offsets(spans[d])
@@ -1765,6 +1777,20 @@ def _anchor_span(marks: list[_Mark], lo: int, hi: int) -> tuple[int, int] | None
 # --- neighbours and anchors ------------------------------------------------------------
 
 
+def _stored_fields(reader: Any, docnum: int) -> dict:
+    """``reader.stored_fields(docnum)`` without its check of every key against the schema,
+    which drops fields a schema has lost since: this index is rebuilt whenever its
+    schema changes. Each search reads 20 and more."""
+    segment_reader, segment_docnum = reader, docnum
+    if hasattr(reader, "_segment_and_docnum"):  # a MultiReader over several segments
+        number, segment_docnum = reader._segment_and_docnum(docnum)
+        segment_reader = reader.readers[number]
+    perdoc = getattr(segment_reader, "_perdoc", None)
+    if perdoc is None or segment_reader.is_closed:
+        return reader.stored_fields(docnum)
+    return perdoc.stored_fields(segment_docnum)
+
+
 def _neighbour(searcher: Any, docnum: int, fields: dict, step: int) -> dict | None:
     """The stored fields of the passage before (-1) or after (+1), if it is in the index."""
     testimony, position = fields.get("testimony"), fields.get("position")
@@ -1774,7 +1800,7 @@ def _neighbour(searcher: Any, docnum: int, fields: dict, step: int) -> dict | No
     reader = searcher.reader()
     other = None
     if 0 <= candidate < searcher.doc_count_all() and not reader.is_deleted(candidate):
-        stored = reader.stored_fields(candidate)
+        stored = _stored_fields(reader, candidate)
         if stored.get("testimony") == testimony and stored.get("position") == position + step:
             other = stored
     if other is None:
@@ -1819,14 +1845,14 @@ def _make_anchor(searcher: Any, docnum: int, fields: dict, start: int, end: int)
         if after is not None:
             local = local + PASSAGE_SEPARATOR + after["text"]
     try:
-        anchor = make_anchor(
+        return make_anchor(
             local,
             start + shift,
             end + shift,
             testimony=fields.get("testimony"),
             passage=fields.get("passage"),
+            offset=offset - shift,
         )
-        return replace(anchor, start=offset + start, end=offset + end)
     except AnchorError:
         return None
 
@@ -1898,7 +1924,7 @@ def search(
         # Private hits must not become shareable links: their offsets count in the
         # private text, and an anchor would carry redacted words into a URL.
         linkable = opened._handle.manifest.get("kind") != "private"
-        hits = _hits(searcher, compiled, matches, show_score, base_url, linkable)
+        hits = _hits(opened, searcher, compiled, matches, show_score, base_url, linkable)
         notices = list(compiled.notices)
         if exclude:
             notices.append(
@@ -1931,6 +1957,7 @@ def search(
 
 
 def _hits(
+    index: SearchIndex,
     searcher: Any,
     compiled: _Compiled,
     matches: _Matches,
@@ -1939,7 +1966,8 @@ def _hits(
     linkable: bool = True,
 ) -> list[Hit]:
     items = matches.page
-    stored = {docnum: searcher.stored_fields(docnum) for _, docnum in items}
+    reader = searcher.reader()
+    stored = {docnum: _stored_fields(reader, docnum) for _, docnum in items}
     texts = {d: (f.get("text") or "") for d, f in stored.items()}
     by_field: dict[str, list[int]] = {}
     for d, f in stored.items():
@@ -1950,7 +1978,7 @@ def _hits(
         terms = {t for patterns in groups for pattern in patterns for t in pattern}
         if not terms or fieldname not in searcher.schema:
             continue
-        occ = _occurrences(searcher, fieldname, {d: stored[d] for d in docnums}, terms)
+        occ = _occurrences(index, searcher, fieldname, {d: stored[d] for d in docnums}, terms)
         for d in docnums:
             marks[d] = _marks_for(groups, occ.get(d, {}))
     hits = []

@@ -6,8 +6,8 @@ shared WPA corpus).
 * export time: ``archive export`` of the whole corpus (read and validate,
   render every page through the app, Pagefind, leak check; no link check),
   against Pagefind alone indexing the very same testimony pages afterwards,
-  through the same Python API and settings, in the same run. Goal: at most
-  2x Pagefind alone.
+  through the same Python API and settings, in the same run; the fastest of
+  two runs of each. Goal: at most 2x Pagefind alone.
 * bytes per search: the export is served from a local static file server;
   a fresh Chromium context (empty cache) opens the search page for each
   typical query and waits for the results; every response is summed as sent
@@ -56,6 +56,8 @@ NOW = dt.date(2025, 6, 1)
 #: Search links are root-relative, so any origin serves; the sub-path is what matters.
 BASE_URL = "https://example.org/archive/"
 TIME_GOAL = 2.0
+#: Both the export and Pagefind alone are timed this many times; the fastest of each counts.
+RUNS = 2
 BYTES_GOAL = 250_000
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -200,18 +202,24 @@ def run(corpus: Path = DEFAULT_CORPUS, log=None) -> list[dict]:
     source = sum(p.stat().st_size for p in corpus.glob("*.md"))
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         tmp_path = Path(tmp)
-        site = tmp_path / "www" / "archive"
         config = resolve_config(testimonies=corpus, index=tmp_path / "index")
-        start = time.perf_counter()
-        report = export_site(site, config, base_url=BASE_URL, now=NOW)
-        exported = time.perf_counter() - start
-        say(", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
-        alone = min(_pagefind_alone(site, tmp_path / f"pagefind-{i}") for i in range(2))
-        say(f"export {exported:.1f}s, Pagefind alone {alone:.1f}s")
+        exports = []
+        for attempt in range(RUNS):  # each into a directory of its own; the last is used
+            www = tmp_path / f"www-{attempt}"
+            site = www / "archive"
+            start = time.perf_counter()
+            report = export_site(site, config, base_url=BASE_URL, now=NOW)
+            exports.append(time.perf_counter() - start)
+            say(", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
+        exported = min(exports)
+        runs = [_pagefind_alone(site, tmp_path / f"pagefind-{i}") for i in range(RUNS)]
+        alone = min(runs)
+        say(f"export {', '.join(f'{t:.1f}' for t in exports)} s; "
+            f"Pagefind alone {', '.join(f'{t:.1f}' for t in runs)} s")  # fmt: skip
         size, files = _tree_size(site)
         index_size, _ = _tree_size(site / "pagefind")
-        plain, _ = _bytes_per_search(tmp_path / "www", compress=False)
-        compressed, warm = _bytes_per_search(tmp_path / "www", compress=True)
+        plain, _ = _bytes_per_search(www, compress=False)
+        compressed, warm = _bytes_per_search(www, compress=True)
 
     def row(searches: list[tuple], how: str) -> dict:
         for query, total, pagefind, shown in searches:

@@ -883,3 +883,14 @@ def test_property_from_param_only_raises_anchor_error(param):
     except AnchorError:
         return
     assert Anchor.from_param(anchor.to_param()) == anchor
+
+
+@given(st.text(max_size=40))
+def test_link_quoting_is_urllib_quote_with_its_extra_escapes(text):
+    """Links quote their texts with a translate table for ASCII: it must be quote()."""
+    from urllib.parse import quote
+
+    from archive.urls import Quoting, quote_all
+
+    assert quote_all(text) == quote(text, safe="")
+    assert Quoting("-~")(text) == quote(text, safe="").replace("-", "%2D").replace("~", "%7E")

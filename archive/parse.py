@@ -362,12 +362,15 @@ def _is_redacted(el: etree.Element) -> bool:
 
 
 def _publicise(el: etree.Element, whole: bool) -> etree.Element:
-    """A copy with every redaction replaced by the marker: the only public form.
+    """The only public form: a copy with every redaction replaced by the marker (the
+    element itself when it holds none; neither is changed afterwards).
 
     Any element marked ``.redact`` is emptied, whatever its tag or depth (a
     span, a nested list item, the second paragraph of an item), so a redaction
     placed somewhere unusual still fails closed.
     """
+    if not whole and not any(_is_redacted(e) for e in el.iter()):
+        return el  # nothing to replace: the element is its own public form
     copy = deepcopy(el)
     targets = [copy] if whole else [e for e in copy.iter() if _is_redacted(e)]
     for target in targets:

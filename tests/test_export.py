@@ -603,35 +603,21 @@ def test_search_fragments_hold_each_passage_once_with_its_id_and_word_position(e
     assert seen == len(archive.public(NOW))
 
 
-def test_batches_keep_a_core_free_only_while_the_indexer_runs(monkeypatch):
-    """The rest of the site is rendered by one worker fewer while Pagefind runs, by all after."""
-    import threading
-    import time
-    from multiprocessing.pool import ThreadPool
+def test_pages_pagefind_does_not_read_are_rendered_at_a_lower_priority(monkeypatch, tmp_path):
+    """Pagefind is what an export waits for: while it runs, the workers rendering the
+    rest of the site give way to it; the testimony pages it reads come first, at full speed."""
+    import multiprocessing
+    import os
 
     import webapp.export as export
 
-    lock, state = threading.Lock(), {"now": 0, "most": {True: 0, False: 0}}
-    indexing = threading.Event()
-    indexing.set()
-
-    def batch(pages):
-        with lock:
-            state["now"] += 1
-            key = indexing.is_set()
-            state["most"][key] = max(state["most"][key], state["now"])
-        time.sleep(0.01)
-        with lock:
-            state["now"] -= 1
-        return len(pages)
-
-    monkeypatch.setattr(export, "_write_batch", batch)
-    pages = list(range(export._BATCH * 40))
-    done = 0
-    with ThreadPool(3) as pool:
-        for count in export._run_batches(pool, pages, lambda: 2 if indexing.is_set() else 3):
-            done += count
-            if done >= len(pages) // 2:
-                indexing.clear()
-    assert done == len(pages)
-    assert state["most"] == {True: 2, False: 3}
+    # Each batch reports its worker's niceness instead of rendering.
+    monkeypatch.setattr(export, "_write_pages", lambda *args: iter([os.nice(0)]))
+    monkeypatch.setattr(export, "_WORKER", (None, tmp_path, False))
+    base = os.nice(0)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        first = list(export._run_batches(pool, list(range(export._BATCH * 2)), 1, False))
+        later = list(export._run_batches(pool, list(range(export._BATCH * 2)), 1, True))
+    assert first == [base, base]
+    assert later == [min(base + export._BACKGROUND_NICENESS, 19)] * 2  # 19 is the lowest
+    assert os.nice(0) == base  # this process keeps its priority

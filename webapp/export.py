@@ -32,6 +32,7 @@ Pagefind itself writes in a random order are rewritten in a canonical one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fnmatch
 import json
@@ -411,21 +412,33 @@ _BATCH = 100
 _PARALLEL_FROM = 1000
 
 
-def _write_batch(pages: list[Page]) -> int:
+#: How much lower than the export's own the workers' priority is while Pagefind runs.
+_BACKGROUND_NICENESS = 10
+_niced = False
+
+
+def _write_batch(pages: list[Page], background: bool = False) -> int:
+    global _niced
     assert _WORKER is not None
+    if background and not _niced:
+        # Pagefind, the longest step, must not wait for pages it does not need: this
+        # worker (a forked process, gone when the export ends) yields the CPU to it.
+        _niced = True
+        with contextlib.suppress(OSError):
+            os.nice(_BACKGROUND_NICENESS)
     renderer, site, noindex = _WORKER
     return sum(_write_pages(renderer, pages, site, noindex))
 
 
-def _run_batches(pool: Any, pages: list[Page], busy: Callable[[], int]) -> Iterator[int]:
-    """Render ``pages`` in batches with at most ``busy()`` workers at work (asked before
-    each batch is handed out); yields pages done."""
+def _run_batches(pool: Any, pages: list[Page], workers: int, background: bool) -> Iterator[int]:
+    """Render ``pages`` in batches, ``workers`` at a time, at a lower priority if
+    ``background``; yields pages done."""
     batches = [pages[i : i + _BATCH] for i in range(0, len(pages), _BATCH)]
     running: deque = deque()
     for batch in batches:
-        while running and len(running) >= max(1, busy()):
+        while len(running) >= workers:
             yield running.popleft().get()
-        running.append(pool.apply_async(_write_batch, (batch,)))
+        running.append(pool.apply_async(_write_batch, (batch, background)))
     while running:
         yield running.popleft().get()
 
@@ -446,14 +459,13 @@ def render_site(
     noindex: bool = False,
     progress: bool = False,
     searchable_written: Callable[[], None] | None = None,
-    indexing: Callable[[], bool] | None = None,
 ) -> list[Page]:
     """Plan and write every page of ``app`` into the empty directory ``site``.
 
     The pages search indexes (testimony pages) are written first, then
     ``searchable_written`` is called, so Pagefind can index them while the
-    rest is rendered (by one worker fewer for as long as ``indexing()``
-    says it runs). Pages are independent files: on a machine with several
+    rest is rendered, by workers at a lower priority than Pagefind's (it is
+    what the export waits for). Pages are independent files: on a machine with several
     cores they are rendered by forked copies of this process (each with the
     app and the archive already loaded); what is written does not depend on
     the order.
@@ -465,7 +477,6 @@ def render_site(
     searchable = [p for p in pages if fnmatch.fnmatchcase(p.path, PAGEFIND_GLOB)]
     others = [p for p in pages if not fnmatch.fnmatchcase(p.path, PAGEFIND_GLOB)]
     done_searchable = searchable_written or (lambda: None)
-    still_indexing = indexing or (lambda: False)
     workers = _workers(len(pages))
     with _progress(len(pages), progress, "Exporting") as advance:
         if workers == 1:
@@ -480,13 +491,9 @@ def render_site(
                 # The workers are forked here, before any other thread can exist.
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
                     # Every core renders the pages Pagefind reads; then Pagefind indexes
-                    # them while one worker fewer renders the rest, and all once it is done.
-                    stages = (
-                        (searchable, lambda: workers),
-                        (others, lambda: workers - 1 if still_indexing() else workers),
-                    )
-                    for stage, busy in stages:
-                        for done in _run_batches(pool, stage, busy):
+                    # them while the workers render the rest at a lower priority.
+                    for stage, background in ((searchable, False), (others, True)):
+                        for done in _run_batches(pool, stage, workers, background):
                             advance(done)
                         if stage is searchable:
                             done_searchable()
@@ -517,9 +524,6 @@ class _Background:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="export-pagefind", daemon=True)
         self._thread.start()
-
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def wait(self) -> None:
         """Let a started run finish, whatever its outcome."""
@@ -722,7 +726,7 @@ def export_site(
         try:
             pages = render_site(
                 app, built, base_url=base, noindex=noindex, progress=progress,
-                searchable_written=indexing.start, indexing=indexing.running,
+                searchable_written=indexing.start,
             )  # fmt: skip
             # While Pagefind still works, the pages (all written now) are checked for
             # anything non-public; its bundle is checked once it is done.

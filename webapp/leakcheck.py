@@ -31,6 +31,7 @@ import datetime as dt
 import gzip
 import html
 import json
+import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -336,8 +337,10 @@ def check_export(
     report = LeakReport(needles=len(private), unchecked_redactions=private.unchecked_redactions)
     paths = [p.encode("utf-8") for p in private.paths]
     chosen = (p for p in root.rglob("*") if p.is_file()) if files is None else files
-    for path in sorted(chosen):
-        name = path.relative_to(root).as_posix()
+    # Names as strings: sorting and relative_to() on 8,000 Path objects took half the check.
+    prefix = len(os.fspath(root).rstrip(os.sep)) + 1
+    for path in sorted(chosen, key=os.fspath):
+        name = os.fspath(path)[prefix:].replace(os.sep, "/")
         raw = path.read_bytes()
         report.files += 1
         report.bytes += len(raw)

@@ -29,8 +29,12 @@ SECURITY_HEADERS = {
 
 
 def _add_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """Each header unless the view set its own (setdefault, with one look at the headers
+    rather than one per name: this runs for every response and every exported page)."""
+    present = {name.lower() for name, _ in response.headers}
+    response.headers.extend(
+        [(name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present]
+    )
     return response
 
 

@@ -378,9 +378,11 @@ def make_anchor(
     """
     if not isinstance(text, str):
         raise AnchorError("anchors are made on text")
-    for name, value in (("start", start), ("end", end)):
+    for name, value in (("start", start), ("end", end), ("offset", offset)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise AnchorError(f"quote {name} must be an integer offset")
+    if offset < 0:
+        raise AnchorError(f"the text's offset {offset} is negative")
     if not 0 <= start < end <= len(text):
         raise AnchorError(
             f"quote offsets {start}-{end} are outside the text (0-{len(text)})",

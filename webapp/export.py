@@ -14,8 +14,9 @@ are still being read:
    URL and its output file, in one place, from the app's own data (its
    sitemap, themes and browse pages, pagination, feeds, static assets, the
    404 page). Citations are not files: each testimony page saves the ones
-   it shows (see ``citation_downloads`` in :mod:`webapp.data`). Later pages of a listing get path URLs
-   (``/themes/furlough/page/2/``), since a static host ignores ``?page=2``.
+   it shows (see ``citation_downloads`` in :mod:`webapp.data`). Later pages
+   of a listing get path URLs (``/themes/furlough/page/2/``), since a static
+   host ignores ``?page=2``.
 3. **write**: every planned page is rendered into a temporary directory
    beside ``out`` (testimony pages first, by forked workers where there are
    several cores); Pagefind indexes the testimony pages for search in the
@@ -412,7 +413,8 @@ _BATCH = 100
 _PARALLEL_FROM = 1000
 
 
-#: How much lower than the export's own the workers' priority is while Pagefind runs.
+#: How much lower than the export's own the priority of the workers rendering the pages
+#: Pagefind does not read is (for the rest of the render: a process cannot raise it again).
 _BACKGROUND_NICENESS = 10
 _niced = False
 
@@ -465,7 +467,7 @@ def render_site(
     The pages search indexes (testimony pages) are written first, then
     ``searchable_written`` is called, so Pagefind can index them while the
     rest is rendered, by workers at a lower priority than Pagefind's (it is
-    what the export waits for). Pages are independent files: on a machine with several
+    what the export waits for; they keep it to the end of the render). Pages are independent files: on a machine with several
     cores they are rendered by forked copies of this process (each with the
     app and the archive already loaded); what is written does not depend on
     the order.
@@ -746,7 +748,8 @@ def export_site(
                 f"{len(missing)} of {len(pages)} pages are missing from {built} (first: "
                 f"{missing[0]}): was it changed while the export ran?"
             )
-        report.timings["render and index"] = time.perf_counter() - mark
+        # The pages' leak check ran meanwhile: it is counted under "leak check".
+        report.timings["render and index"] = time.perf_counter() - mark - checking
         report.timings["pagefind (alongside)"] = indexing.seconds
         if report.indexed != len(archive.public(today)):
             raise ExportError(

@@ -58,7 +58,7 @@ MIN_WORD_CHARS = 4
 #: search index file (Whoosh ``.toc``/``.seg``) has none of these endings.
 ALLOWED_SUFFIXES = frozenset(
     {
-        ".html", ".json", ".xml", ".txt", ".bib", ".ris", ".css", ".js", ".svg", ".ico",
+        ".html", ".json", ".xml", ".txt", ".css", ".js", ".svg", ".ico",
         ".png", ".jpg", ".webp", ".woff2", ".pf_fragment", ".pf_index", ".pf_meta",
         ".pf_filter", ".pagefind",
     }
@@ -338,9 +338,13 @@ def check_export(
     paths = [p.encode("utf-8") for p in private.paths]
     chosen = (p for p in root.rglob("*") if p.is_file()) if files is None else files
     # Names as strings: sorting and relative_to() on 8,000 Path objects took half the check.
-    prefix = len(os.fspath(root).rstrip(os.sep)) + 1
+    prefix = os.fspath(root).rstrip(os.sep) + os.sep
     for path in sorted(chosen, key=os.fspath):
-        name = os.fspath(path)[prefix:].replace(os.sep, "/")
+        where = os.fspath(path)
+        if where.startswith(prefix):
+            name = where[len(prefix) :].replace(os.sep, "/")
+        else:  # given otherwise than root is (relative, or root is ".")
+            name = path.relative_to(root).as_posix()
         raw = path.read_bytes()
         report.files += 1
         report.bytes += len(raw)

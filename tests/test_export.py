@@ -124,6 +124,8 @@ def test_each_page_saves_the_citations_the_server_would_send(exported, tmp_path)
         downloads = data["citation"]["downloads"]
         assert [d["url"] for d in downloads] == [None] * len(FORMATS)
         assert [d["filename"] for d in downloads] == [f"{testimony_id}.{fmt}" for fmt in FORMATS]
+        assert data["anchor_endpoint"] is None  # no anchor.json on a static host either
+        assert "data-anchor-endpoint" not in page
 
 
 def test_every_vocabulary_theme_has_a_page(exported):

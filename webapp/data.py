@@ -513,12 +513,18 @@ def _citation(snap: Snapshot, t: Testimony, anchor: Anchor | None) -> Citation:
     )
 
 
+def _served() -> bool:
+    """False in the static export, where no server answers the app's own endpoints
+    (citation files, anchor.json): their URLs are None there."""
+    return not current_app.config.get(STATIC_EXPORT)
+
+
 def citation_downloads(t: Testimony, anchor: Anchor | None) -> list[dict[str, Any]]:
     """Each citation format as a file to download. A static site has no server to make
     the files, and one per format would multiply the files to publish by six: there
     ``url`` is None and the page's script saves the citation text it shows."""
     extra = {ANCHOR_PARAM: anchor.to_param()} if anchor else {}
-    served = not current_app.config.get(STATIC_EXPORT)
+    served = _served()
     return [
         {
             "format": fmt,
@@ -595,7 +601,7 @@ def testimony(
             "formats": all_formats(citation),
             "downloads": citation_downloads(t, None),
         },
-        "anchor_endpoint": url_for("archive.anchor", testimony_id=t.id),
+        "anchor_endpoint": url_for("archive.anchor", testimony_id=t.id) if _served() else None,
     }
 
 

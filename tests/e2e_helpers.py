@@ -202,3 +202,32 @@ def write_archive(directory: Path) -> Path:
     for testimony_id, text in FILES.items():
         (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
     return directory
+
+
+class Watch:
+    """Records console errors and page errors of a page; dismisses and records any dialog
+    (an alert is how injected script would show itself)."""
+
+    def __init__(self, page) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+
+def in_viewport(page, selector: str) -> bool:
+    """Whether the element is on screen: what a jump to a passage must achieve."""
+    return page.eval_on_selector(
+        selector,
+        """el => { const r = el.getBoundingClientRect();
+                   return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0; }""",
+    )

@@ -16,7 +16,9 @@ from e2e_helpers import (
     CANARIES,
     SCREENSHOTS,
     TODAY,
+    Watch,
     chromium_path,
+    in_viewport,
     launch_chromium,
     live_server,
     write_archive,
@@ -82,25 +84,6 @@ def site(tmp_path_factory):
         yield server
 
 
-class Watch:
-    """Fails the test on any dialog (alert) and records console errors."""
-
-    def __init__(self, page) -> None:
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-
-    def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _console(self, message) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -108,14 +91,6 @@ def page(browser):
     page.watch = Watch(page)
     yield page
     context.close()
-
-
-def _in_viewport(page, selector: str) -> bool:
-    return page.eval_on_selector(
-        selector,
-        """el => { const r = el.getBoundingClientRect();
-                   return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0; }""",
-    )
 
 
 def _select(page, words: str) -> None:
@@ -160,7 +135,7 @@ def test_search_hit_opens_with_the_words_highlighted(site, page):
     page.wait_for_selector("mark.quote-mark")
     marked = " ".join(page.locator("mark.quote-mark").all_inner_texts()).lower()
     assert "border" in marked
-    assert _in_viewport(page, "#quote_start")
+    assert in_viewport(page, "#quote_start")
     assert page.watch.dialogs == [] and page.watch.errors == []
 
 
@@ -195,7 +170,7 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         marked = "".join(page.locator("mark.quote-mark").all_inner_texts())
         assert marked == CORRECTED
         page.wait_for_timeout(300)
-        assert _in_viewport(page, "#quote_start")
+        assert in_viewport(page, "#quote_start")
         assert page.locator("#quote_notice").is_visible()
 
         # The cite button opens the panel with the citation of those words.
@@ -227,7 +202,7 @@ def test_toolbar_is_keyboard_usable(site, page):
     page.goto(f"{site.url}/t/officer/")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
-    assert _in_viewport(page, ".skip-link")
+    assert in_viewport(page, ".skip-link")
     _select(page, "twenty-six men")
     page.wait_for_selector("#quote_toolbar:not([hidden])")
     page.focus("#quote_cite")

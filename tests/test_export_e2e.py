@@ -18,7 +18,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from e2e_helpers import CANARIES, TODAY, chromium_path, launch_chromium, live_server, write_archive
+from e2e_helpers import (
+    CANARIES,
+    TODAY,
+    Watch,
+    chromium_path,
+    in_viewport,
+    launch_chromium,
+    live_server,
+    write_archive,
+)
 
 from archive.anchors import make_anchor
 from archive.config import resolve_config
@@ -100,17 +109,6 @@ def browser(site):
         browser.close()
 
 
-class Watch:
-    """Records console errors, page errors and CSP violations; fails on any dialog."""
-
-    def __init__(self, page) -> None:
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -119,14 +117,6 @@ def page(browser):
     yield page
     assert page.watch.dialogs == []
     context.close()
-
-
-def _in_viewport(page, selector: str) -> bool:
-    return page.eval_on_selector(
-        selector,
-        """el => { const r = el.getBoundingClientRect();
-                   return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0; }""",
-    )
 
 
 def _select(page, first: str, last: str | None = None) -> dict:
@@ -183,7 +173,7 @@ def test_search_finds_a_passage_and_jumps_to_it_with_a_filter(site, page):
     hit.click()
     page.wait_for_url(f"{site.base}t/officer/**")
     page.wait_for_timeout(300)
-    assert _in_viewport(page, "#crossed-border")
+    assert in_viewport(page, "#crossed-border")
 
     page.goto(f"{site.base}search/?q=border&language=uk")
     page.wait_for_selector(".result-count")
@@ -265,7 +255,7 @@ def test_a_copied_quote_link_lands_on_the_words(site, browser):
     page.wait_for_selector("mark.quote-mark")
     assert "".join(page.locator("mark.quote-mark").all_inner_texts()) == SELECTED
     page.wait_for_timeout(300)
-    assert _in_viewport(page, "#quote_start")
+    assert in_viewport(page, "#quote_start")
     assert page.locator("#quote_notice").is_visible()
     assert (
         page.locator("#quote_notice")
@@ -401,7 +391,7 @@ def test_the_quote_page_finds_words_in_the_browser(site, page):
     page.click("text=Open the passage with these words highlighted")
     page.wait_for_url(f"{site.base}t/officer/**")
     page.wait_for_timeout(300)
-    assert _in_viewport(page, "#crossed-border")
+    assert in_viewport(page, "#crossed-border")
 
     page.goto(f"{site.base}quote/?text=" + quote("nothing like this was ever said"))
     page.wait_for_selector("#matches_title")

@@ -773,13 +773,8 @@ def _check_quote(exact: str) -> None:
 
 # -- encodings ----------------------------------------------------------------
 
-#: Beyond what quote() escapes: the compact form's separators, and Text Fragments' '-'.
-_quote_part = Quoting("-~")
-_quote_fragment = Quoting("-")
-
-
-def _encode_part(s: str) -> str:
-    return _quote_part(s)
+#: quote(s, safe="") and the compact form's separators '-' and '~'.
+_encode_part = Quoting("-~")
 
 
 def _decode_part(part: str, what: str) -> str:
@@ -791,9 +786,8 @@ def _decode_part(part: str, what: str) -> str:
         raise AnchorError(f"quote parameter: the {what} is not valid UTF-8") from None
 
 
-def _encode_fragment(s: str) -> str:
-    # Text Fragments reserve '&', ',' and '-'; quote() leaves only '-' of those.
-    return _quote_fragment(s)
+#: Text Fragments reserve '&', ',' and '-'; quote() leaves only '-' of those.
+_encode_fragment = Quoting("-")
 
 
 def _fragment_context(context: str, *, before: bool) -> str:

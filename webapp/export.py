@@ -467,10 +467,10 @@ def render_site(
     The pages search indexes (testimony pages) are written first, then
     ``searchable_written`` is called, so Pagefind can index them while the
     rest is rendered, by workers at a lower priority than Pagefind's (it is
-    what the export waits for; they keep it to the end of the render). Pages are independent files: on a machine with several
-    cores they are rendered by forked copies of this process (each with the
-    app and the archive already loaded); what is written does not depend on
-    the order.
+    what the export waits for; they keep it to the end of the render).
+    Pages are independent files: on a machine with several cores they are
+    rendered by forked copies of this process (each with the app and the
+    archive already loaded); what is written does not depend on the order.
     """
     global _WORKER
     renderer = _Renderer(app, base_url)

@@ -108,6 +108,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
 from .analysis import ANALYSIS_VERSION, analyze_spans, analyzer_for, pairs_analyzer_for
+from .anchors import CONTEXT_CHARS
 from .config import Config
 from .errors import IndexBusyError, IndexError_, ValidationError, ValidationErrors
 from .fields import (
@@ -138,7 +139,7 @@ __all__ = [
 #: Bump when a field is added, removed or filled differently; with
 #: ``analysis.ANALYSIS_VERSION`` it decides whether an index can be updated or
 #: must be rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MANIFEST_FORMAT = 1
 INDEXNAME = "MAIN"
 CURRENT = "CURRENT"
@@ -180,6 +181,10 @@ SAME_FIELDS = (
 # included, ended up twice in the server's memory (once copied, once mapped).
 
 
+#: What _ViewReader.peek offers: more than a block header's pickle, little to copy.
+_PEEK_BYTES = 512
+
+
 class _ViewReader:
     """read/seek/tell over a memoryview, sharing its memory (BytesIO would copy it)."""
 
@@ -192,6 +197,11 @@ class _ViewReader:
         data = bytes(self._view[self._pos : end])
         self._pos += len(data)
         return data
+
+    def peek(self, size: int = 0) -> bytes:
+        # With peek, pickle.load reads a small pickle (a posting block's header,
+        # on every block a search touches) in two calls instead of one per opcode.
+        return bytes(self._view[self._pos : self._pos + _PEEK_BYTES])
 
     def readline(self, size: int | None = -1) -> bytes:  # pickle.load wants it
         end = len(self._view) if size is None or size < 0 else self._pos + size
@@ -276,8 +286,15 @@ def schema() -> wf.Schema:
         testimony=wf.ID(stored=True),
         # Passage id (explicit or derived), the quote anchor's target.
         passage=wf.ID(stored=True),
-        # Order of the passage in its testimony (0-based).
+        # Order of the passage in its testimony (0-based), and how many it has
+        # (the quote check reads on into the next passage, if there is one).
         position=wf.NUMERIC(int, stored=True, sortable=True, shift_step=0),
+        passages=wf.STORED,
+        # The end of the passage before and the start of the one after, as much
+        # as a quote anchor keeps as context: a hit near the edge of its
+        # passage is anchored without reading its neighbours.
+        before=wf.STORED,
+        after=wf.STORED,
         # Where the passage starts in model.public_text(testimony) (in the
         # private index: in the same join of the private texts).
         offset=wf.NUMERIC(int, stored=True, shift_step=0),
@@ -335,6 +352,7 @@ def _documents(t: Testimony, vocabulary: Vocabulary, private: bool) -> list[dict
         public_offsets = passage_offsets(t)
         offsets = [public_offsets[p.id] for p in passages]
     common: dict = {"testimony": t.id, "title": t.title, "language": t.language}
+    common["passages"] = len(passages)
     common["status"] = t.status
     if t.narrator:
         common["narrator"] = t.narrator
@@ -346,6 +364,7 @@ def _documents(t: Testimony, vocabulary: Vocabulary, private: bool) -> list[dict
     for name in ("source", "license"):
         if getattr(t, name):
             common[name] = getattr(t, name)
+    texts = [p.text if private else p.public_text for p in passages]
     docs = []
     for position, (p, offset) in enumerate(zip(passages, offsets, strict=True)):
         doc = dict(common)
@@ -354,8 +373,12 @@ def _documents(t: Testimony, vocabulary: Vocabulary, private: bool) -> list[dict
             passage=p.id,
             position=position,
             offset=offset,
-            text=p.text if private else p.public_text,
+            text=texts[position],
         )
+        if position > 0:
+            doc["before"] = texts[position - 1][-CONTEXT_CHARS:]
+        if position + 1 < len(texts):
+            doc["after"] = texts[position + 1][:CONTEXT_CHARS]
         themes = list(dict.fromkeys((*p.themes, *t.themes)))
         if themes:
             doc["themes"] = " ".join(themes)

@@ -153,6 +153,7 @@ class SearchIndex:
                 self._handle = fresh
             if self._searcher is None:
                 self._searcher = self._handle.searcher(weighting=WEIGHTING)
+            _fresh_lookups(self._searcher)
             yield self._searcher
 
     def facet_values(self, searcher: Any, fieldname: str) -> list[tuple[str, ...]]:
@@ -256,6 +257,35 @@ class SearchIndex:
 
 
 _NO_COLUMN: Any = object()  # the segment stores no lengths for the field
+
+
+def _fresh_lookups(searcher: Any) -> None:
+    """Each term dictionary lookup done once per search, starting afresh.
+
+    Making a term's matcher looks it up five or six times in every segment
+    (its size estimate, its postings, BM25's idf summed over all segments),
+    and each time Whoosh hashes the key and reads and compares it in the
+    file. The memo holds one search's lookups only: it is emptied as the
+    next search starts, so no search is answered from another's.
+    """
+    for sub, _ in searcher.leaf_searchers():
+        table = getattr(getattr(sub.reader(), "_terms", None), "_tindex", None)
+        if table is None:
+            continue
+        memo = table.__dict__.get("_lookups")
+        if memo is None:
+            memo = table._lookups = {}
+            lookup = type(table).ranges_for_key.__get__(table)
+
+            def ranges_for_key(key: bytes, memo: dict = memo, lookup: Any = lookup) -> tuple:
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = tuple(lookup(key))
+                return found
+
+            # HashReader's lookups (range_for_key, [], in) all go through this one.
+            table.ranges_for_key = ranges_for_key
+        memo.clear()
 
 
 def _length_bytes(reader: Any, fieldname: str) -> Any:
@@ -1796,6 +1826,9 @@ def _neighbour(searcher: Any, docnum: int, fields: dict, step: int) -> dict | No
     testimony, position = fields.get("testimony"), fields.get("position")
     if testimony is None or position is None or position + step < 0:  # positions count from 0
         return None
+    count = fields.get("passages")
+    if count is not None and position + step >= count:  # no lookup for a passage not there
+        return None
     candidate = docnum + step
     reader = searcher.reader()
     other = None
@@ -1829,21 +1862,19 @@ def _neighbour(searcher: Any, docnum: int, fields: dict, step: int) -> dict | No
     return other
 
 
-def _make_anchor(searcher: Any, docnum: int, fields: dict, start: int, end: int) -> Anchor | None:
+def _make_anchor(fields: dict, start: int, end: int) -> Anchor | None:
     text = fields.get("text") or ""
     offset = fields.get("offset")
     if offset is None:
         return None
     local, shift = text, 0
-    if start < CONTEXT_CHARS:
-        before = _neighbour(searcher, docnum, fields, -1)
-        if before is not None:
-            local = before["text"] + PASSAGE_SEPARATOR + local
-            shift = len(before["text"]) + len(PASSAGE_SEPARATOR)
-    if len(text) - end < CONTEXT_CHARS:
-        after = _neighbour(searcher, docnum, fields, +1)
-        if after is not None:
-            local = local + PASSAGE_SEPARATOR + after["text"]
+    # The neighbours' edges are stored with the passage (archive.index.schema).
+    before, after = fields.get("before"), fields.get("after")
+    if start < CONTEXT_CHARS and before is not None:
+        local = before + PASSAGE_SEPARATOR + local
+        shift = len(before) + len(PASSAGE_SEPARATOR)
+    if len(text) - end < CONTEXT_CHARS and after is not None:
+        local = local + PASSAGE_SEPARATOR + after
     try:
         return make_anchor(
             local,
@@ -1986,7 +2017,7 @@ def _hits(
         f = stored[d]
         snippet, parts, lo, hi = _snippet(texts[d], marks[d])
         span = _anchor_span(marks[d], lo, hi)
-        anchor = _make_anchor(searcher, d, f, *span) if span and linkable else None
+        anchor = _make_anchor(f, *span) if span and linkable else None
         testimony, passage = f.get("testimony", ""), f.get("passage", "")
         hits.append(
             Hit(

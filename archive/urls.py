@@ -54,6 +54,13 @@ class Quoting:
 quote_all = Quoting()
 
 
+def _query_value(param: str) -> str:
+    """``quote_all`` of an anchor's compact form, whose only characters are
+    ``[A-Za-z0-9_.,~%-]`` (``Anchor.to_param``): of those, ``quote`` escapes
+    ``%`` and ``,``. Two replaces instead of a walk over every character."""
+    return param.replace("%", "%25").replace(",", "%2C")
+
+
 def join_base(base_url: str, path: str) -> str:
     """``path`` (starting with /) under a base URL that may carry a sub-path."""
     return base_url.rstrip("/") + path if base_url else path
@@ -74,7 +81,7 @@ def testimony_url(
     url = join_base(base_url, TESTIMONY.replace("<testimony_id>", quote(testimony_id)))
     if anchor is not None:
         # The compact form holds %-escapes of its own: escape it as any query value.
-        url += f"?{ANCHOR_PARAM}={quote_all(anchor.to_param())}"
+        url += f"?{ANCHOR_PARAM}={_query_value(anchor.to_param())}"
     fragment = quote(passage) if passage else ""
     if anchor is not None:
         fragment += f":~:text={anchor.to_text_fragment()}"

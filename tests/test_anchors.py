@@ -6,11 +6,13 @@ from __future__ import annotations
 import random
 import time
 from functools import partial
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+from archive import urls
 from archive.anchors import (
     CONTEXT_CHARS,
     MAX_PARAM_CHARS,
@@ -862,6 +864,8 @@ def test_property_serialisations_round_trip(case, testimony, passage):
     ids = {"testimony": testimony, "passage": passage}
     expected = Anchor(**{**anchor.as_dict(), **ids})
     assert Anchor.from_param(anchor.to_param(), **ids) == expected
+    # Links escape the compact form with two replaces: they must give quote()'s answer.
+    assert urls._query_value(anchor.to_param()) == quote(anchor.to_param(), safe="")
     assert Anchor.from_selectors(anchor.to_selectors(), **ids) == expected
     fragment = parse_text_fragment(anchor.to_text_fragment())
     assert _flat(anchor.exact).startswith(fragment["start"])
@@ -888,7 +892,6 @@ def test_property_from_param_only_raises_anchor_error(param):
 @given(st.text(max_size=40))
 def test_link_quoting_is_urllib_quote_with_its_extra_escapes(text):
     """Links quote their texts with a translate table for ASCII: it must be quote()."""
-    from urllib.parse import quote
 
     from archive.urls import Quoting, quote_all
 

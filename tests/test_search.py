@@ -312,6 +312,40 @@ def test_hit_anchor_points_at_the_matched_words_in_the_public_text(ix, archive_c
     assert hit.url.startswith("/t/officer-en/?a=") and "#escape:~:text=" in hit.url
 
 
+def test_anchor_context_is_read_from_the_neighbours_in_place(ix, monkeypatch):
+    """A testimony's passages sit in a row in the index, and the stored passage
+    count says which is last: no hit needs a lookup query for its context."""
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("a neighbour was looked up by query")
+
+    with ix.searching() as searcher:
+        reader = searcher.reader()
+        docs = [(d, reader.stored_fields(d)) for d in reader.all_doc_ids()]
+        monkeypatch.setattr(search_module.wq, "NumericRange", no_lookup)
+        for d, fields in docs:
+            position, count = fields["position"], fields["passages"]
+            before = search_module._neighbour(searcher, d, fields, -1)
+            after = search_module._neighbour(searcher, d, fields, +1)
+            assert (before is None) == (position == 0)
+            assert (after is None) == (position == count - 1)
+            for other, step in ((before, -1), (after, +1)):
+                if other is not None:
+                    assert other["testimony"] == fields["testimony"]
+                    assert other["position"] == position + step
+    assert any(f["passages"] > 1 for _, f in docs)
+
+
+def test_term_lookups_are_remembered_within_one_search_only(ix):
+    search(ix, "escaped forest")
+    with ix.searching() as searcher:
+        tables = [sub.reader()._terms._tindex for sub, _ in searcher.leaf_searchers()]
+        assert tables and all(t._lookups == {} for t in tables)  # emptied as a search starts
+        searcher.reader().doc_frequency("text_en", "forest")
+        assert any(t._lookups for t in tables)
+    assert keys(search(ix, "escaped forest")) == keys(search(ix, "forest escaped"))
+
+
 def test_base_url_is_used_for_links(ix):
     hit = timed_search(ix, "creek", base_url="https://example.org/archive/").hits[0]
     assert hit.url.startswith("https://example.org/archive/t/patrol-1937/")

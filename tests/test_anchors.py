@@ -892,8 +892,5 @@ def test_property_from_param_only_raises_anchor_error(param):
 @given(st.text(max_size=40))
 def test_link_quoting_is_urllib_quote_with_its_extra_escapes(text):
     """Links quote their texts with a translate table for ASCII: it must be quote()."""
-
-    from archive.urls import Quoting, quote_all
-
-    assert quote_all(text) == quote(text, safe="")
-    assert Quoting("-~")(text) == quote(text, safe="").replace("-", "%2D").replace("~", "%7E")
+    assert urls.quote_all(text) == quote(text, safe="")
+    assert urls.Quoting("-~")(text) == quote(text, safe="").replace("-", "%2D").replace("~", "%7E")

@@ -312,9 +312,10 @@ def test_hit_anchor_points_at_the_matched_words_in_the_public_text(ix, archive_c
     assert hit.url.startswith("/t/officer-en/?a=") and "#escape:~:text=" in hit.url
 
 
-def test_anchor_context_is_read_from_the_neighbours_in_place(ix, monkeypatch):
+def test_neighbouring_passages_are_read_in_place(ix, monkeypatch):
     """A testimony's passages sit in a row in the index, and the stored passage
-    count says which is last: no hit needs a lookup query for its context."""
+    count says which is last: the quote check reads on into a neighbour without
+    a lookup query."""
 
     def no_lookup(*args, **kwargs):
         raise AssertionError("a neighbour was looked up by query")

@@ -37,12 +37,12 @@ import heapq
 import html
 import threading
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from itertools import accumulate, islice
+from itertools import accumulate, compress, count, islice
 from operator import itemgetter
 from pathlib import Path
 from pickle import loads
@@ -171,13 +171,20 @@ class SearchIndex:
             self._facets[fieldname] = table
         return table
 
-    def _facet_rows(self, searcher: Any) -> tuple[list[int], list[tuple[tuple[str, ...], ...]]]:
-        """Per document, the number of its facet row: its values of every facet in FACETS."""
+    def _facet_rows(self, searcher: Any) -> tuple[list[int], list[tuple[tuple[int, str], ...]]]:
+        """Per document, the number of its facet row: its values of every facet in FACETS,
+        as ``(facet's place in FACETS, value)`` pairs."""
         held = self._columns.get("facet rows")
         if held is None:
             tables = [self.facet_values(searcher, fieldname) for fieldname in FACETS.values()]
-            numbers: dict[tuple[tuple[str, ...], ...], int] = {}
-            row_of = [numbers.setdefault(row, len(numbers)) for row in zip(*tables, strict=True)]
+            numbers: dict[tuple[tuple[int, str], ...], int] = {}
+            row_of = [
+                numbers.setdefault(
+                    tuple((i, value) for i, values in enumerate(row) for value in values),
+                    len(numbers),
+                )
+                for row in zip(*tables, strict=True)
+            ]
             held = self._columns["facet rows"] = (row_of, list(numbers))
         return held
 
@@ -829,15 +836,18 @@ def _facet_counts(index: SearchIndex, searcher: Any, docnums: Iterable[int]) -> 
     # once): passages of a testimony mostly share one, so a few hundred rows
     # stand for tens of thousands of passages.
     row_of, rows = index._facet_rows(searcher)
-    counts: list[Counter[str]] = [Counter() for _ in FACETS]
+    counts: defaultdict[tuple[int, str], int] = defaultdict(int)
     for row, n in Counter(map(row_of.__getitem__, docnums)).items():
-        for counter, values in zip(counts, rows[row], strict=True):
-            for value in values:
-                counter[value] += n
-    return {
-        name: sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
-        for name, counter in zip(FACETS, counts, strict=True)
-    }
+        for key in rows[row]:
+            counts[key] += n
+    ranked: list[list[tuple[int, str]]] = [[] for _ in FACETS]
+    for (facet, value), n in counts.items():
+        ranked[facet].append((-n, value))  # most frequent first, then by value
+    facets = {}
+    for name, items in zip(FACETS, ranked, strict=True):
+        items.sort()
+        facets[name] = [(value, -n) for n, value in items[:FACET_LIMIT]]
+    return facets
 
 
 class _DateOrder(sorting.FacetType):
@@ -1655,13 +1665,13 @@ def _occurrences(
             misfits.append(d)
             continue
         occ: dict[str, list[tuple[int, int, int]]] = {}
-        for i, word in enumerate(words):
-            if word in terms:
-                start, end = offsets[2 * i], offsets[2 * i + 1]
-                if not 0 <= start < end <= len(text):
-                    misfits.append(d)
-                    break
-                occ.setdefault(word, []).append((i, start, end))
+        # The few words that match, picked out in C: a passage has hundreds of words.
+        for i in compress(count(), map(terms.__contains__, words)):
+            start, end = offsets[2 * i], offsets[2 * i + 1]
+            if not 0 <= start < end <= len(text):
+                misfits.append(d)
+                break
+            occ.setdefault(words[i], []).append((i, start, end))
         else:
             found[d] = occ
     texts = {d: stored[d].get("text") or "" for d in misfits}
@@ -1713,12 +1723,16 @@ def _choose_window(text: str, marks: list[_Mark]) -> tuple[int, int]:
         return 0, n
     if not marks:
         return 0, _word_end(text, SNIPPET_CHARS)
+    # The window starting just before a mark that holds the most matched groups, then
+    # the most marks, then starts first. Marks are sorted by start, so the marks a
+    # window may hold are a run from its own mark on: each window scans only that run.
     best: tuple[int, int, int] | None = None
     best_start = 0
+    starts = [m.start for m in marks]
     for i, m in enumerate(marks):
         lo = max(0, m.start - _SNIPPET_LEAD)
         hi = lo + SNIPPET_CHARS
-        inside = [x for x in marks[i:] if x.end <= hi]
+        inside = [x for x in marks[i : bisect_right(starts, hi, i)] if x.end <= hi]
         key = (len({x.group for x in inside}), len(inside), -lo)
         if best is None or key > best:
             best, best_start = key, lo
@@ -1785,19 +1799,23 @@ def _anchor_span(marks: list[_Mark], lo: int, hi: int) -> tuple[int, int] | None
     if not inside:
         return None
     groups = {m.group for m in inside}
-    best: tuple[int, int] | None = None
-    counts: Counter[int] = Counter()
-    left = 0
-    for right, m in enumerate(inside):
-        counts[m.group] += 1
-        while len(counts) == len(groups):
-            span = (inside[left].start, max(x.end for x in inside[left : right + 1]))
-            if best is None or span[1] - span[0] < best[1] - best[0]:
-                best = span
-            counts[inside[left].group] -= 1
-            if not counts[inside[left].group]:
-                del counts[inside[left].group]
-            left += 1
+    if len(groups) == 1:  # one word or phrase: the run is its shortest mark, the first of equals
+        shortest = min(inside, key=lambda m: m.end - m.start)
+        best: tuple[int, int] | None = (shortest.start, shortest.end)
+    else:
+        best = None
+        counts: Counter[int] = Counter()
+        left = 0
+        for right, m in enumerate(inside):
+            counts[m.group] += 1
+            while len(counts) == len(groups):
+                span = (inside[left].start, max(x.end for x in inside[left : right + 1]))
+                if best is None or span[1] - span[0] < best[1] - best[0]:
+                    best = span
+                counts[inside[left].group] -= 1
+                if not counts[inside[left].group]:
+                    del counts[inside[left].group]
+                left += 1
     if best is None or best[1] - best[0] > _MAX_ANCHOR_CHARS:
         first = inside[0]
         return first.start, first.end

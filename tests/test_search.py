@@ -297,6 +297,63 @@ def test_phrase_marks_only_the_phrase(ix):
     assert "<mark>the commander</mark>" in hit.snippet
 
 
+_marks = st.lists(
+    st.tuples(st.integers(0, 900), st.integers(1, 40), st.integers(0, 2)), max_size=25
+).map(
+    lambda raw: sorted(
+        (search_module._Mark(s, s + n, g) for s, n, g in raw), key=lambda m: (m.start, -m.end)
+    )
+)
+
+
+def _window_by_scanning_everything(marks):
+    """The rule _choose_window follows, checked window by window over every mark."""
+    best = None
+    for i, m in enumerate(marks):
+        lo = max(0, m.start - search_module._SNIPPET_LEAD)
+        hi = lo + search_module.SNIPPET_CHARS
+        inside = [x for x in marks[i:] if x.end <= hi]
+        key = (len({x.group for x in inside}), len(inside), -lo)
+        best = key if best is None or key > best else best
+    return -best[2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(marks=_marks, extra=st.integers(0, 50))
+def test_snippet_window_is_the_one_holding_most_matched_words(marks, extra):
+    """The window holds the most matched groups, then the most marks, then starts first."""
+    text = "w " * ((max((m.end for m in marks), default=0) + extra) // 2 + 200)
+    lo, hi = search_module._choose_window(text, marks)
+    if marks:
+        start = _window_by_scanning_everything(marks)
+        if start + search_module.SNIPPET_CHARS >= len(text):
+            start = max(0, len(text) - search_module.SNIPPET_CHARS)
+        assert start - 1 <= lo <= start + 1  # moved to a word boundary
+    assert 0 <= lo < hi <= len(text) and hi - lo <= search_module.SNIPPET_CHARS + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(marks=_marks)
+def test_anchor_span_is_the_shortest_run_covering_every_group(marks):
+    lo, hi = 0, 1000
+    span = search_module._anchor_span(marks, lo, hi)
+    if not marks:
+        assert span is None
+        return
+    groups = {m.group for m in marks}
+    runs = [  # every run of consecutive marks that holds every group
+        (marks[i].start, max(m.end for m in marks[i : j + 1]))
+        for i in range(len(marks))
+        for j in range(i, len(marks))
+        if {m.group for m in marks[i : j + 1]} == groups
+    ]
+    shortest = min(b - a for a, b in runs)
+    if shortest > search_module._MAX_ANCHOR_CHARS:
+        assert span == (marks[0].start, marks[0].end)
+    else:
+        assert span[1] - span[0] == shortest and span in runs
+
+
 def test_hit_anchor_points_at_the_matched_words_in_the_public_text(ix, archive_config):
     archive = load_archive(archive_config.testimonies)
     for query in ("escape forest", "refused", "отпуск", '"sent home"', "втік"):
@@ -371,7 +428,11 @@ def test_facets_count_the_whole_result_set(ix):
     assert facets["language"] == {"en": 4}
     assert facets["decade"] == {"1930s": 3}
     assert facets["place"] == {"Oakgrove, Alabama": 2, "Mobile, Alabama": 1}
-    themed = dict(timed_search(ix, "escape").facets["theme"])
+    assert results.facets["place"] == [("Oakgrove, Alabama", 2), ("Mobile, Alabama", 1)]
+    escape = timed_search(ix, "escape").facets
+    for values in escape.values():  # most frequent first, then by value
+        assert values == sorted(values, key=lambda kv: (-kv[1], kv[0]))
+    themed = dict(escape["theme"])
     assert themed["escape-abroad"] == 1
     assert themed["furlough"] == 1  # testimony-level theme
     assert "leaving-service" in themed  # the broader theme counts too

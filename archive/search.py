@@ -42,7 +42,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, count, islice
+from itertools import accumulate, compress, islice
 from operator import itemgetter
 from pathlib import Path
 from pickle import loads
@@ -1666,7 +1666,7 @@ def _occurrences(
             continue
         occ: dict[str, list[tuple[int, int, int]]] = {}
         # The few words that match, picked out in C: a passage has hundreds of words.
-        for i in compress(count(), map(terms.__contains__, words)):
+        for i in compress(range(len(words)), map(terms.__contains__, words)):
             start, end = offsets[2 * i], offsets[2 * i + 1]
             if not 0 <= start < end <= len(text):
                 misfits.append(d)

@@ -1787,10 +1787,18 @@ def _snippet(text: str, marks: list[_Mark]) -> tuple[str, tuple[tuple[str, bool]
         parts.append((text[pos:hi], False))
     if hi < len(text):
         parts.append(("\u2026", False))
-    snippet = "".join(
+    return _snippet_html(parts), tuple(parts), lo, hi
+
+
+def _snippet_html(parts: list[tuple[str, bool]]) -> str:
+    """The parts escaped, marked ones in ``<mark>``: escaped in one go between two
+    control characters that stand for the tags, unless the text holds one."""
+    joined = "".join(f"\x01{t}\x02" if marked else t for t, marked in parts)
+    if joined.count("\x01") + joined.count("\x02") == 2 * sum(m for _, m in parts):
+        return html.escape(joined).replace("\x01", "<mark>").replace("\x02", "</mark>")
+    return "".join(
         f"<mark>{html.escape(t)}</mark>" if marked else html.escape(t) for t, marked in parts
     )
-    return snippet, tuple(parts), lo, hi
 
 
 def _anchor_span(marks: list[_Mark], lo: int, hi: int) -> tuple[int, int] | None:
@@ -1805,11 +1813,12 @@ def _anchor_span(marks: list[_Mark], lo: int, hi: int) -> tuple[int, int] | None
     else:
         best = None
         counts: Counter[int] = Counter()
+        ends = [m.end for m in inside]
         left = 0
         for right, m in enumerate(inside):
             counts[m.group] += 1
             while len(counts) == len(groups):
-                span = (inside[left].start, max(x.end for x in inside[left : right + 1]))
+                span = (inside[left].start, max(ends[left : right + 1]))
                 if best is None or span[1] - span[0] < best[1] - best[0]:
                     best = span
                 counts[inside[left].group] -= 1

@@ -17,6 +17,7 @@ __all__ = [
     "Quoting",
     "join_base",
     "quote_all",
+    "quote_path",
     "testimony_url",
     "theme_url",
 ]
@@ -28,30 +29,34 @@ ANCHOR_PARAM = "a"
 
 
 class Quoting:
-    """``quote(text, safe="")``, with the characters of ``also`` escaped too.
+    """``quote(text, safe=safe)``, with the characters of ``also`` escaped too.
 
     ASCII text, most of what links quote, takes one ``str.translate`` with a
     table made once: every search hit's link quotes a few snippets of text,
     and ``quote`` walks them byte by byte in Python.
     """
 
-    def __init__(self, also: str = "") -> None:
+    def __init__(self, also: str = "", safe: str = "") -> None:
+        self.safe = safe
         self.also = {c: f"%{ord(c):02X}" for c in also}
+        kept = "_.-~" + safe
         self.table = {
-            c: chr(c) if chr(c).isalnum() or chr(c) in "_.-~" else f"%{c:02X}" for c in range(128)
+            c: chr(c) if chr(c).isalnum() or chr(c) in kept else f"%{c:02X}" for c in range(128)
         }
         self.table.update({ord(c): escape for c, escape in self.also.items()})
 
     def __call__(self, text: str) -> str:
         if text.isascii():
             return text.translate(self.table)
-        quoted = quote(text, safe="")
+        quoted = quote(text, safe=self.safe)
         for c, escape in self.also.items():
             quoted = quoted.replace(c, escape)
         return quoted
 
 
 quote_all = Quoting()
+#: ``quote(text)``: its default keeps ``/``.
+quote_path = Quoting(safe="/")
 
 
 def _query_value(param: str) -> str:
@@ -78,15 +83,15 @@ def testimony_url(
     server against the current text), ``#passage`` and a ``:~:text=`` text
     fragment so browsers scroll natively even where the script cannot run.
     """
-    url = join_base(base_url, TESTIMONY.replace("<testimony_id>", quote(testimony_id)))
+    url = join_base(base_url, TESTIMONY.replace("<testimony_id>", quote_path(testimony_id)))
     if anchor is not None:
         # The compact form holds %-escapes of its own: escape it as any query value.
         url += f"?{ANCHOR_PARAM}={_query_value(anchor.to_param())}"
-    fragment = quote(passage) if passage else ""
+    fragment = quote_path(passage) if passage else ""
     if anchor is not None:
         fragment += f":~:text={anchor.to_text_fragment()}"
     return f"{url}#{fragment}" if fragment else url
 
 
 def theme_url(slug: str, base_url: str = "") -> str:
-    return join_base(base_url, THEME.replace("<slug>", quote(slug)))
+    return join_base(base_url, THEME.replace("<slug>", quote_path(slug)))

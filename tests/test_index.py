@@ -774,6 +774,25 @@ def test_index_files_are_mapped_not_copied(write_testimony, index_dir):
         assert len(search_keys(handle, "text_en", "river")) == 2
 
 
+def test_posting_blocks_are_written_without_zlib(write_testimony, index_dir):
+    """Full builds and updates alike: a search inflates no posting block."""
+
+    def compression(config) -> set:
+        with open_index(config.public_index) as handle:
+            leaves = [r for r, _ in handle.reader.leaf_readers()]
+            postings = [leaf.postings("text_en", "river") for leaf in leaves]
+            assert {type(p).__name__ for p in postings} == {"W3LeafMatcher"}  # blocks, not inlined
+            return {p._compression for p in postings}
+
+    write_testimony("one", "The river was cold.\n\nThe mill stood by the river.\n")
+    config = config_for(write_testimony.directory, index_dir)
+    assert build_index(config, full=True).mode == "full"
+    assert compression(config) == {index_module.POSTING_COMPRESSION} == {0}
+    write_testimony("two", "A river again.\n\nAnd the river once more.\n")
+    assert build_index(config).mode == "incremental"
+    assert compression(config) == {0}
+
+
 def test_rewritten_segments_keep_each_passages_terms_without_analysing_it_again(
     write_testimony, index_dir, monkeypatch
 ):

@@ -1457,6 +1457,52 @@ class _Bulk:
             pairs = [(d, weight[d]) for d in within if d in weight]
         return {d: idf * ((w * k1p1) / (w + norms[d])) for d, w in pairs}
 
+    # -- one word: the best k straight from its postings
+
+    @staticmethod
+    def is_scored_leaf(m: Any) -> bool:
+        """A lone BM25F posting list (a query of one word in one field)."""
+        return type(m) is W3LeafMatcher and type(m.scorer) is scoring.BM25FScorer
+
+    def top_leaf(self, m: Any, offset: int, top: list[tuple[float, int]], k: int) -> list[int]:
+        """Every document of the leaf ``m`` (numbered from ``offset``); its scores go
+        into ``top``, a heap of the best ``k`` ``(score, -docnum)`` so far.
+
+        A common word matches thousands of passages, for 20 shown: scored block by
+        block into the heap, no ``{docnum: score}`` of them all is built, ranked
+        and thrown away. (Block-max pruning was tried: on this archive's passages
+        a block's largest weight and shortest length bound nearly every block
+        above the 20th best score, so it skipped nothing.)
+        """
+        scorer = m.scorer
+        norms = self.index._length_norms(self.reader, m.term()[0], scorer)
+        idf, k1p1 = scorer.idf, scorer.K1 + 1
+        kth = top[0][0] if len(top) >= k else float("-inf")
+        docs: list[int] = []
+        m.reset()
+        while m.is_active():
+            if m._data is None:
+                m._read_data()
+            block_ids = m._data[0] if m._byteids else list(accumulate(m._data[0]))
+            docs.extend(block_ids)
+            m._read_weights()
+            for d, w in zip(block_ids, m._weights, strict=True):
+                score = idf * ((w * k1p1) / (w + norms[d]))
+                # Documents come in docnum order: one scoring the same as the k-th
+                # comes after it, and a tie goes to the lower docnum.
+                if score <= kth:
+                    continue
+                if len(top) < k:
+                    heapq.heappush(top, (score, -(d + offset)))
+                else:
+                    heapq.heapreplace(top, (score, -(d + offset)))
+                if len(top) >= k:
+                    kth = top[0][0]
+            m._next_block()
+            if perf_counter() >= self.deadline:
+                raise _OutOfTime
+        return [d + offset for d in docs] if offset else docs
+
     # -- phrases
 
     def _phrase(self, m: Any, within: Collection[int] | None) -> Collection[int]:
@@ -1593,7 +1639,9 @@ def _match(
     collector.prepare(searcher, query, searcher.context())
     context = collector.context  # as the collector would build matchers
     bulk = _Bulk(index, perf_counter() + time_limit)
+    end = first + count
     scores: dict[int, float] = {}
+    top: list[tuple[float, int]] = []  # from words scored block by block (_Bulk.top_leaf)
     keyed: list[tuple[int, int]] = []
     docs: list[int] = []
     timed_out = False
@@ -1603,6 +1651,9 @@ def _match(
             bulk.check()
             bulk.start(segment, sub.reader())
             m = query.matcher(sub, context)
+            if order == "relevance" and bulk.is_scored_leaf(m):
+                docs.extend(bulk.top_leaf(m, offset, top, end))
+                continue
             if order == "relevance":
                 found = bulk.scores(m) if _supported(m, True) else bulk.run_scores(m)
                 scores.update({d + offset: s for d, s in found.items()} if offset else found)
@@ -1616,14 +1667,15 @@ def _match(
         timed_out = True
     finally:
         _DEADLINE.reset(deadline)
-    end = first + count
     if order == "relevance":
-        docs = list(scores)
+        docs.extend(scores)
         if end >= len(scores):
             ranked = sorted(((s, d) for d, s in scores.items()), key=_rank_key)
         else:
             floor = heapq.nlargest(end, scores.values())[-1]
             ranked = sorted(((s, d) for d, s in scores.items() if s >= floor), key=_rank_key)
+        if top:
+            ranked = sorted([*ranked, *((s, -d) for s, d in top)], key=_rank_key)
         page: list[tuple[Any, int]] = ranked[first:end]
     elif order == "date":
         page = heapq.nsmallest(end, keyed)[first:end]

@@ -734,6 +734,15 @@ def assert_matches_like_whoosh(index: SearchIndex, queries: list[str]) -> int:
                 assert found.total == total, (text, order)
                 assert sorted(found.docs) == sorted(d for _, d in expected), (text, order)
                 assert [tuple(item) for item in page] == expected, (text, order)
+                # A page of the ranking is that part of it (the best k kept as they come).
+                for first, count in ((0, 1), (0, 3), (2, 5), (total - 1, 2)):
+                    if order != "index" and 0 <= first < total:
+                        part = search_module._match(
+                            index, searcher, compiled.query, order, first, count, 60.0
+                        )
+                        assert part.total == total, (text, order, first)
+                        wanted = expected[first : first + count]
+                        assert [tuple(item) for item in part.page] == wanted, (text, order, first)
                 compared += 1
     return compared
 

@@ -1781,11 +1781,12 @@ def _choose_window(text: str, marks: list[_Mark]) -> tuple[int, int]:
     best: tuple[int, int, int] | None = None
     best_start = 0
     starts = [m.start for m in marks]
+    one_group = len({m.group for m in marks}) == 1  # a word, a prefix or a phrase
     for i, m in enumerate(marks):
         lo = max(0, m.start - _SNIPPET_LEAD)
         hi = lo + SNIPPET_CHARS
         inside = [x for x in marks[i : bisect_right(starts, hi, i)] if x.end <= hi]
-        key = (len({x.group for x in inside}), len(inside), -lo)
+        key = (1 if one_group else len({x.group for x in inside}), len(inside), -lo)
         if best is None or key > best:
             best, best_start = key, lo
     lo = best_start
@@ -1864,18 +1865,19 @@ def _anchor_span(marks: list[_Mark], lo: int, hi: int) -> tuple[int, int] | None
         best: tuple[int, int] | None = (shortest.start, shortest.end)
     else:
         best = None
-        counts: Counter[int] = Counter()
+        counts: dict[int, int] = {}
         ends = [m.end for m in inside]
         left = 0
         for right, m in enumerate(inside):
-            counts[m.group] += 1
+            counts[m.group] = counts.get(m.group, 0) + 1
             while len(counts) == len(groups):
                 span = (inside[left].start, max(ends[left : right + 1]))
                 if best is None or span[1] - span[0] < best[1] - best[0]:
                     best = span
-                counts[inside[left].group] -= 1
-                if not counts[inside[left].group]:
-                    del counts[inside[left].group]
+                group = inside[left].group
+                counts[group] -= 1
+                if not counts[group]:
+                    del counts[group]
                 left += 1
     if best is None or best[1] - best[0] > _MAX_ANCHOR_CHARS:
         first = inside[0]

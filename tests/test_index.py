@@ -774,23 +774,50 @@ def test_index_files_are_mapped_not_copied(write_testimony, index_dir):
         assert len(search_keys(handle, "text_en", "river")) == 2
 
 
-def test_posting_blocks_are_written_without_zlib(write_testimony, index_dir):
-    """Full builds and updates alike: a search inflates no posting block."""
+def _stored_and_postings(config) -> list[tuple[str, bool, int]]:
+    """Per segment: its codec, whether its stored text is plain, its posting blocks' zlib level."""
+    found = []
+    with open_index(config.public_index) as handle:
+        for leaf, _ in handle.reader.leaf_readers():
+            postings = leaf.postings("text_en", "river")
+            assert type(postings).__name__ == "W3LeafMatcher"  # a block, not inlined
+            column = handle.directory / f"{leaf.segment().make_filename('._stored.col')}"
+            plain = b"river" in column.read_bytes()
+            found.append((type(leaf.codec()).__name__, plain, postings._compression))
+            assert all("river" in f["text"] for _, f in leaf.iter_docs())
+    return found
 
-    def compression(config) -> set:
-        with open_index(config.public_index) as handle:
-            leaves = [r for r, _ in handle.reader.leaf_readers()]
-            postings = [leaf.postings("text_en", "river") for leaf in leaves]
-            assert {type(p).__name__ for p in postings} == {"W3LeafMatcher"}  # blocks, not inlined
-            return {p._compression for p in postings}
 
+def test_postings_and_stored_fields_are_written_without_zlib(write_testimony, index_dir):
+    """Full builds and updates alike: a search inflates no posting block and no hit's fields."""
     write_testimony("one", "The river was cold.\n\nThe mill stood by the river.\n")
     config = config_for(write_testimony.directory, index_dir)
     assert build_index(config, full=True).mode == "full"
-    assert compression(config) == {index_module.POSTING_COMPRESSION} == {0}
+    assert _stored_and_postings(config) == [("ArchiveCodec", True, 0)]
     write_testimony("two", "A river again.\n\nAnd the river once more.\n")
     assert build_index(config).mode == "incremental"
-    assert compression(config) == {0}
+    assert _stored_and_postings(config) == [("ArchiveCodec", True, 0)]
+
+
+def test_segments_in_whooshs_own_format_still_read(write_testimony, index_dir, monkeypatch):
+    """An index written before (stock W3, zlib everywhere) serves beside the new segments."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    monkeypatch.setattr(index_module, "SMALL_SEGMENT_DOCS", 0)  # keep the old segment
+    write_testimony("one", "The river was cold.\n\nThe mill stood by the river.\n")
+    config = config_for(write_testimony.directory, index_dir)
+    with monkeypatch.context() as m:
+        m.setattr(index_module, "ArchiveCodec", W3Codec)
+        build_index(config, full=True)
+    assert _stored_and_postings(config) == [("W3Codec", False, 3)]
+    write_testimony("two", "A river again.\n\nAnd the river once more.\n")
+    assert build_index(config).mode == "incremental"
+    assert sorted(_stored_and_postings(config)) == [
+        ("ArchiveCodec", True, 0),
+        ("W3Codec", False, 3),
+    ]
+    hits = search(config.public_index, "river", per_page=10).hits
+    assert sorted(h.testimony for h in hits) == ["one", "one", "two", "two"]
 
 
 def test_rewritten_segments_keep_each_passages_terms_without_analysing_it_again(

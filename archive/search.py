@@ -1188,6 +1188,10 @@ def _phrase_leaf(m: Any) -> Any:
     return None
 
 
+def _is_leaf(m: Any) -> bool:
+    return type(m) is W3LeafMatcher or type(m) is mcore.ListMatcher
+
+
 def _supported(m: Any, scored: bool) -> bool:
     """Whether every node of a matcher tree is one :class:`_Bulk` evaluates exactly."""
     kind = type(m)
@@ -1281,6 +1285,8 @@ class _Bulk:
         if kind is binary.IntersectionMatcher or kind is _And:
             # a.score() + b.score(): the same float whichever is added to which.
             rare, common = self._by_size(m)
+            if within is None and _is_leaf(rare) and _is_leaf(common):
+                return self._two_words(rare, common)
             first = self.scores(rare, within)
             if not first:
                 return {}
@@ -1444,18 +1450,43 @@ class _Bulk:
 
     def _leaf_scores(self, m: Any, within: Collection[int] | None) -> dict[int, float]:
         postings = self._read_postings(m, within)
-        scorer = m.scorer if type(m) is W3LeafMatcher else m._scorer
-        if scorer is None or type(scorer) is scoring.WeightScorer:
+        if self._bm25(m) is None:
             return postings.by_weight()
-        # BM25FScorer: bm25(idf, tf, fl, avgfl, B, K1) term for term, with the part
-        # that depends only on the field length computed once per length.
-        norms = self.index._length_norms(self.reader, m.term()[0], scorer)
-        idf, k1p1 = scorer.idf, scorer.K1 + 1
         pairs: Iterable[tuple[int, float]] = zip(postings.ids, postings.weights, strict=True)
         if within is not None and len(within) * 2 < len(postings.ids):
             weight = postings.by_weight()
             pairs = [(d, weight[d]) for d in within if d in weight]
-        return {d: idf * ((w * k1p1) / (w + norms[d])) for d, w in pairs}
+        return dict(zip(*self._scored(m, list(pairs)), strict=True))
+
+    def _bm25(self, m: Any) -> tuple[float, float, list[float | None]] | None:
+        """``(idf, K1 + 1, length norm per document)`` of a BM25F leaf; None if a leaf's
+        score is its weight."""
+        scorer = m.scorer if type(m) is W3LeafMatcher else m._scorer
+        if scorer is None or type(scorer) is scoring.WeightScorer:
+            return None
+        norms = self.index._length_norms(self.reader, m.term()[0], scorer)
+        return scorer.idf, scorer.K1 + 1, norms
+
+    def _scored(self, m: Any, pairs: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
+        """Documents and their scores for ``(docnum, weight)`` pairs of the leaf ``m``."""
+        docs = [d for d, _ in pairs]
+        bm25 = self._bm25(m)
+        if bm25 is None:
+            return docs, [w for _, w in pairs]
+        # BM25FScorer: bm25(idf, tf, fl, avgfl, B, K1) term for term, with the part
+        # that depends only on the field length computed once per length.
+        idf, k1p1, norms = bm25
+        return docs, [idf * ((w * k1p1) / (w + norms[d])) for d, w in pairs]
+
+    def _two_words(self, rare: Any, common: Any) -> dict[int, float]:
+        """Scores of the AND of two leaves, ``rare`` read first: only the documents both
+        hold are scored (a common word's other thousands are only looked up)."""
+        first = self._read_postings(rare)
+        second = self._read_postings(common, first.ids).by_weight()
+        both = [(d, w) for d, w in zip(first.ids, first.weights, strict=True) if d in second]
+        docs, a = self._scored(rare, both)
+        _, b = self._scored(common, [(d, second[d]) for d in docs])
+        return {d: x + y for d, x, y in zip(docs, a, b, strict=True)}
 
     # -- one word: the best k straight from its postings
 

@@ -1812,14 +1812,23 @@ def _choose_window(text: str, marks: list[_Mark]) -> tuple[int, int]:
     best: tuple[int, int, int] | None = None
     best_start = 0
     starts = [m.start for m in marks]
-    one_group = len({m.group for m in marks}) == 1  # a word, a prefix or a phrase
-    for i, m in enumerate(marks):
-        lo = max(0, m.start - _SNIPPET_LEAD)
-        hi = lo + SNIPPET_CHARS
-        inside = [x for x in marks[i : bisect_right(starts, hi, i)] if x.end <= hi]
-        key = (1 if one_group else len({x.group for x in inside}), len(inside), -lo)
-        if best is None or key > best:
-            best, best_start = key, lo
+    ends = [m.end for m in marks]
+    if len({m.group for m in marks}) == 1 and ends == sorted(ends):
+        # One word, prefix or phrase, marks in a row: the marks a window holds are
+        # those from its own up to the last ending inside it.
+        for i, start in enumerate(starts):
+            lo = max(0, start - _SNIPPET_LEAD)
+            key = (1, bisect_right(ends, lo + SNIPPET_CHARS, i) - i, -lo)
+            if best is None or key > best:
+                best, best_start = key, lo
+    else:
+        for i, m in enumerate(marks):
+            lo = max(0, m.start - _SNIPPET_LEAD)
+            hi = lo + SNIPPET_CHARS
+            inside = [x for x in marks[i : bisect_right(starts, hi, i)] if x.end <= hi]
+            key = (len({x.group for x in inside}), len(inside), -lo)
+            if best is None or key > best:
+                best, best_start = key, lo
     lo = best_start
     if lo + SNIPPET_CHARS >= n:
         lo = max(0, n - SNIPPET_CHARS)

@@ -245,10 +245,11 @@ def _measure(archive, index, db, log) -> list[dict]:
     for query in QUERIES:
         ours.append(_timed(_archive_search, index, query)[0])
         theirs.append(_timed(_fts5_search, db, query)[0])
-    for name, pct in (("p50", 0.5), ("p95", 0.95)):
+    # The goal is on the slow end (p95); the median is reported beside it.
+    for name, pct, goal in (("p50", 0.5, False), ("p95", 0.95, True)):
         mine, base = _percentile(ours, pct), _percentile(theirs, pct)
-        rows.append(_row(f"search {name} ms (20 hits, highlights)", mine, base, "<= FTS5",
-                         mine <= base))  # fmt: skip
+        rows.append(_row(f"search {name} ms (20 hits, highlights)", mine, base,
+                         "<= FTS5" if goal else "report", mine <= base if goal else None))  # fmt: skip
     log("slowest searches: " + ", ".join(
         f"{q} {t:.0f} ms" for t, q in sorted(zip(ours, QUERIES, strict=True), reverse=True)[:5]
     ))  # fmt: skip
@@ -286,7 +287,7 @@ def main(argv: list[str]) -> int:
     for r in rows:
         base = "" if r["baseline"] is None else f"{r['baseline']:>9.3f}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:>6.2f}"
-        mark = "ok" if r["passed"] else "MISSED"
+        mark = "-" if r["passed"] is None else "ok" if r["passed"] else "MISSED"
         print(f"{r['measure']:<{width}}  {r['result']:>9.3f}  {base:>9}  {ratio:>6}  "
               f"{r['goal']} {mark}")  # fmt: skip
     return 0

@@ -14,7 +14,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from flask import current_app, request, url_for
 from slugify import slugify
@@ -327,16 +327,32 @@ def _filters(snap: Snapshot, args: MultiDict) -> dict[str, list[str]]:
     return filters
 
 
-def _search_url(q: str, filters: dict[str, list[str]], sort: str, page: int = 1) -> str:
-    params: list[tuple[str, str]] = [("q", q)] if q else []
-    for facet in FACETS:
-        params += [(facet, v) for v in filters.get(facet, [])]
-    if sort != "relevance":
-        params.append(("sort", sort))
-    if page > 1:
-        params.append(("page", str(page)))
-    query = urlencode(params)
-    return url_for("archive.search_page") + (f"?{query}" if query else "")
+class _SearchLinks:
+    """Links to the search page for a query, filters, sort and page: a page of results
+    links to tens (a toggle for every facet value), so the search page's URL is found
+    once and each value is quoted once. Parameters are written as ``urlencode`` writes
+    them; their names need no quoting."""
+
+    def __init__(self) -> None:
+        self.base = url_for("archive.search_page")
+        self._quoted: dict[str, str] = {}
+
+    def _quote(self, value: str) -> str:
+        quoted = self._quoted.get(value)
+        if quoted is None:
+            quoted = self._quoted[value] = quote_plus(value)
+        return quoted
+
+    def __call__(self, q: str, filters: dict[str, list[str]], sort: str, page: int = 1) -> str:
+        params: list[tuple[str, str]] = [("q", q)] if q else []
+        for facet in FACETS:
+            params += [(facet, v) for v in filters.get(facet, [])]
+        if sort != "relevance":
+            params.append(("sort", sort))
+        if page > 1:
+            params.append(("page", str(page)))
+        query = "&".join(f"{name}={self._quote(value)}" for name, value in params)
+        return self.base + (f"?{query}" if query else "")
 
 
 def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
@@ -373,6 +389,7 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     pages = max(1, math.ceil(total / PER_PAGE))
     if page > pages:
         raise PageError(400, f"page {page} is past the last page ({pages})")
+    link = _SearchLinks()
     facets = {}
     for facet in FACETS:
         chosen = set(filters.get(facet, []))
@@ -395,18 +412,18 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
                     "label": label,
                     "count": count,
                     "selected": selected,
-                    "url": _search_url(q, toggled, sort),
+                    "url": link(q, toggled, sort),
                 }
             )
         facets[facet] = entries
     results["facets"] = facets
     results["pages"] = pages
-    results["previous"] = _search_url(q, filters, sort, page - 1) if page > 1 else None
-    results["next"] = _search_url(q, filters, sort, page + 1) if page < pages else None
-    results["sort_urls"] = {s: _search_url(q, filters, s) for s in SORTS}
-    results["clear_url"] = _search_url(q, {}, sort) if filters else None
+    results["previous"] = link(q, filters, sort, page - 1) if page > 1 else None
+    results["next"] = link(q, filters, sort, page + 1) if page < pages else None
+    results["sort_urls"] = {s: link(q, filters, s) for s in SORTS}
+    results["clear_url"] = link(q, {}, sort) if filters else None
     suggestion = results.get("suggestion")
-    results["suggestion_url"] = _search_url(suggestion, filters, sort) if suggestion else None
+    results["suggestion_url"] = link(suggestion, filters, sort) if suggestion else None
     results["grouped"] = _group_hits(results.get("hits", []))
     data["results"] = results
     return data

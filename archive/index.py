@@ -138,10 +138,10 @@ __all__ = [
     "schema",
 ]
 
-#: Bump when a field is added, removed or filled differently; with
-#: ``analysis.ANALYSIS_VERSION`` it decides whether an index can be updated or
-#: must be rebuilt.
-SCHEMA_VERSION = 5
+#: Bump when a field is added, removed or filled differently, or segments are
+#: written in another format (6: ArchiveCodec); with ``analysis.ANALYSIS_VERSION``
+#: it decides whether an index can be updated or must be rebuilt.
+SCHEMA_VERSION = 6
 MANIFEST_FORMAT = 1
 INDEXNAME = "MAIN"
 CURRENT = "CURRENT"
@@ -740,7 +740,9 @@ class _SegmentResult:
 # posting block and each document's stored fields with zlib. A search reads tens of
 # blocks and 20 documents' fields; inflating them took about an eighth of its time,
 # for an index about a quarter smaller. Each segment names the codec it was written
-# with (in the table of contents), so segments of either format read correctly.
+# with (in the table of contents), so segments of either format read correctly; an
+# index of an earlier SCHEMA_VERSION is rebuilt anyway, and an earlier version of the
+# archive refuses this one by its manifest rather than fail on an unknown codec.
 
 #: Stored fields: pickled, not compressed (Whoosh: PickleColumn(CompressedBytesColumn())).
 STORED_COLUMN = columns.PickleColumn(columns.VarBytesColumn())

@@ -800,7 +800,8 @@ def test_postings_and_stored_fields_are_written_without_zlib(write_testimony, in
 
 
 def test_segments_in_whooshs_own_format_still_read(write_testimony, index_dir, monkeypatch):
-    """An index written before (stock W3, zlib everywhere) serves beside the new segments."""
+    """Segments in Whoosh's own format (zlib everywhere) read beside the archive's own:
+    each segment names the codec it was written with."""
     from whoosh.codec.whoosh3 import W3Codec
 
     monkeypatch.setattr(index_module, "SMALL_SEGMENT_DOCS", 0)  # keep the old segment

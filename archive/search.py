@@ -1456,7 +1456,7 @@ class _Bulk:
         if within is not None and len(within) * 2 < len(postings.ids):
             weight = postings.by_weight()
             pairs = [(d, weight[d]) for d in within if d in weight]
-        return dict(zip(*self._scored(m, list(pairs)), strict=True))
+        return self._scored(m, pairs)
 
     def _bm25(self, m: Any) -> tuple[float, float, list[float | None]] | None:
         """``(idf, K1 + 1, length norm per document)`` of a BM25F leaf; None if a leaf's
@@ -1467,16 +1467,16 @@ class _Bulk:
         norms = self.index._length_norms(self.reader, m.term()[0], scorer)
         return scorer.idf, scorer.K1 + 1, norms
 
-    def _scored(self, m: Any, pairs: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
-        """Documents and their scores for ``(docnum, weight)`` pairs of the leaf ``m``."""
-        docs = [d for d, _ in pairs]
+    def _scored(self, m: Any, pairs: Iterable[tuple[int, float]]) -> dict[int, float]:
+        """``{docnum: score}`` for ``(docnum, weight)`` pairs of the leaf ``m``."""
         bm25 = self._bm25(m)
         if bm25 is None:
-            return docs, [w for _, w in pairs]
+            return dict(pairs)
         # BM25FScorer: bm25(idf, tf, fl, avgfl, B, K1) term for term, with the part
-        # that depends only on the field length computed once per length.
+        # that depends only on the field length computed once per length (and the
+        # same sum, in the same order, in top_leaf's loop).
         idf, k1p1, norms = bm25
-        return docs, [idf * ((w * k1p1) / (w + norms[d])) for d, w in pairs]
+        return {d: idf * ((w * k1p1) / (w + norms[d])) for d, w in pairs}
 
     def _two_words(self, rare: Any, common: Any) -> dict[int, float]:
         """Scores of the AND of two leaves, ``rare`` read first: only the documents both
@@ -1484,9 +1484,9 @@ class _Bulk:
         first = self._read_postings(rare)
         second = self._read_postings(common, first.ids).by_weight()
         both = [(d, w) for d, w in zip(first.ids, first.weights, strict=True) if d in second]
-        docs, a = self._scored(rare, both)
-        _, b = self._scored(common, [(d, second[d]) for d in docs])
-        return {d: x + y for d, x, y in zip(docs, a, b, strict=True)}
+        a = self._scored(rare, both)
+        b = self._scored(common, [(d, second[d]) for d in a])
+        return {d: x + b[d] for d, x in a.items()}
 
     # -- one word: the best k straight from its postings
 
@@ -1518,7 +1518,7 @@ class _Bulk:
             docs.extend(block_ids)
             m._read_weights()
             for d, w in zip(block_ids, m._weights, strict=True):
-                score = idf * ((w * k1p1) / (w + norms[d]))
+                score = idf * ((w * k1p1) / (w + norms[d]))  # as _scored computes it
                 # Documents come in docnum order: one scoring the same as the k-th
                 # comes after it, and a tie goes to the lower docnum.
                 if score <= kth:

@@ -894,3 +894,4 @@ def test_link_quoting_is_urllib_quote_with_its_extra_escapes(text):
     """Links quote their texts with a translate table for ASCII: it must be quote()."""
     assert urls.quote_all(text) == quote(text, safe="")
     assert urls.Quoting("-~")(text) == quote(text, safe="").replace("-", "%2D").replace("~", "%7E")
+    assert urls.quote_path(text) == quote(text)  # ids in paths and fragments: "/" kept

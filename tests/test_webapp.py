@@ -532,6 +532,31 @@ def test_search_facets_filter_and_sort(client):
     assert "is-selected" in html and "Clear filters" in html
 
 
+def test_search_links_carry_the_query_and_toggle_one_filter(client):
+    """Every facet link is the same search with one value turned on or off, written as
+    urlencode writes it (a query with quotes, spaces and non-ASCII letters)."""
+    q = 'furlough OR "sent home" OR отпуск'
+    results = client.get("/search.json", query_string={"q": q, "language": "en"}).get_json()
+    results = results["results"]
+    entries = [(facet, e) for facet, values in results["facets"].items() for e in values]
+    assert len(entries) > 3
+    for facet, entry in entries:
+        filters = {"language": ["en"]}
+        if entry["selected"]:
+            filters[facet] = [v for v in filters[facet] if v != entry["value"]]
+        else:
+            filters.setdefault(facet, []).append(entry["value"])
+        params = [("q", q)] + [
+            (name, value)
+            for name in ("theme", "language", "place", "decade")
+            for value in filters.get(name, [])
+        ]
+        assert entry["url"] == "/search/?" + urlencode(params), entry
+    assert results["sort_urls"]["date"] == "/search/?" + urlencode(
+        [("q", q), ("language", "en"), ("sort", "date")]
+    )
+
+
 def test_search_empty_states(client):
     html = client.get("/search/").get_data(as_text=True)
     assert "Type a word" in html

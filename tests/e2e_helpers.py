@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -231,3 +237,67 @@ def in_viewport(page, selector: str) -> bool:
         """el => { const r = el.getBoundingClientRect();
                    return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0; }""",
     )
+
+
+# --- the export, served as a static host serves it ------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StaticSite:
+    """The export under ``/archive/``, served by ``python -m http.server`` in a subprocess:
+    of the web tests' archive (:func:`write_archive`), or of a copy of ``source``."""
+
+    def __init__(
+        self, tmp: Path, extra: dict[str, str] | None = None, source: Path | None = None
+    ) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}/archive/"
+        if source is None:
+            self.testimonies = write_archive(tmp / "testimonies")
+        else:
+            self.testimonies = Path(shutil.copytree(source, tmp / "testimonies"))
+        for testimony_id, text in (extra or {}).items():
+            (self.testimonies / f"{testimony_id}.md").write_text(text, encoding="utf-8")
+        from archive.config import resolve_config
+        from webapp.export import export_site
+
+        self.www = tmp / "www"
+        self.www.mkdir()
+        self.config = resolve_config(testimonies=self.testimonies, index=tmp / "index")
+        export_site(
+            self.www / "archive",
+            self.config,
+            base_url=self.base,
+            now=dt.date.fromisoformat(TODAY),
+            check=True,
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
+             "--directory", str(self.www)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(self.base, timeout=1) as response:  # noqa: S310
+                    response.read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("the static file server did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from archive.cli import main
 from archive.config import resolve_config
 from archive.errors import ExportError, ValidationErrors
+from archive.wordforms import chunks, pagefind_form, word_starts
 from webapp import create_app
 from webapp.export import (
     export_app,
@@ -30,6 +31,7 @@ from webapp.export import (
 )
 from webapp.leakcheck import PrivateSide, check_export
 from webapp.linkcheck import check_links
+from webapp.searchindex import WORD_STARTS
 from webapp.staticmode import export_csp
 
 NOW = dt.date(2025, 6, 1)
@@ -177,6 +179,36 @@ def test_pages_carry_the_export_policy_and_search_markup(exported):
     assert 'data-pagefind="/archive/pagefind/pagefind.js"' in search
     headers = (site / "_headers").read_text()
     assert headers.startswith("/archive/*\n") and "frame-ancestors 'none'" in headers
+
+
+def test_the_word_start_table_is_written_and_named_on_the_search_page(exported):
+    site, report = exported
+    archive = read_archive(resolve_config(testimonies=site.parent / "testimonies"))
+    written = {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))
+        for p in (site / WORD_STARTS).glob("*.json")
+    }
+    assert written == chunks(word_starts(archive.public(NOW)))
+    assert written["043c043e"]["мобилизации"] == "мобилизаци"
+    search = (site / "search" / "index.html").read_text(encoding="utf-8")
+    assert f'data-word-starts="/archive/{WORD_STARTS}/"' in search
+    named = re.search(r'data-word-files="([^"]*)"', search).group(1).split()
+    assert named == sorted(written)
+
+
+def test_a_redaction_spelt_as_the_word_table_spells_words_is_found(exported, tmp_path):
+    """The table's words are lower case without marks ("й" is "и"): so is the leak check's."""
+    site = _copy(exported[0], tmp_path)
+    archive, private = _private(site)
+    passages = archive.testimonies["officer-left-unit-2023-ru"].passages
+    redaction = next(r for p in passages for r in p.redactions if "й" in r and " " not in r)
+    spelt = pagefind_form(redaction)
+    assert "й" not in spelt
+    table = next((site / WORD_STARTS).glob("*.json"))
+    table.write_text(json.dumps({spelt: spelt}, ensure_ascii=False), encoding="utf-8")
+    leaks = check_export(site, private).leaks
+    assert [leak.file for leak in leaks] == [f"{WORD_STARTS}/{table.name}"]
+    assert redaction not in str(leaks[0]) and spelt not in str(leaks[0])
 
 
 def test_later_pages_of_listings_get_path_urls(tmp_path, samples_dir):

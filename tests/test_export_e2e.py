@@ -8,11 +8,6 @@ installed, and then a failure on CI.
 
 from __future__ import annotations
 
-import datetime as dt
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote
@@ -21,74 +16,20 @@ import pytest
 from e2e_helpers import (
     CANARIES,
     TODAY,
+    StaticSite,
     Watch,
     chromium_path,
     in_viewport,
     launch_chromium,
     live_server,
-    write_archive,
 )
 
 from archive.anchors import make_anchor
-from archive.config import resolve_config
 from webapp import create_app
-from webapp.export import export_site
 
 pytestmark = pytest.mark.e2e
 
 SELECTED = "refused to sign the referal, and he said"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class StaticSite:
-    """The export under ``/archive/``, served by ``python -m http.server`` in a subprocess."""
-
-    def __init__(self, tmp: Path, extra: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}/archive/"
-        self.testimonies = write_archive(tmp / "testimonies")
-        for testimony_id, text in (extra or {}).items():
-            (self.testimonies / f"{testimony_id}.md").write_text(text, encoding="utf-8")
-        self.www = tmp / "www"
-        self.www.mkdir()
-        self.config = resolve_config(testimonies=self.testimonies, index=tmp / "index")
-        export_site(
-            self.www / "archive",
-            self.config,
-            base_url=self.base,
-            now=dt.date.fromisoformat(TODAY),
-            check=True,
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
-             "--directory", str(self.www)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with urllib.request.urlopen(self.base, timeout=1) as response:  # noqa: S310
-                    response.read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("the static file server did not start") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +130,35 @@ def test_search_in_other_scripts_and_filters_alone(site, page):
     page.wait_for_selector(".hit-group")
     titles = page.locator(".hit-group__title a").all_inner_texts()
     assert titles == ["Мати про сина, який переховувався вдома"]
+    assert page.watch.errors == []
+
+
+def test_russian_and_ukrainian_words_are_found_in_their_other_forms(site, page):
+    """As on the server: Pagefind has English word rules only, so the page searches the
+    beginning a word's forms share (archive/wordforms.py) instead of the word typed."""
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{site.base}search/?q=" + quote("Отпуска"))  # the testimony says "отпуск"
+    page.wait_for_selector(".hit-group")
+    assert "/t/officer-ru/" in page.locator(".hit-group__title a").first.get_attribute("href")
+    assert page.locator(".hit__link mark").all_inner_texts() == ["отпуск,"]
+    # The Ukrainian lemma, which the testimony does not use, finds the form it does use.
+    page.goto(f"{site.base}search/?q=" + quote("переховуватися"))
+    page.wait_for_selector(".hit-group")
+    assert page.locator(".hit-group").count() == 1
+    assert page.locator(".hit__link mark").all_inner_texts() == ["переховувався"]
+    # A word no public text holds in any form finds nothing, as on the server: Pagefind
+    # alone would split "заявление" into "за" and find every testimony with "за".
+    page.goto(f"{site.base}search/?q=" + quote("заявление"))
+    page.wait_for_selector(".result-count")
+    assert page.inner_text(".result-count").startswith("Nothing found")
+    # English words, phrases and prefix* words go to Pagefind as typed; each Cyrillic word
+    # asks for the one file of words that begin with its first two letters.
+    page.goto(f"{site.base}search/?q=" + quote('"дали отпуск" border'))
+    page.wait_for_selector(".result-count")
+    assert page.inner_text(".result-count").startswith("Nothing found")  # in no one text
+    words = [url.rsplit("/", 1)[1] for url in asked if "/search-words/" in url]
+    assert words == ["043e0442.json", "043f0435.json", "04370430.json"]
     assert page.watch.errors == []
 
 

@@ -61,11 +61,12 @@ from archive.config import Config, resolve_config
 from archive.errors import ExportError, ValidationErrors
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
+from archive.wordforms import chunks, word_starts
 
 from .leakcheck import LeakReport, PrivateSide, check_export
 from .linkcheck import LinkReport, check_links
-from .searchindex import BUNDLE, PAGEFIND_GLOB, index_site
-from .staticmode import EXPORT_NOINDEX, STATIC_EXPORT, export_headers
+from .searchindex import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
+from .staticmode import EXPORT_NOINDEX, EXPORT_WORD_STARTS, STATIC_EXPORT, export_headers
 
 __all__ = [
     "PREVIEW_BASE_URL",
@@ -203,7 +204,9 @@ def export_app(
 
     ``base_url`` is the published address: its path becomes the script root
     every ``url_for`` link starts with, and absolute links (citations, feed,
-    sitemap) use it whole.
+    sitemap) use it whole. The word-start table of the public text (see
+    :mod:`archive.wordforms`) is worked out here, once: the search page names
+    its files, and the export writes them.
     """
     from . import create_app
     from .resources import use_archive
@@ -220,6 +223,7 @@ def export_app(
             "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
             STATIC_EXPORT: True,
             EXPORT_NOINDEX: noindex,
+            EXPORT_WORD_STARTS: chunks(word_starts(archive.public(today))),
         }
     )
     for endpoint in PAGINATED:
@@ -730,6 +734,7 @@ def export_site(
                 app, built, base_url=base, noindex=noindex, progress=progress,
                 searchable_written=indexing.start,
             )  # fmt: skip
+            write_word_starts(built, app.config[EXPORT_WORD_STARTS])
             # While Pagefind still works, the pages (all written now) are checked for
             # anything non-public; its bundle is checked once it is done.
             checking = time.perf_counter()

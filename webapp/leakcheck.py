@@ -12,7 +12,8 @@ Pagefind's gzip-compressed index and fragments):
   are not public on the export date (restricted, or still under embargo);
 * absolute paths of the testimony and index directories.
 
-Texts are compared as sequences of case-folded words. A private text is
+Texts are compared as sequences of case-folded words without marks (as
+Pagefind compares them, and as the search's word-start table spells them). A private text is
 looked for as each run of :data:`NGRAM` consecutive words (or whole, when
 shorter); an inline redaction (typically a name or a place) also as each
 of its distinctive words (at least :data:`MIN_WORD_CHARS` characters, not a
@@ -41,6 +42,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from archive.model import Archive, Testimony
+from archive.wordforms import pagefind_form
 
 __all__ = [
     "ALLOWED_SUFFIXES",
@@ -76,7 +78,8 @@ _JSON_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD_RE.findall(text.casefold())
+    # Without marks, as the word-start table spells words for Pagefind ("й" is "и" there).
+    return _WORD_RE.findall(pagefind_form(text.casefold()))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ landed (they go through unflushed asynchronous files), and the Python API
 ends the process right after: now and then a file stays empty or cut short.
 :func:`index_site` therefore keeps the service running until the output is
 quiet, checks that every file is whole, and builds again if one is not.
+
+Pagefind has English word rules only; :func:`write_word_starts` writes, beside
+its bundle, the table with which the search page finds the other forms of a
+Russian or Ukrainian word as the archive's own search does
+(:mod:`archive.wordforms`).
 """
 
 from __future__ import annotations
@@ -37,10 +42,12 @@ from typing import Any
 
 from archive.errors import ExportError
 
-__all__ = ["BUNDLE", "PAGEFIND_GLOB", "index_site", "stabilise"]
+__all__ = ["BUNDLE", "PAGEFIND_GLOB", "WORD_STARTS", "index_site", "stabilise", "write_word_starts"]
 
 #: The directory of the site Pagefind writes its bundle to.
 BUNDLE = "pagefind"
+#: The directory of the word-start table, one JSON file per first two letters.
+WORD_STARTS = "search-words"
 #: Only these are indexed for search: the testimony pages.
 PAGEFIND_GLOB = "t/*/index.html"
 #: Pagefind's own user interfaces, which the site does not load (its search page has
@@ -237,3 +244,12 @@ def index_site(site: Path, attempts: int = 2) -> int:
         (bundle / name).unlink(missing_ok=True)
     stabilise(bundle)
     return count
+
+
+def write_word_starts(site: Path, table: dict[str, dict[str, str]]) -> None:
+    """Write the word-start table (:func:`archive.wordforms.chunks`), a file per part."""
+    folder = site / WORD_STARTS
+    folder.mkdir()
+    for name, part in table.items():
+        text = json.dumps(part, ensure_ascii=False, separators=(",", ":"))
+        (folder / f"{name}.json").write_text(text, encoding="utf-8")

@@ -18,11 +18,12 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
-from .searchindex import BUNDLE
+from .searchindex import BUNDLE, WORD_STARTS
 from .security import CSP, SECURITY_HEADERS
 
 __all__ = [
     "EXPORT_NOINDEX",
+    "EXPORT_WORD_STARTS",
     "STATIC_EXPORT",
     "export_csp",
     "export_headers",
@@ -32,6 +33,8 @@ __all__ = [
 #: ``app.config`` keys the export sets.
 STATIC_EXPORT = "STATIC_EXPORT"
 EXPORT_NOINDEX = "EXPORT_NOINDEX"
+#: The word-start table of the public text (:func:`archive.wordforms.chunks`): file -> part.
+EXPORT_WORD_STARTS = "EXPORT_WORD_STARTS"
 
 #: Directives a ``<meta>`` policy may not carry (browsers ignore them there and
 #: log an error about it); a host that can send headers gets them from ``_headers``.
@@ -106,6 +109,8 @@ def _context() -> dict[str, Any]:
     }
     if endpoint in ("archive.search_page", "archive.quote"):
         export["labels"] = _search_labels()
+        export["word_starts"] = f"{root}/{WORD_STARTS}/"
+        export["word_files"] = " ".join(config.get(EXPORT_WORD_STARTS) or ())
     return {"static_export": True, "export": export}
 
 

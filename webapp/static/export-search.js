@@ -202,10 +202,69 @@
     }
     var page = parseInt(params.get("page") || "1", 10);
     return {
-      q: (params.get("q") || "").trim(), terms: terms.join(" "), filters: filters,
+      q: (params.get("q") || "").trim(), terms: terms.join(" "), words: terms, filters: filters,
       page: page > 0 ? page : 1,
       unsupported: unsupported.filter(function (v, n) { return unsupported.indexOf(v) === n; })
     };
+  }
+
+  // --- other forms of Russian and Ukrainian words ------------------------------------------
+  // Pagefind has English word rules only, but finds every word that begins with a query word.
+  // The export's table (archive/wordforms.py) gives, for each Cyrillic form, stem and lemma of
+  // the public text, the beginning its forms share, so "мобилизация" searches "мобилизац" and
+  // finds "мобилизации" as the server's search does. One file per first two letters.
+
+  var wordStartsUrl = root.getAttribute("data-word-starts");
+  var wordFiles = (root.getAttribute("data-word-files") || "").split(" ");
+  var MIN_START = 3;  // archive.wordforms.MIN_START
+  var MAX_ENDING = 4;  // archive.wordforms.MAX_ENDING
+  var CYRILLIC_WORD = /^[\u0400-\u04ff]+$/;
+  var startTables = {};
+
+  // archive.wordforms.pagefind_form: what Pagefind compares.
+  function pagefindForm(word) {
+    return word.toLowerCase().normalize("NFD").replace(/[\p{M}\u00ad]/gu, "");
+  }
+
+  function startTable(form) {
+    var name = Array.from(form).slice(0, 2).map(function (c) {
+      return ("000" + c.codePointAt(0).toString(16)).slice(-4);
+    }).join("");
+    if (wordFiles.indexOf(name) < 0) { return Promise.resolve({}); }  // no public word begins so
+    if (!startTables[name]) {
+      startTables[name] = fetch(wordStartsUrl + name + ".json").then(function (response) {
+        if (!response.ok) { throw new Error("the word list answered " + response.status); }
+        return response.json();
+      });
+    }
+    return startTables[name];
+  }
+
+  // The beginning to search a query word by: the word itself unless it is in Cyrillic; null
+  // when no public text holds any form of it (Pagefind would otherwise split it into shorter
+  // words it knows, "заявление" into "за").
+  function wordStart(word) {
+    var form = pagefindForm(word.replace(/[.,;:!?]+$/, ""));
+    if (!CYRILLIC_WORD.test(form)) { return Promise.resolve(word); }
+    return startTable(form).then(function (table) {
+      var own = Object.prototype.hasOwnProperty;
+      if (own.call(table, form)) { return table[form]; }
+      for (var cut = 1; cut <= MAX_ENDING && form.length - cut >= MIN_START; cut++) {
+        var shorter = form.slice(0, form.length - cut);
+        if (own.call(table, shorter)) { return table[shorter]; }
+      }
+      return null;
+    });
+  }
+
+  // The words to give Pagefind (phrases and prefix* words as typed), or null if one of them
+  // cannot match: every word must.
+  function pagefindTerms(query) {
+    return Promise.all(query.words.map(function (word) {
+      return /^"|\*$/.test(word) ? word : wordStart(word);
+    })).then(function (starts) {
+      return starts.indexOf(null) >= 0 ? null : starts.join(" ");
+    });
   }
 
   function searchHref(q, filters, page) {
@@ -304,8 +363,11 @@
     status("Searching…");
     var filters = {};
     Object.keys(query.filters).forEach(function (k) { filters[k] = { any: query.filters[k] }; });
-    pagefind().then(function (pf) {
-      return pf.filters().then(function () { return pf.search(query.terms || null, { filters: filters }); });
+    Promise.all([pagefind(), pagefindTerms(query)]).then(function (ready) {
+      var pf = ready[0];
+      var terms = ready[1];
+      if (terms === null) { return { results: [], filters: {} }; }
+      return pf.filters().then(function () { return pf.search(terms || null, { filters: filters }); });
     }).then(function (search) {
       var results = search.results;
       var pages = Math.max(1, Math.ceil(results.length / PER_PAGE));

@@ -20,10 +20,12 @@ are still being read:
 3. **write**: every planned page is rendered into a temporary directory
    beside ``out`` (testimony pages first, by forked workers where there are
    several cores); Pagefind indexes the testimony pages for search in the
-   browser while the rest is rendered (:mod:`webapp.searchindex`); the
-   result is checked for anything non-public (:mod:`webapp.leakcheck`) and,
-   with ``check``, for broken links (:mod:`webapp.linkcheck`); then it
-   replaces ``out`` in one rename. On any failure ``out`` stays as it was.
+   browser while the rest is rendered (:mod:`webapp.searchindex`), and the
+   table that finds other forms of Russian and Ukrainian words is written
+   beside it (:mod:`archive.wordforms`); the result is checked for anything
+   non-public (:mod:`webapp.leakcheck`) and, with ``check``, for broken
+   links (:mod:`webapp.linkcheck`); then it replaces ``out`` in one rename.
+   On any failure ``out`` stays as it was.
 
 Two exports of the same archive on the same date are byte-identical: every
 page comes from sorted data, nothing carries a build time (the dates in

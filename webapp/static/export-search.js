@@ -211,8 +211,9 @@
   // --- other forms of Russian and Ukrainian words ------------------------------------------
   // Pagefind has English word rules only, but finds every word that begins with a query word.
   // The export's table (archive/wordforms.py) gives, for each Cyrillic form, stem and lemma of
-  // the public text, the beginning its forms share, so "мобилизация" searches "мобилизац" and
-  // finds "мобилизации" as the server's search does. One file per first two letters.
+  // the public text, the beginning its forms share: "мобилизация", which no text uses, comes
+  // down to the stem "мобилизац", whose forms share "мобилизаци"; that finds "мобилизации" and
+  // "мобилизацию", as the server's search does. One file per first two letters.
 
   var wordStartsUrl = root.getAttribute("data-word-starts");
   var wordFiles = (root.getAttribute("data-word-files") || "").split(" ");
@@ -221,7 +222,7 @@
   var CYRILLIC_WORD = /^[\u0400-\u04ff]+$/;
   var startTables = {};
 
-  // archive.wordforms.pagefind_form: what Pagefind compares.
+  // archive.wordforms.pagefind_form (the same for Cyrillic words): what Pagefind compares.
   function pagefindForm(word) {
     return word.toLowerCase().normalize("NFD").replace(/[\p{M}\u00ad]/gu, "");
   }

@@ -11,13 +11,13 @@ testimony uses) would find nothing.
 
 :func:`word_starts` works that beginning out from the public text, with the
 archive's own analyzer: for each group of forms it puts together (one stem,
-one lemma), the longest beginning shared by the forms and the stem or lemma
-itself. Every form, and the stem or lemma, is a key; a query word no
-testimony uses is looked up without its last letters (an ending the text
-does not have), against the keys and the beginnings. A beginning too short
-to mean anything (under :data:`MIN_START` letters, or under half the word:
-"рік", "року" and "років" share only "р") is not used; such a form stands
-for itself.
+one lemma), the longest beginning the forms share. Every form is a key, and
+so are the stem or lemma and the beginning it shares with the forms; the
+search page looks a query word no testimony uses up without its last
+letters (at most :data:`MAX_ENDING`: an ending the text does not have). A
+beginning too short to mean anything (under :data:`MIN_START` letters, or
+under half the word: "день" and "дня" share only "д") is not used; such a
+form stands for itself.
 
 Keys and beginnings are in Pagefind's own normalisation (:func:`pagefind_form`:
 lower case, marks dropped, so "ё" is "е" and "й" is "и"), which Pagefind

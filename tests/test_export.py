@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from archive.cli import main
 from archive.config import resolve_config
 from archive.errors import ExportError, ValidationErrors
-from archive.wordforms import chunks, pagefind_form, word_starts
+from archive.wordforms import MAX_ENDING, MIN_START, chunks, pagefind_form, word_starts
 from webapp import create_app
 from webapp.export import (
     export_app,
@@ -192,6 +192,7 @@ def test_the_word_start_table_is_written_and_named_on_the_search_page(exported):
     assert written["043c043e"]["мобилизации"] == "мобилизаци"
     search = (site / "search" / "index.html").read_text(encoding="utf-8")
     assert f'data-word-starts="/archive/{WORD_STARTS}/"' in search
+    assert f'data-word-rules="{MIN_START} {MAX_ENDING}"' in search
     named = re.search(r'data-word-files="([^"]*)"', search).group(1).split()
     assert named == sorted(written)
 

@@ -13,7 +13,8 @@ Pagefind's gzip-compressed index and fragments):
 * absolute paths of the testimony and index directories.
 
 Texts are compared as sequences of case-folded words without marks (as
-Pagefind compares them, and as the search's word-start table spells them). A private text is
+Pagefind compares them, and as the search's word-start table spells them,
+so "й" is "и"). A private text is
 looked for as each run of :data:`NGRAM` consecutive words (or whole, when
 shorter); an inline redaction (typically a name or a place) also as each
 of its distinctive words (at least :data:`MIN_WORD_CHARS` characters, not a

@@ -18,6 +18,8 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
+from archive.wordforms import MAX_ENDING, MIN_START
+
 from .searchindex import BUNDLE, WORD_STARTS
 from .security import CSP, SECURITY_HEADERS
 
@@ -109,8 +111,12 @@ def _context() -> dict[str, Any]:
     }
     if endpoint in ("archive.search_page", "archive.quote"):
         export["labels"] = _search_labels()
-        export["word_starts"] = f"{root}/{WORD_STARTS}/"
-        export["word_files"] = " ".join(config.get(EXPORT_WORD_STARTS) or ())
+        export["word_starts"] = {
+            "url": f"{root}/{WORD_STARTS}/",
+            "files": " ".join(config.get(EXPORT_WORD_STARTS) or ()),
+            "min_start": MIN_START,
+            "max_ending": MAX_ENDING,
+        }
     return {"static_export": True, "export": export}
 
 

@@ -217,8 +217,10 @@
 
   var wordStartsUrl = root.getAttribute("data-word-starts");
   var wordFiles = (root.getAttribute("data-word-files") || "").split(" ");
-  var MIN_START = 3;  // archive.wordforms.MIN_START
-  var MAX_ENDING = 4;  // archive.wordforms.MAX_ENDING
+  // archive.wordforms.MIN_START and MAX_ENDING: the shortest beginning, the longest ending.
+  var wordRules = (root.getAttribute("data-word-rules") || "").split(" ").map(Number);
+  var MIN_START = wordRules[0];
+  var MAX_ENDING = wordRules[1];
   var CYRILLIC_WORD = /^[\u0400-\u04ff]+$/;
   var startTables = {};
 

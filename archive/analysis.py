@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANALYSIS_VERSION",
+    "INWORD",
     "LANGUAGES",
     "TOKEN_PATTERN",
     "EnglishStemFilter",
@@ -56,13 +57,13 @@ _LETTER = r"[^\W_\u02b9\u02bc]"
 # that copy-paste leaves inside words (soft hyphen, zero-width space/joiners,
 # word joiner, BOM). \w matches none of them, so without this "за́мок" or a
 # PDF's "відпуст\u00adка" would split in two.
-_INWORD = (
+INWORD = (
     r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
     r"\u00ad\u200b-\u200d\u2060\ufeff]"
 )
 # Apostrophes that may join two parts of one word: п'ять п’ять пʼять п`ять don’t.
 _APOSTROPHE_CHARS = "'`\u00b4\u02b9\u02bc\u2018\u2019\u201b"
-_SEGMENT = rf"{_LETTER}+(?:{_INWORD}+{_LETTER}*)*"
+_SEGMENT = rf"{_LETTER}+(?:{INWORD}+{_LETTER}*)*"
 
 TOKEN_PATTERN: re.Pattern[str] = re.compile(rf"{_SEGMENT}(?:[{_APOSTROPHE_CHARS}]{_SEGMENT})*")
 """One word: letters/digits, word-internal apostrophes and combining marks.

@@ -38,7 +38,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .analysis import analyze_spans
+from .analysis import INWORD, analyze_spans
 from .model import Testimony, public_text
 
 __all__ = [
@@ -57,11 +57,9 @@ MAX_ENDING = 4
 
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-#: Combining marks of the Latin and Cyrillic scripts (a stress accent; й is и with one),
-#: and the soft hyphen a PDF leaves inside words.
-_MARKS = re.compile(
-    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u00ad]"
-)
+#: What the tokenizer keeps inside a word without it being a letter: combining marks (a
+#: stress accent; й is и with one) and invisible characters (a PDF's soft hyphen).
+_MARKS = re.compile(INWORD)
 
 
 def pagefind_form(text: str) -> str:

@@ -226,7 +226,7 @@
 
   // archive.wordforms.pagefind_form (the same for Cyrillic words): what Pagefind compares.
   function pagefindForm(word) {
-    return word.toLowerCase().normalize("NFD").replace(/[\p{M}\u00ad]/gu, "");
+    return word.toLowerCase().normalize("NFD").replace(/[\p{M}\u00ad\u200b-\u200d\u2060\ufeff]/gu, "");
   }
 
   function startTable(form) {

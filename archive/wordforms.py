@@ -38,7 +38,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .analysis import INWORD, analyze_spans
+from .analysis import INWORD, analyze_spans, base_language
 from .model import Testimony, public_text
 
 __all__ = [
@@ -86,14 +86,22 @@ def word_starts(testimonies: Iterable[Testimony]) -> dict[str, str]:
         for n, term in enumerate(terms):
             form = pagefind_form(text[offsets[2 * n] : offsets[2 * n + 1]])
             if _CYRILLIC_WORD.fullmatch(form):  # not "м'ясо" or a mixed-script word
-                groups[(testimony.language, term)].add(form)
+                groups[(base_language(testimony.language), term)].add(form)
     starts: dict[str, str] = {}
 
     def keep(key: str, start: str) -> None:
-        # A key in two groups (a form in Russian and in Ukrainian) searches the shorter
-        # beginning, which is a beginning of the other: both groups are found.
+        # A key in two groups (a form in Russian and a lemma in Ukrainian) searches what
+        # both beginnings share if that is long enough; else the one that begins the key
+        # itself, for a word a text uses must find that text ("мати" is not to search
+        # "мав", the forms of the Ukrainian lemma "мати").
         known = starts.get(key)
-        if known is None or len(start) < len(known):
+        if known is None or known == start:
+            starts[key] = start
+            return
+        both = os.path.commonprefix([known, start])
+        if _start(both, key) == both:
+            starts[key] = both
+        elif key.startswith(start) and not key.startswith(known):
             starts[key] = start
 
     for (_language, term), forms in sorted(groups.items()):

@@ -206,7 +206,8 @@ def test_a_redaction_spelt_as_the_word_table_spells_words_is_found(exported, tmp
     spelt = pagefind_form(redaction)
     assert "й" not in spelt
     table = next((site / WORD_STARTS).glob("*.json"))
-    table.write_text(json.dumps({spelt: spelt}, ensure_ascii=False), encoding="utf-8")
+    # As a key, with a shorter beginning as its value: keys are looked in too.
+    table.write_text(json.dumps({spelt: spelt[:4]}, ensure_ascii=False), encoding="utf-8")
     leaks = check_export(site, private).leaks
     assert [leak.file for leak in leaks] == [f"{WORD_STARTS}/{table.name}"]
     assert redaction not in str(leaks[0]) and spelt not in str(leaks[0])
@@ -369,6 +370,21 @@ def test_a_planted_redaction_is_found_with_file_and_position(exported, tmp_path)
     leaks = check_export(site, private).leaks
     assert [(leak.file, leak.position) for leak in leaks] == [("browse/index.html", at + 3)]
     assert f"{REDACTED_IN}.md:" in str(leaks[0]) and redaction not in str(leaks[0])
+
+
+def test_a_leak_after_a_word_with_a_stress_mark_keeps_its_position(exported, tmp_path):
+    site = _copy(exported[0], tmp_path)
+    archive, private = _private(site)
+    redaction = next(r for p in archive.testimonies[REDACTED_IN].passages for r in p.redactions)
+    page = site / "browse" / "index.html"
+    body = page.read_bytes()
+    at = body.index(b"<main")
+    planted = "<p>за\u0301мок, відпуст\u00adка: "
+    page.write_bytes(body[:at] + f"{planted}{redaction}</p>".encode() + body[at:])
+    leaks = check_export(site, private).leaks
+    assert [(leak.file, leak.position) for leak in leaks] == [
+        ("browse/index.html", at + len(planted.encode()))
+    ]
 
 
 def test_a_leak_inside_a_compressed_index_fragment_is_found(exported, tmp_path):

@@ -55,8 +55,23 @@ def test_a_ukrainian_lemma_finds_the_one_form_a_testimony_uses(tmp_path):
     assert starts["переховувався"] == "переховувався"
     assert starts[pagefind_form(lemma)] == "переховувався"
     # The beginning the lemma and the form share is a key for the other forms.
-    shared = next(k for k in starts if k.startswith("переховува") and len(k) == len("переховува"))
-    assert starts[shared] == "переховувався"
+    assert starts["переховува"] == "переховувався"
+
+
+def test_a_word_a_text_uses_finds_that_text_when_another_language_has_it_as_a_lemma(tmp_path):
+    """ "мати" is a Russian text's word and the Ukrainian lemma of "мав": it must not search
+    "мав" alone, which the Russian text does not hold."""
+    starts = _starts(
+        tmp_path,
+        _testimony("ru", "Наша мати ждала."),
+        _testimony("uk", "Він мав сина.", name="t"),
+    )
+    assert analyze("мав", "uk") == ["мати"]
+    assert starts["мати"] == "мати" and starts["мав"] == "мав"
+
+
+def test_a_cut_word_stays_in_the_file_of_its_first_two_letters():
+    assert MIN_START >= 2  # the page cuts at most down to MIN_START letters
 
 
 def test_a_beginning_too_short_to_mean_anything_is_not_used(tmp_path):

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from archive.analysis import INWORD
 from archive.model import Archive, Testimony
 from archive.wordforms import pagefind_form
 
@@ -74,6 +75,7 @@ _GZIP_SUFFIXES = frozenset({".pf_fragment", ".pf_index", ".pf_meta", ".pf_filter
 _BINARY_SUFFIXES = frozenset({".png", ".jpg", ".webp", ".woff2", ".ico", ".pagefind"})
 _PAGEFIND_MAGIC = b"pagefind_dcd"
 _WORD_RE = re.compile(r"\w+")
+_RAW_WORD_RE = re.compile(rf"(?:\w|{INWORD})+")
 _TAG_RE = re.compile(r"<[^>]*>")
 _JSON_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
@@ -270,8 +272,9 @@ class PrivateSide:
 def _json_strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
-    elif isinstance(value, dict):  # keys are the program's names, values the data
-        for v in value.values():
+    elif isinstance(value, dict):  # keys are data too: the word-start table's are words
+        for k, v in value.items():
+            yield k
             yield from _json_strings(v)
     elif isinstance(value, list):
         for v in value:
@@ -314,8 +317,9 @@ def _views(path: Path, raw: bytes) -> tuple[str, list[str]]:
 
 def _position(text: str, view: str, words: list[str], index: int, length: int) -> int:
     """Byte offset in ``text`` of the words found at ``words[index:index+length]`` of ``view``."""
-    matches = list(_WORD_RE.finditer(view))
-    # ``words`` came from the case-folded view; re-tokenising the view keeps offsets.
+    matches = list(_RAW_WORD_RE.finditer(view))
+    # ``words`` came from the case-folded view without marks; re-tokenising the view with
+    # its marks inside words splits it alike and keeps offsets.
     if len(matches) != len(words) or index >= len(matches):
         return -1
     start = matches[index].start()

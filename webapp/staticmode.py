@@ -111,6 +111,7 @@ def _context() -> dict[str, Any]:
     }
     if endpoint in ("archive.search_page", "archive.quote"):
         export["labels"] = _search_labels()
+    if endpoint == "archive.search_page":
         export["word_starts"] = {
             "url": f"{root}/{WORD_STARTS}/",
             "files": " ".join(config.get(EXPORT_WORD_STARTS) or ()),

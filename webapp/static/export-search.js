@@ -244,10 +244,10 @@
   }
 
   // The beginning to search a query word by: the word itself unless it is in Cyrillic; null
-  // when no public text holds any form of it (Pagefind would otherwise split it into shorter
-  // words it knows, "заявление" into "за").
+  // when the table cannot resolve it (Pagefind would otherwise split it into shorter words
+  // it knows, "заявление" into "за"). A table file that fails to load leaves the word as typed.
   function wordStart(word) {
-    var form = pagefindForm(word.replace(/[.,;:!?]+$/, ""));
+    var form = pagefindForm(word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ""));
     if (!CYRILLIC_WORD.test(form)) { return Promise.resolve(word); }
     return startTable(form).then(function (table) {
       var own = Object.prototype.hasOwnProperty;
@@ -257,7 +257,7 @@
         if (own.call(table, shorter)) { return table[shorter]; }
       }
       return null;
-    });
+    }, function () { return word; });
   }
 
   // The words to give Pagefind (phrases and prefix* words as typed), or null if one of them

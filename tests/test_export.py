@@ -359,32 +359,22 @@ def test_leak_check_passes_on_a_real_export(exported):
     assert result.files == report.files
 
 
-def test_a_planted_redaction_is_found_with_file_and_position(exported, tmp_path):
+# After a word with a stress mark and one with a soft hyphen, the position still holds:
+# the check compares words without them.
+@pytest.mark.parametrize("before", ["", "за\u0301мок, відпуст\u00adка: "])
+def test_a_planted_redaction_is_found_with_file_and_position(exported, tmp_path, before):
     site = _copy(exported[0], tmp_path)
     archive, private = _private(site)
     redaction = next(r for p in archive.testimonies[REDACTED_IN].passages for r in p.redactions)
     page = site / "browse" / "index.html"
     body = page.read_bytes()
     at = body.index(b"<main")
-    page.write_bytes(body[:at] + f"<p>{redaction}</p>".encode() + body[at:])
-    leaks = check_export(site, private).leaks
-    assert [(leak.file, leak.position) for leak in leaks] == [("browse/index.html", at + 3)]
-    assert f"{REDACTED_IN}.md:" in str(leaks[0]) and redaction not in str(leaks[0])
-
-
-def test_a_leak_after_a_word_with_a_stress_mark_keeps_its_position(exported, tmp_path):
-    site = _copy(exported[0], tmp_path)
-    archive, private = _private(site)
-    redaction = next(r for p in archive.testimonies[REDACTED_IN].passages for r in p.redactions)
-    page = site / "browse" / "index.html"
-    body = page.read_bytes()
-    at = body.index(b"<main")
-    planted = "<p>за\u0301мок, відпуст\u00adка: "
+    planted = f"<p>{before}"
     page.write_bytes(body[:at] + f"{planted}{redaction}</p>".encode() + body[at:])
     leaks = check_export(site, private).leaks
-    assert [(leak.file, leak.position) for leak in leaks] == [
-        ("browse/index.html", at + len(planted.encode()))
-    ]
+    position = at + len(planted.encode())
+    assert [(leak.file, leak.position) for leak in leaks] == [("browse/index.html", position)]
+    assert f"{REDACTED_IN}.md:" in str(leaks[0]) and redaction not in str(leaks[0])
 
 
 def test_a_leak_inside_a_compressed_index_fragment_is_found(exported, tmp_path):

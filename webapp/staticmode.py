@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
+from archive.analysis import INWORD
 from archive.wordforms import MAX_ENDING, MIN_START
 
 from .searchindex import BUNDLE, WORD_STARTS
@@ -117,6 +118,7 @@ def _context() -> dict[str, Any]:
             "files": " ".join(config.get(EXPORT_WORD_STARTS) or ()),
             "min_start": MIN_START,
             "max_ending": MAX_ENDING,
+            "in_word": INWORD,
         }
     return {"static_export": True, "export": export}
 

@@ -224,9 +224,12 @@
   var CYRILLIC_WORD = /^[\u0400-\u04ff]+$/;
   var startTables = {};
 
-  // archive.wordforms.pagefind_form (the same for Cyrillic words): what Pagefind compares.
+  // archive.wordforms.pagefind_form (the same for Cyrillic words): what Pagefind compares,
+  // without Pagefind's marks (\p{M}) nor what the archive's tokenizer keeps inside a word
+  // (analysis.INWORD: marks and invisible characters, given by the page).
+  var inWord = new RegExp("\\p{M}|" + (root.getAttribute("data-word-marks") || "\\p{M}"), "gu");
   function pagefindForm(word) {
-    return word.toLowerCase().normalize("NFD").replace(/[\p{M}\u00ad\u200b-\u200d\u2060\ufeff]/gu, "");
+    return word.toLowerCase().normalize("NFD").replace(inWord, "");
   }
 
   function startTable(form) {

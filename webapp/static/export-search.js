@@ -202,7 +202,7 @@
     }
     var page = parseInt(params.get("page") || "1", 10);
     return {
-      q: (params.get("q") || "").trim(), terms: terms.join(" "), words: terms, filters: filters,
+      q: (params.get("q") || "").trim(), words: terms, filters: filters,
       page: page > 0 ? page : 1,
       unsupported: unsupported.filter(function (v, n) { return unsupported.indexOf(v) === n; })
     };
@@ -250,7 +250,7 @@
   // when the table cannot resolve it (Pagefind would otherwise split it into shorter words
   // it knows, "заявление" into "за"). A table file that fails to load leaves the word as typed.
   function wordStart(word) {
-    var form = pagefindForm(word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ""));
+    var form = pagefindForm(trimmed(word));
     if (!CYRILLIC_WORD.test(form)) { return Promise.resolve(word); }
     return startTable(form).then(function (table) {
       var own = Object.prototype.hasOwnProperty;
@@ -360,7 +360,7 @@
     var query = readQuery();
     keepFilters(query);
     var filtered = Object.keys(query.filters).length > 0;
-    if (!query.terms && !filtered) {
+    if (!query.words.length && !filtered) {
       if (query.unsupported.length) { status(unsupportedNotice(query)); }
       return;
     }
@@ -399,7 +399,7 @@
       children.push(el("div", { "class": "empty" }, [el("p", {}, ["Try fewer words, another form of the word, or the same search in another language."])]));
     }
     datas.forEach(function (data, i) {
-      children.push(hitGroup(data, (query.page - 1) * PER_PAGE + i + 1, query.terms ? passageHits(data, HITS_PER_TESTIMONY) : []));
+      children.push(hitGroup(data, (query.page - 1) * PER_PAGE + i + 1, query.words.length ? passageHits(data, HITS_PER_TESTIMONY) : []));
     });
     children.push(pagination(query, pages));
     root.textContent = "";

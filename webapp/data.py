@@ -254,7 +254,7 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     q = arg(args, "q")
     filters = _filters(snap, args)
     sort = arg(args, "sort", "relevance") or "relevance"
-    if sort not in SORTS:
+    if sort not in SORTS:  # search's list; checked here too since the empty form shows it
         raise PageError(400, f"sort must be one of: {', '.join(SORTS)}")
     page = page_number(args)
     data: dict[str, Any] = {

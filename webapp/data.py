@@ -6,6 +6,11 @@ refused with :class:`PageError` (a 4xx with a message), never an exception
 that would become a 500. Only public testimonies are ever looked at: every
 lookup goes through ``Archive.get_public``/``Archive.public`` with the
 snapshot's date, so restricted and embargoed files stay invisible.
+
+What the archive holds (themes with counts, places, periods, languages) and
+the label tables come from :mod:`webapp.catalog`; the search page shows
+:class:`archive.search.SearchResults` as it is (pages, groups, facets) and adds
+only links and labels.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ one definition of what is public.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "Vocabulary",
     "PartialDate",
     "public_text",
+    "decade_of",
     "PASSAGE_SEPARATOR",
 ]
 
@@ -35,6 +37,11 @@ REDACTED_MARKER = "[redacted]"
 #: offsets count in that joined text.
 PASSAGE_SEPARATOR = "\n\n"
 STATUSES = ("public", "restricted", "embargoed")
+
+
+def decade_of(year: int) -> str:
+    """The decade a year falls in, as the archive names it: 1937 -> "1930s"."""
+    return f"{year // 10 * 10}s"
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ class PartialDate:
 
     @property
     def decade(self) -> str:
-        return f"{self.year // 10 * 10}s"
+        return decade_of(self.year)
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,15 @@ class Vocabulary:
 
     def narrower(self, slug: str) -> list[Theme]:
         return [t for t in self.themes.values() if t.broader == slug]
+
+    def with_broader(self, slugs: Iterable[str]) -> list[str]:
+        """The themes, then every broader one, each once: a passage tagged with a theme
+        counts, is found and is filtered for its broader themes too."""
+        slugs = list(slugs)
+        family = list(slugs)
+        for slug in slugs:
+            family += [t.slug for t in self.ancestors(slug)]
+        return list(dict.fromkeys(family))
 
     def ancestors(self, slug: str) -> list[Theme]:
         """Broader themes from the nearest up; the vocabulary is checked to be a tree."""

@@ -263,9 +263,9 @@ def hostile_urls(info: dict[str, list[str]], app) -> tuple[list[str], set[str], 
     with app.test_request_context():
         from flask import url_for
 
-        from webapp.data import _place_slug
+        from webapp.catalog import place_slug
 
-        places = sorted({_place_slug(t.place) for t in archive.testimonies.values() if t.place})
+        places = sorted({place_slug(t.place) for t in archive.testimonies.values() if t.place})
         places = [url_for("archive.browse_place", slug=s) for s in places]
     pages += places
     pages += ["/browse/date/1930s/", "/browse/date/1937/", "/browse/language/en/"]

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from archive import ArchiveError, ValidationErrors, load_archive, parse_file
 from archive.cli import main
+from archive.model import PartialDate, decade_of
 from archive.themes import load_vocabulary, parse_vocabulary, suggest, write_suggestions
 
 VOCAB = """themes:
@@ -38,6 +39,22 @@ def test_vocabulary_tree_and_labels():
     assert [t.slug for t in v.ancestors("furlough")] == ["leaving-service"]
     assert v.themes["furlough"].label("ru") == "Отпуск"
     assert v.themes["hiding"].label("uk") == "Hiding"  # falls back to English
+
+
+def test_with_broader_lists_each_theme_then_its_broader_ones_once():
+    v = parse_vocabulary(VOCAB, "themes.yaml")
+    assert v.with_broader(["hiding", "furlough"]) == ["hiding", "furlough", "leaving-service"]
+    assert v.with_broader(["leaving-service", "furlough"]) == ["leaving-service", "furlough"]
+    assert v.with_broader(iter(["furlough"])) == ["furlough", "leaving-service"]
+    assert v.with_broader([]) == []
+
+
+@pytest.mark.parametrize(
+    ("year", "decade"), [(1937, "1930s"), (1930, "1930s"), (1939, "1930s"), (2000, "2000s")]
+)
+def test_decade_of(year, decade):
+    assert decade_of(year) == decade
+    assert PartialDate(year, 5).decade == decade
 
 
 @pytest.mark.parametrize(

@@ -6,27 +6,32 @@ refused with :class:`PageError` (a 4xx with a message), never an exception
 that would become a 500. Only public testimonies are ever looked at: every
 lookup goes through ``Archive.get_public``/``Archive.public`` with the
 snapshot's date, so restricted and embargoed files stay invisible.
+
+What the archive holds (themes with counts, places, periods, languages) and
+the label tables come from :mod:`webapp.catalog`; the search page shows
+:class:`archive.search.SearchResults` as it is (pages, groups, facets) and adds
+only links and labels.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote_plus
 
 from flask import current_app, request, url_for
-from slugify import slugify
 from werkzeug.datastructures import MultiDict
 
 from archive.anchors import Anchor, make_anchor, resolve_anchor
 from archive.errors import AnchorError, QueryError
 from archive.model import Passage, Testimony, passage_offsets, public_text
 from archive.quotecheck import check_quote
-from archive.search import search
+from archive.search import FACETS, SORTS, SearchResults, search
 from archive.urls import ANCHOR_PARAM, join_base, testimony_url
 
+from . import catalog
+from .catalog import UNDATED, language_info
 from .citations import FORMATS, Citation, all_formats, download_name
 from .resources import Snapshot
 from .staticmode import STATIC_EXPORT
@@ -34,13 +39,6 @@ from .staticmode import STATIC_EXPORT
 __all__ = ["PageError"]
 
 SITE_NAME = "Testimony Archive"
-LANGUAGES = {
-    "en": ("English", "English"),
-    "ru": ("Russian", "Русский"),
-    "uk": ("Ukrainian", "Українська"),
-}
-FACETS = ("theme", "language", "place", "decade")
-SORTS = ("relevance", "date")
 PER_PAGE = 20
 LIST_PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -85,20 +83,14 @@ def absolute(path: str) -> str:
     return join_base(site_base(), path)
 
 
-def language_info(code: str) -> dict[str, str]:
-    english, native = LANGUAGES.get(code, (code, code))
-    return {"code": code, "name": english, "native": native}
-
-
 def _turl(testimony_id: str, passage: str | None = None, anchor: Anchor | None = None) -> str:
     return testimony_url(testimony_id, passage=passage, anchor=anchor, base_url=_base())
 
 
 def theme_ref(snap: Snapshot, slug: str) -> dict[str, str]:
-    theme = snap.archive.vocabulary.themes.get(slug)
     return {
         "slug": slug,
-        "label": theme.label("en") if theme else slug,
+        "label": catalog.theme_label(snap.archive.vocabulary, slug),
         "url": url_for("archive.theme", slug=slug),
     }
 
@@ -182,143 +174,51 @@ def paginate(items: list, page: int, per_page: int, endpoint: str, **values: Any
     }
 
 
-def _sort_key(t: Testimony) -> tuple:
-    return (t.date.first_day.toordinal() if t.date else 0, t.id)
-
-
-def _public(snap: Snapshot) -> list[Testimony]:
-    return snap.memo("public", lambda: sorted(snap.archive.public(snap.today), key=lambda t: t.id))
-
-
-def _with_broader(snap: Snapshot, slugs: Iterable[str]) -> set[str]:
-    """The themes and every broader one: a passage tagged with a theme counts for its
-    broader themes too."""
-    vocab = snap.archive.vocabulary
-    found = set()
-    for slug in slugs:
-        if slug in vocab:
-            found.add(slug)
-            found.update(theme.slug for theme in vocab.ancestors(slug))
-    return found
-
-
-def _theme_counts(snap: Snapshot) -> dict[str, dict[str, int]]:
-    """Per theme (narrower themes included): public testimonies and passages."""
-
-    def compute() -> dict[str, dict[str, int]]:
-        # One pass over the passages, each counted for its themes and their broader ones.
-        counts = {
-            slug: {"testimonies": 0, "passages": 0} for slug in snap.archive.vocabulary.themes
-        }
-        for t in _public(snap):
-            for slug in _with_broader(snap, t.all_themes):
-                counts[slug]["testimonies"] += 1
-            for p in t.passages:
-                if p.themes:
-                    for slug in _with_broader(snap, p.themes):
-                        counts[slug]["passages"] += 1
-        return counts
-
-    return snap.memo("theme_counts", compute)
+def _theme_node(snap: Snapshot, node: catalog.ThemeNode) -> dict[str, Any]:
+    return {
+        **theme_ref(snap, node.theme.slug),
+        "description": node.theme.description,
+        "testimonies": node.testimonies,
+        "passages": node.passages,
+        "narrower": [_theme_node(snap, n) for n in node.narrower],
+    }
 
 
 def _theme_tree(snap: Snapshot, only_used: bool) -> list[dict[str, Any]]:
-    vocab, counts = snap.archive.vocabulary, _theme_counts(snap)
-
-    def node(slug: str) -> dict[str, Any] | None:
-        theme = vocab.themes[slug]
-        if only_used and not counts[slug]["testimonies"]:
-            return None
-        children = [n for n in (node(c.slug) for c in vocab.narrower(slug)) if n]
-        return {
-            **theme_ref(snap, slug),
-            "description": theme.description,
-            "testimonies": counts[slug]["testimonies"],
-            "passages": counts[slug]["passages"],
-            "narrower": children,
-        }
-
-    roots = [t.slug for t in vocab.themes.values() if not t.broader]
-    return [n for n in (node(s) for s in roots) if n]
+    return [_theme_node(snap, n) for n in catalog.theme_tree(snap, only_used)]
 
 
-# --- places, dates, languages ---------------------------------------------------
-
-
-def _place_slug(place: str) -> str:
-    return slugify(place) or "place"
-
-
-def _places(snap: Snapshot) -> dict[str, dict[str, Any]]:
-    def compute() -> dict[str, dict[str, Any]]:
-        places: dict[str, dict[str, Any]] = {}
-        for t in _public(snap):
-            if not t.place:
-                continue
-            slug = _place_slug(t.place)
-            entry = places.setdefault(
-                slug, {"slug": slug, "names": [], "ids": [], "language": t.language}
-            )
-            if t.place not in entry["names"]:
-                entry["names"].append(t.place)
-            entry["ids"].append(t.id)
-        return dict(sorted(places.items(), key=lambda kv: kv[1]["names"][0].lower()))
-
-    return snap.memo("places", compute)
-
-
-def _periods(snap: Snapshot) -> dict[str, list[str]]:
-    """Decade ("1930s"), year ("1937") and "undated" -> testimony ids."""
-
-    def compute() -> dict[str, list[str]]:
-        periods: dict[str, list[str]] = defaultdict(list)
-        for t in _public(snap):
-            if t.date is None:
-                periods["undated"].append(t.id)
-                continue
-            periods[t.date.decade].append(t.id)
-            periods[str(t.date.year)].append(t.id)
-        return dict(periods)
-
-    return snap.memo("periods", compute)
+def _languages(snap: Snapshot, by_count: bool) -> list[dict[str, Any]]:
+    """The public testimonies' languages with counts: the most used first, or by code."""
+    counts = [(code, len(ids)) for code, ids in catalog.languages(snap).items()]
+    if by_count:
+        counts.sort(key=lambda kv: (-kv[1], kv[0]))
+    return [
+        {**language_info(code), "count": n, "url": url_for("archive.browse_language", code=code)}
+        for code, n in counts
+    ]
 
 
 # --- pages ----------------------------------------------------------------------
 
 
 def home(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
-    public = _public(snap)
-    languages = Counter(t.language for t in public)
-    recent = sorted((t for t in public if t.date), key=_sort_key, reverse=True)[:8]
+    recent = [t for t in catalog.newest(snap) if t.date][:8]
     return {
-        "totals": snap.memo(
-            "totals",
-            lambda: {
-                "testimonies": len(public),
-                "passages": sum(len(t.passages) for t in public),
-                "words": sum(t.word_count for t in public),
-                "languages": len(languages),
-            },
-        ),
+        "totals": catalog.totals(snap),
         "themes": _theme_tree(snap, only_used=True),
-        "languages": [
-            {
-                **language_info(code),
-                "count": n,
-                "url": url_for("archive.browse_language", code=code),
-            }
-            for code, n in sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
+        "languages": _languages(snap, by_count=True),
         "recent": [summary(snap, t) for t in recent],
     }
 
 
 def _filters(snap: Snapshot, args: MultiDict) -> dict[str, list[str]]:
+    """The filters as the request gives them (in its order, each once): links keep that
+    order. How many values a facet may have is search's rule; a theme is checked here
+    only to name the themes page in the message."""
     filters: dict[str, list[str]] = {}
     for facet in FACETS:
         values = [v.strip() for v in args.getlist(facet) if v.strip()]
-        if len(values) > 20:
-            raise PageError(400, f"too many {facet} filters (at most 20)")
         if values:
             filters[facet] = list(dict.fromkeys(values))
     for slug in filters.get("theme", []):
@@ -359,7 +259,7 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     q = arg(args, "q")
     filters = _filters(snap, args)
     sort = arg(args, "sort", "relevance") or "relevance"
-    if sort not in SORTS:
+    if sort not in SORTS:  # search's list; checked here too since the empty form shows it
         raise PageError(400, f"sort must be one of: {', '.join(SORTS)}")
     page = page_number(args)
     data: dict[str, Any] = {
@@ -373,7 +273,7 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     if not data["searched"]:
         return data
     try:
-        results = search(
+        found = search(
             snap.search_index(),
             q,
             filters=filters or None,
@@ -382,34 +282,29 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
             sort=sort,
             base_url=_base(),
             exclude=snap.stale_testimonies(),
-        ).as_dict()
+        )
     except QueryError as exc:
         raise PageError(400, str(exc)) from None
-    total = results.get("total", 0)
-    pages = max(1, math.ceil(total / PER_PAGE))
-    if page > pages:
-        raise PageError(400, f"page {page} is past the last page ({pages})")
+    if found.past_end:
+        raise PageError(400, f"page {page} is past the last page ({found.pages})")
+    results = found.as_dict()
     link = _SearchLinks()
+    labels = catalog.facet_labels(snap)
     facets = {}
     for facet in FACETS:
         chosen = set(filters.get(facet, []))
         entries = []
-        for value, count in results.get("facets", {}).get(facet, []):
+        for value, count in found.facets[facet]:
             selected = value in chosen
             toggled = {k: list(v) for k, v in filters.items()}
             if selected:
                 toggled[facet] = [v for v in toggled[facet] if v != value]
             else:
                 toggled.setdefault(facet, []).append(value)
-            label = value
-            if facet == "theme":
-                label = theme_ref(snap, value)["label"]
-            elif facet == "language":
-                label = language_info(value)["name"]
             entries.append(
                 {
                     "value": value,
-                    "label": label,
+                    "label": labels.get(facet, {}).get(value, value),
                     "count": count,
                     "selected": selected,
                     "url": link(q, toggled, sort),
@@ -417,35 +312,32 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
             )
         facets[facet] = entries
     results["facets"] = facets
-    results["pages"] = pages
     results["previous"] = link(q, filters, sort, page - 1) if page > 1 else None
-    results["next"] = link(q, filters, sort, page + 1) if page < pages else None
+    results["next"] = link(q, filters, sort, page + 1) if page < found.pages else None
     results["sort_urls"] = {s: link(q, filters, s) for s in SORTS}
     results["clear_url"] = link(q, {}, sort) if filters else None
-    suggestion = results.get("suggestion")
+    suggestion = found.suggestion
     results["suggestion_url"] = link(suggestion, filters, sort) if suggestion else None
-    results["grouped"] = _group_hits(results.get("hits", []))
+    results["grouped"] = _grouped(found, results["groups"])
     data["results"] = results
     return data
 
 
-def _group_hits(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Consecutive hits by testimony, in the order search ranked the first of each."""
-    groups: dict[str, dict[str, Any]] = {}
-    for hit in hits:
-        group = groups.get(hit["testimony"])
-        if group is None:
-            group = groups[hit["testimony"]] = {
-                "testimony": hit["testimony"],
-                "title": hit.get("title"),
-                "narrator": hit.get("narrator"),
-                "date": hit.get("date"),
-                "language": language_info(hit.get("language") or ""),
-                "url": url_for("archive.testimony", testimony_id=hit["testimony"]),
-                "hits": [],
-            }
-        group["hits"].append(hit)
-    return list(groups.values())
+def _grouped(found: SearchResults, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Search's groups (``groups``: the same as dicts) with what a group's heading shows,
+    from the group's first hit."""
+    return [
+        {
+            "testimony": group.testimony,
+            "title": group.title,
+            "narrator": group.hits[0].narrator,
+            "date": group.hits[0].date,
+            "language": language_info(group.hits[0].language or ""),
+            "url": url_for("archive.testimony", testimony_id=group.testimony),
+            "hits": as_dict["hits"],
+        }
+        for group, as_dict in zip(found.groups, groups, strict=True)
+    ]
 
 
 SEARCH_HELP = [
@@ -687,37 +579,13 @@ def themes_index(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
     return {"themes": _theme_tree(snap, only_used=False)}
 
 
-ThemeMembers = tuple[list[Testimony], list[tuple[Testimony, Passage, int]]]
-
-
-def _theme_members(snap: Snapshot) -> dict[str, ThemeMembers]:
-    """Per theme: the testimonies tagged with it or a narrower one, and such passages with
-    their offsets, newest first; the same for every page of a theme's listing. Made in one
-    pass for every theme, since the export lists them all."""
-
-    def compute() -> dict[str, ThemeMembers]:
-        members: dict[str, ThemeMembers] = {s: ([], []) for s in snap.archive.vocabulary.themes}
-        for t in sorted(_public(snap), key=_sort_key, reverse=True):
-            for slug in _with_broader(snap, t.themes):
-                members[slug][0].append(t)
-            offsets = None
-            for p in t.passages:
-                if p.themes:
-                    offsets = offsets or passage_offsets(t)
-                    for slug in _with_broader(snap, p.themes):
-                        members[slug][1].append((t, p, offsets[p.id]))
-        return members
-
-    return snap.memo("theme_members", compute)
-
-
 def theme(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
     vocab = snap.archive.vocabulary
     if slug not in vocab:
         raise not_found()
     page = page_number(args)
     item = vocab.themes[slug]
-    tagged_testimonies, passages = _theme_members(snap)[slug]
+    tagged_testimonies, passages = catalog.theme_members(snap)[slug]
     tagged = [summary(snap, t) for t in tagged_testimonies]
     window = paginate(passages, page, LIST_PER_PAGE, "archive.theme", slug=slug)
     groups: list[dict[str, Any]] = []
@@ -726,7 +594,7 @@ def theme(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
             groups.append({"testimony": summary(snap, t), "passages": []})
         groups[-1]["passages"].append(passage_dict(snap, t, p, offset, with_link=True))
     del window["items"]
-    counts = _theme_counts(snap)
+    counts = catalog.theme_counts(snap)
     return {
         "theme": {
             **theme_ref(snap, slug),
@@ -747,10 +615,15 @@ def theme(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
 
 
 def browse(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
-    public = _public(snap)
-    periods = _periods(snap)
-    decades = sorted(p for p in periods if p.endswith("s"))
-    languages = Counter(t.language for t in public)
+    periods = catalog.periods(snap)
+
+    def period(name: str) -> dict[str, Any]:
+        return {
+            "period": name,
+            "count": len(periods[name]),
+            "url": url_for("archive.browse_date", period=name),
+        }
+
     return {
         "places": [
             {
@@ -760,36 +633,17 @@ def browse(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
                 "count": len(entry["ids"]),
                 "url": url_for("archive.browse_place", slug=entry["slug"]),
             }
-            for entry in _places(snap).values()
+            for entry in catalog.places(snap).values()
         ],
         "decades": [
-            {
-                "period": decade,
-                "count": len(periods[decade]),
-                "url": url_for("archive.browse_date", period=decade),
-                "years": [
-                    {
-                        "period": year,
-                        "count": len(periods[year]),
-                        "url": url_for("archive.browse_date", period=year),
-                    }
-                    for year in sorted(p for p in periods if p.isdigit() and p[:3] == decade[:3])
-                ],
-            }
-            for decade in decades
+            {**period(decade), "years": [period(year) for year in years]}
+            for decade, years in catalog.decades(snap).items()
         ],
         "undated": {
-            "count": len(periods.get("undated", [])),
-            "url": url_for("archive.browse_date", period="undated"),
+            "count": len(periods.get(UNDATED, [])),
+            "url": url_for("archive.browse_date", period=UNDATED),
         },
-        "languages": [
-            {
-                **language_info(code),
-                "count": n,
-                "url": url_for("archive.browse_language", code=code),
-            }
-            for code, n in sorted(languages.items())
-        ],
+        "languages": _languages(snap, by_count=False),
     }
 
 
@@ -797,15 +651,15 @@ def _listing(
     snap: Snapshot, args: MultiDict, ids: Iterable[str], endpoint: str, **values: Any
 ) -> dict[str, Any]:
     page = page_number(args)
-    public = snap.memo("public_by_id", lambda: {t.id: t for t in _public(snap)})
-    items = sorted((public[i] for i in set(ids) if i in public), key=_sort_key, reverse=True)
+    public = catalog.public_by_id(snap)
+    items = catalog.newest_first(public[i] for i in set(ids) if i in public)
     window = paginate(items, page, LIST_PER_PAGE, endpoint, **values)
     window["items"] = [summary(snap, t) for t in window["items"]]
     return window
 
 
 def browse_place(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
-    entry = _places(snap).get(slug)
+    entry = catalog.places(snap).get(slug)
     if entry is None:
         raise not_found()
     return {
@@ -818,10 +672,10 @@ def browse_place(snap: Snapshot, args: MultiDict, slug: str) -> dict[str, Any]:
 
 
 def browse_date(snap: Snapshot, args: MultiDict, period: str) -> dict[str, Any]:
-    ids = _periods(snap).get(period)
+    ids = catalog.periods(snap).get(period)
     if ids is None:
         raise not_found()
-    label = "Undated" if period == "undated" else period
+    label = "Undated" if period == UNDATED else period
     return {
         "facet": "date",
         "value": period,
@@ -831,7 +685,7 @@ def browse_date(snap: Snapshot, args: MultiDict, period: str) -> dict[str, Any]:
 
 
 def browse_language(snap: Snapshot, args: MultiDict, code: str) -> dict[str, Any]:
-    ids = [t.id for t in _public(snap) if t.language == code]
+    ids = catalog.languages(snap).get(code)
     if not ids:
         raise not_found()
     info = language_info(code)
@@ -904,19 +758,16 @@ def quote_check(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
 
 
 def feed_entries(snap: Snapshot, limit: int = 50) -> list[Testimony]:
-    return sorted(_public(snap), key=_sort_key, reverse=True)[:limit]
+    return catalog.newest(snap)[:limit]
 
 
 def sitemap_urls(snap: Snapshot) -> list[str]:
     urls = [url_for("archive.home"), url_for("archive.themes"), url_for("archive.browse")]
     urls += [url_for("archive.search_help"), url_for("archive.quote")]
-    counts = _theme_counts(snap)
+    counts = catalog.theme_counts(snap)
     urls += [url_for("archive.theme", slug=s) for s, c in counts.items() if c["passages"]]
-    urls += [url_for("archive.browse_place", slug=s) for s in _places(snap)]
-    urls += [url_for("archive.browse_date", period=p) for p in sorted(_periods(snap))]
-    urls += [
-        url_for("archive.browse_language", code=c)
-        for c in sorted({t.language for t in _public(snap)})
-    ]
-    urls += [url_for("archive.testimony", testimony_id=t.id) for t in _public(snap)]
+    urls += [url_for("archive.browse_place", slug=s) for s in catalog.places(snap)]
+    urls += [url_for("archive.browse_date", period=p) for p in sorted(catalog.periods(snap))]
+    urls += [url_for("archive.browse_language", code=c) for c in catalog.languages(snap)]
+    urls += [url_for("archive.testimony", testimony_id=t.id) for t in catalog.public(snap)]
     return [absolute(u) for u in urls]

@@ -76,24 +76,17 @@ def export_headers(noindex: bool = False) -> dict[str, str]:
 
 def _search_labels() -> dict[str, dict[str, str]]:
     """Facet value -> label, so the search script shows what the server would."""
-    from .data import LANGUAGES
+    from .catalog import facet_labels
     from .resources import get_resources
 
-    snap = get_resources()
-    themes = {slug: theme.label("en") for slug, theme in snap.archive.vocabulary.themes.items()}
-    languages = {code: english for code, (english, _native) in LANGUAGES.items()}
-    return {"theme": themes, "language": languages}
+    return facet_labels(get_resources())
 
 
 def _theme_family(slugs: list[str]) -> list[str]:
     """Themes and every broader one: filtering by a theme finds its narrower themes too."""
     from .resources import get_resources
 
-    vocabulary = get_resources().archive.vocabulary
-    family = list(slugs)
-    for slug in slugs:
-        family += [t.slug for t in vocabulary.ancestors(slug)]
-    return list(dict.fromkeys(family))
+    return get_resources().archive.vocabulary.with_broader(slugs)
 
 
 def _context() -> dict[str, Any]:

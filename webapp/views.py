@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from archive.anchors import MAX_PARAM_CHARS
 from archive.errors import ArchiveError, IndexError_
+from archive.model import decade_of
 from archive.urls import ANCHOR_PARAM, TESTIMONY, THEME
 
 from . import data
@@ -257,12 +258,18 @@ def _safe_snippet(snippet: str) -> Markup:
     return Markup(_SNIPPET_CLEANER.clean(str(snippet)))  # noqa: S704
 
 
+def _decade(date: str) -> str:
+    """The decade of an ISO date as a page shows it (``1937-05`` -> ``1930s``)."""
+    return decade_of(int(date.split("-")[0]))
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(_check_params)
     app.before_request(_log_query)
 
     app.add_template_filter(_safe_snippet, "safe_snippet")
+    app.add_template_filter(_decade, "decade")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

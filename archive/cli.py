@@ -474,7 +474,7 @@ def export_command(
       archive export site/ --force --now 2027-01-02 --noindex
       archive export --check-only site/
     """
-    from webapp.export import check_site, export_site
+    from webapp.publish.export import check_site, export_site
 
     if check_only:
         links = check_site(out, base_url)

@@ -48,7 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     resources.init_app(app, config)
     security.init_app(app)
     views.init_app(app)
-    from . import staticmode  # static export: what templates add for a static host
+    from .publish import staticmode  # static export: what templates add for a static host
 
     staticmode.init_app(app)
     return app

@@ -67,7 +67,7 @@ from archive.wordforms import chunks, word_starts
 
 from .leakcheck import LeakReport, PrivateSide, check_export
 from .linkcheck import LinkReport, check_links
-from .searchindex import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
+from .pagefind import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
 from .staticmode import EXPORT_NOINDEX, EXPORT_WORD_STARTS, STATIC_EXPORT, export_headers
 
 __all__ = [
@@ -210,8 +210,8 @@ def export_app(
     :mod:`archive.wordforms`) is worked out here, once: the search page names
     its files, and the export writes them.
     """
-    from . import create_app
-    from .resources import use_archive
+    from .. import create_app
+    from ..resources import use_archive
 
     root = urlsplit(base_url).path.rstrip("/")
     app = create_app(

@@ -21,8 +21,8 @@ from flask import Flask, current_app, request
 from archive.analysis import INWORD
 from archive.wordforms import MAX_ENDING, MIN_START
 
-from .searchindex import BUNDLE, WORD_STARTS
-from .security import CSP, SECURITY_HEADERS
+from ..security import CSP, SECURITY_HEADERS
+from .pagefind import BUNDLE, WORD_STARTS
 
 __all__ = [
     "EXPORT_NOINDEX",
@@ -76,8 +76,8 @@ def export_headers(noindex: bool = False) -> dict[str, str]:
 
 def _search_labels() -> dict[str, dict[str, str]]:
     """Facet value -> label, so the search script shows what the server would."""
-    from .data import LANGUAGES
-    from .resources import get_resources
+    from ..data import LANGUAGES
+    from ..resources import get_resources
 
     snap = get_resources()
     themes = {slug: theme.label("en") for slug, theme in snap.archive.vocabulary.themes.items()}
@@ -87,7 +87,7 @@ def _search_labels() -> dict[str, dict[str, str]]:
 
 def _theme_family(slugs: list[str]) -> list[str]:
     """Themes and every broader one: filtering by a theme finds its narrower themes too."""
-    from .resources import get_resources
+    from ..resources import get_resources
 
     vocabulary = get_resources().archive.vocabulary
     family = list(slugs)

@@ -2,7 +2,7 @@
 
 Every page has one data function (:mod:`webapp.data`) whose dict feeds both
 the HTML template and the ``.json`` twin of the page, so the two can never
-disagree. A static export can drive the same app through
+disagree. The static export (:mod:`webapp.publish`) drives the same app through
 ``app.test_client()``: every page is reachable by a URL that ends in ``/``
 (or ``.json``/``.xml``) and depends on no server-side session.
 """

@@ -3,7 +3,7 @@
 As in Frozen-Flask, the export *is* the app: every file is a response of
 the same views, templates and ``url_for`` links, asked for through
 ``app.test_client()`` with ``STATIC_EXPORT`` set (see
-:mod:`webapp.staticmode` for the little the templates add then). As in
+:mod:`webapp.publish.staticmode` for the little the templates add then). As in
 Pelican and MkDocs, it runs in phases, so nothing is written while sources
 are still being read:
 
@@ -20,11 +20,11 @@ are still being read:
 3. **write**: every planned page is rendered into a temporary directory
    beside ``out`` (testimony pages first, by forked workers where there are
    several cores); Pagefind indexes the testimony pages for search in the
-   browser while the rest is rendered (:mod:`webapp.searchindex`), and the
+   browser while the rest is rendered (:mod:`webapp.publish.pagefind`), and the
    table that finds other forms of Russian and Ukrainian words is written
    beside it (:mod:`archive.wordforms`); the result is checked for anything
-   non-public (:mod:`webapp.leakcheck`) and, with ``check``, for broken
-   links (:mod:`webapp.linkcheck`); then it replaces ``out`` in one rename.
+   non-public (:mod:`webapp.publish.leakcheck`) and, with ``check``, for broken
+   links (:mod:`webapp.publish.linkcheck`); then it replaces ``out`` in one rename.
    On any failure ``out`` stays as it was.
 
 Two exports of the same archive on the same date are byte-identical: every
@@ -568,7 +568,7 @@ def _public_chrome(app: Flask, site: Path | None) -> list[str]:
 def private_side(
     app: Flask, archive: Archive, config: Config, today: dt.date, site: Path | None = None
 ) -> PrivateSide:
-    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.leakcheck`)."""
+    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`)."""
     paths = [str(config.testimonies.resolve()), str(config.index.resolve())]
     if site is not None:
         paths.append(str(site.resolve()))

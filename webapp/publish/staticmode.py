@@ -1,6 +1,6 @@
 """What the page templates need when the app is rendered as a static website.
 
-The export (:mod:`webapp.export`) drives this same app through its test
+The export (:mod:`webapp.publish.export`) drives this same app through its test
 client, with ``STATIC_EXPORT`` set. The templates then stay the app's own
 and only add what a static host needs instead of the server: a
 Content-Security-Policy ``<meta>`` (no response headers there), the page

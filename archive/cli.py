@@ -3,6 +3,11 @@
 Each command parses its options, calls one library function and formats the
 result, as text for people or ``--json`` for scripts. Errors a user can fix
 are printed as ``path:line: message`` without a traceback.
+
+This module is the top: the rest of :mod:`archive` never imports the web app.
+It imports :mod:`webapp` itself only inside ``serve`` and ``export``, so the
+other commands (and every ``--help``) start without loading Flask
+(``tests/test_layers.py`` checks both).
 """
 
 from __future__ import annotations
@@ -474,7 +479,7 @@ def export_command(
       archive export site/ --force --now 2027-01-02 --noindex
       archive export --check-only site/
     """
-    from webapp.export import check_site, export_site
+    from webapp.publish.export import check_site, export_site
 
     if check_only:
         links = check_site(out, base_url)

@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from archive.config import resolve_config  # noqa: E402
-from webapp.export import export_site  # noqa: E402
-from webapp.searchindex import PAGEFIND_GLOB  # noqa: E402
+from webapp.publish.export import export_site  # noqa: E402
+from webapp.publish.pagefind import PAGEFIND_GLOB  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "wpa"
 QUERIES = ("cotton", "patrollers", "freedom came", "church meeting", "old master")

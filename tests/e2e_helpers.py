@@ -264,7 +264,7 @@ class StaticSite:
         for testimony_id, text in (extra or {}).items():
             (self.testimonies / f"{testimony_id}.md").write_text(text, encoding="utf-8")
         from archive.config import resolve_config
-        from webapp.export import export_site
+        from webapp.publish.export import export_site
 
         self.www = tmp / "www"
         self.www.mkdir()

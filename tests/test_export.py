@@ -20,7 +20,7 @@ from archive.config import resolve_config
 from archive.errors import ExportError, ValidationErrors
 from archive.wordforms import MAX_ENDING, MIN_START, chunks, pagefind_form, word_starts
 from webapp import create_app
-from webapp.export import (
+from webapp.publish.export import (
     export_app,
     export_site,
     index_site,
@@ -29,10 +29,10 @@ from webapp.export import (
     read_archive,
     render_site,
 )
-from webapp.leakcheck import PrivateSide, check_export
-from webapp.linkcheck import check_links
-from webapp.searchindex import WORD_STARTS
-from webapp.staticmode import export_csp
+from webapp.publish.leakcheck import PrivateSide, check_export
+from webapp.publish.linkcheck import check_links
+from webapp.publish.pagefind import WORD_STARTS
+from webapp.publish.staticmode import export_csp
 
 NOW = dt.date(2025, 6, 1)
 AFTER_EMBARGO = dt.date(2031, 1, 2)
@@ -534,7 +534,7 @@ def test_export_of_the_whole_corpus(tmp_path):
 
 
 def test_pagefind_files_are_rewritten_in_a_canonical_order(exported):
-    from webapp.searchindex import _read
+    from webapp.publish.pagefind import _read
 
     bundle = exported[0] / "pagefind"
     entry = json.loads((bundle / "pagefind-entry.json").read_text())
@@ -573,7 +573,7 @@ def _account(write_testimony) -> Path:
 
 def test_forked_readers_read_the_same_archive(write_testimony):
     from archive.parse import load_archive
-    from webapp.export import _load
+    from webapp.publish.export import _load
 
     directory = _account(write_testimony)
     alone = load_archive(directory)
@@ -603,7 +603,7 @@ def test_translations_grouped_once_are_the_ones_a_scan_finds(write_testimony):
 
 
 def test_pages_asked_of_the_wsgi_app_are_the_test_clients(tmp_path, samples_dir):
-    from webapp.export import _Renderer, plan_site
+    from webapp.publish.export import _Renderer, plan_site
 
     config = _config(samples_dir, tmp_path)
     app = export_app(config, read_archive(config), "https://example.org/sub/path/", NOW)
@@ -650,7 +650,7 @@ def test_pages_pagefind_does_not_read_are_rendered_at_a_lower_priority(monkeypat
     import multiprocessing
     import os
 
-    import webapp.export as export
+    import webapp.publish.export as export
 
     # Each batch reports its worker's niceness instead of rendering.
     monkeypatch.setattr(export, "_write_pages", lambda *args: iter([os.nice(0)]))

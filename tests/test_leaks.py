@@ -463,7 +463,7 @@ def run_archive(*args: str, today: str, **kwargs) -> subprocess.CompletedProcess
 
 def export_available() -> bool:
     try:
-        from webapp.export import export_site  # noqa: F401
+        from webapp.publish.export import export_site  # noqa: F401
     except ImportError:
         return False
     return True

@@ -2,7 +2,7 @@
 
 Every page has one data function (:mod:`webapp.data`) whose dict feeds both
 the HTML template and the ``.json`` twin of the page, so the two can never
-disagree. A static export can drive the same app through
+disagree. The static export (:mod:`webapp.publish`) drives the same app through
 ``app.test_client()``: every page is reachable by a URL that ends in ``/``
 (or ``.json``/``.xml``) and depends on no server-side session.
 """
@@ -48,7 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     resources.init_app(app, config)
     security.init_app(app)
     views.init_app(app)
-    from . import staticmode  # static export: what templates add for a static host
+    from .publish import staticmode  # static export: what templates add for a static host
 
     staticmode.init_app(app)
     return app

@@ -33,8 +33,8 @@ from archive.urls import ANCHOR_PARAM, join_base, testimony_url
 from . import catalog
 from .catalog import UNDATED, language_info
 from .citations import FORMATS, Citation, all_formats, download_name
+from .publish.staticmode import STATIC_EXPORT
 from .resources import Snapshot
-from .staticmode import STATIC_EXPORT
 
 __all__ = ["PageError"]
 

@@ -3,7 +3,7 @@
 As in Frozen-Flask, the export *is* the app: every file is a response of
 the same views, templates and ``url_for`` links, asked for through
 ``app.test_client()`` with ``STATIC_EXPORT`` set (see
-:mod:`webapp.staticmode` for the little the templates add then). As in
+:mod:`webapp.publish.staticmode` for the little the templates add then). As in
 Pelican and MkDocs, it runs in phases, so nothing is written while sources
 are still being read:
 
@@ -20,11 +20,11 @@ are still being read:
 3. **write**: every planned page is rendered into a temporary directory
    beside ``out`` (testimony pages first, by forked workers where there are
    several cores); Pagefind indexes the testimony pages for search in the
-   browser while the rest is rendered (:mod:`webapp.searchindex`), and the
+   browser while the rest is rendered (:mod:`webapp.publish.pagefind`), and the
    table that finds other forms of Russian and Ukrainian words is written
    beside it (:mod:`archive.wordforms`); the result is checked for anything
-   non-public (:mod:`webapp.leakcheck`) and, with ``check``, for broken
-   links (:mod:`webapp.linkcheck`); then it replaces ``out`` in one rename.
+   non-public (:mod:`webapp.publish.leakcheck`) and, with ``check``, for broken
+   links (:mod:`webapp.publish.linkcheck`); then it replaces ``out`` in one rename.
    On any failure ``out`` stays as it was.
 
 Two exports of the same archive on the same date are byte-identical: every
@@ -67,7 +67,7 @@ from archive.wordforms import chunks, word_starts
 
 from .leakcheck import LeakReport, PrivateSide, check_export
 from .linkcheck import LinkReport, check_links
-from .searchindex import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
+from .pagefind import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
 from .staticmode import EXPORT_NOINDEX, EXPORT_WORD_STARTS, STATIC_EXPORT, export_headers
 
 __all__ = [
@@ -210,8 +210,8 @@ def export_app(
     :mod:`archive.wordforms`) is worked out here, once: the search page names
     its files, and the export writes them.
     """
-    from . import create_app
-    from .resources import use_archive
+    from .. import create_app
+    from ..resources import use_archive
 
     root = urlsplit(base_url).path.rstrip("/")
     app = create_app(
@@ -568,7 +568,7 @@ def _public_chrome(app: Flask, site: Path | None) -> list[str]:
 def private_side(
     app: Flask, archive: Archive, config: Config, today: dt.date, site: Path | None = None
 ) -> PrivateSide:
-    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.leakcheck`)."""
+    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`)."""
     paths = [str(config.testimonies.resolve()), str(config.index.resolve())]
     if site is not None:
         paths.append(str(site.resolve()))

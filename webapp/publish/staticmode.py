@@ -1,6 +1,6 @@
 """What the page templates need when the app is rendered as a static website.
 
-The export (:mod:`webapp.export`) drives this same app through its test
+The export (:mod:`webapp.publish.export`) drives this same app through its test
 client, with ``STATIC_EXPORT`` set. The templates then stay the app's own
 and only add what a static host needs instead of the server: a
 Content-Security-Policy ``<meta>`` (no response headers there), the page
@@ -21,8 +21,8 @@ from flask import Flask, current_app, request
 from archive.analysis import INWORD
 from archive.wordforms import MAX_ENDING, MIN_START
 
-from .searchindex import BUNDLE, WORD_STARTS
-from .security import CSP, SECURITY_HEADERS
+from ..security import CSP, SECURITY_HEADERS
+from .pagefind import BUNDLE, WORD_STARTS
 
 __all__ = [
     "EXPORT_NOINDEX",
@@ -76,15 +76,15 @@ def export_headers(noindex: bool = False) -> dict[str, str]:
 
 def _search_labels() -> dict[str, dict[str, str]]:
     """Facet value -> label, so the search script shows what the server would."""
-    from .catalog import facet_labels
-    from .resources import get_resources
+    from ..catalog import facet_labels
+    from ..resources import get_resources
 
     return facet_labels(get_resources())
 
 
 def _theme_family(slugs: list[str]) -> list[str]:
     """Themes and every broader one: filtering by a theme finds its narrower themes too."""
-    from .resources import get_resources
+    from ..resources import get_resources
 
     return get_resources().archive.vocabulary.with_broader(slugs)
 

@@ -48,6 +48,7 @@ __all__ = [
     "SidecarEntry",
     "TimedWord",
     "check_recordings",
+    "check_sidecar_entries",
     "format_seconds",
     "format_span",
     "load_sidecar",
@@ -271,6 +272,11 @@ def load_sidecar(path: Path) -> Sidecar:
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(where, None, f"cannot read the word-time sidecar ({exc})") from None
     data, lines = load_json_with_lines(text, where)
+    return _sidecar_from_data(data, lines, path)
+
+
+def _sidecar_from_data(data: object, lines: dict[int, int], path: Path) -> Sidecar:
+    where = str(path)
     shape = 'see "Recordings" in README.md for the sidecar shape'
     if not isinstance(data, dict) or data.get("version") != SIDECAR_VERSION:
         raise ValidationError(where, 1, 'the sidecar must be {"version": 1, ...}', hint=shape)
@@ -293,7 +299,9 @@ def load_sidecar(path: Path) -> Sidecar:
         try:
             span = parse_time_span(item["t"]) if isinstance(item["t"], str) else None
         except ValueError as exc:
-            raise ValidationError(where, line, f"time code {item['t']!r}: {exc}", hint=TIME_HINT)
+            raise ValidationError(
+                where, line, f"time code {item['t']!r}: {exc}", hint=TIME_HINT
+            ) from None
         if span is None or not isinstance(item["words"], list):
             raise ValidationError(where, line, "'t' must be text and 'words' a list", hint=shape)
         words = []
@@ -501,6 +509,14 @@ def check_recordings(
     return errors
 
 
+def check_sidecar_entries(testimony: Testimony, data: dict, path: Path) -> list[ValidationError]:
+    """Check sidecar data not yet written (an import) against its testimony."""
+    try:
+        return _check_sidecar(testimony, _sidecar_from_data(data, {}, path))
+    except ValidationError as exc:
+        return [exc]
+
+
 def _check_sidecar(testimony: Testimony, sidecar: Sidecar) -> list[ValidationError]:
     errors = []
     where = str(sidecar.path)
@@ -548,7 +564,9 @@ def _check_sidecar(testimony: Testimony, sidecar: Sidecar) -> list[ValidationErr
         mine = [w for _, _, w in passage_words(passage)]
         theirs = [w for _, w in _entry_words(entry)]
         if mine != theirs:
-            at = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), None)
+            at = next(
+                (i for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b), None
+            )
             if at is None:
                 what = f"the passage has {len(mine)} words, the sidecar {len(theirs)}"
             else:

@@ -584,7 +584,7 @@ class _BodyParser:
             try:
                 time = parse_time_span(el.get("t"))
             except ValueError as exc:
-                self.error(where, f"time code t=\"{el.get('t')}\": {exc}", hint=TIME_HINT)
+                self.error(where, f'time code t="{el.get("t")}": {exc}', hint=TIME_HINT)
         indent = re.match(r"\s*", self.lines[first - self.first_line]).group(0)
         if kind == "li":
             indent = " " * (LIST_ITEM_RE.match(self.lines[first - self.first_line]).end())

@@ -125,7 +125,9 @@ def test_sidecar_mismatch_and_bad_shape(write_testimony):
     write_silence(write_testimony.directory / "rec.wav")
     path = write_testimony("t1", BODY, media="rec.wav")
     side = path.parent / "t1.words.json"
-    words = [{"w": w, "start": 0.2, "end": 0.3} for w in ("I", "left", "Ivanov", "at", "the", "gate")]
+    words = [
+        {"w": w, "start": 0.2, "end": 0.3} for w in ("I", "left", "Ivanov", "at", "the", "gate")
+    ]
     side.write_text(json.dumps({"version": 1, "passages": [{"t": "0.2-1.4", "words": words}]}))
     (error,) = errors_of(path)
     assert error.path == str(path) and error.line == 9
@@ -140,6 +142,8 @@ def test_sidecar_mismatch_and_bad_shape(write_testimony):
     side.write_text('{"version": 1,\n "passages": [,]}')
     (error,) = errors_of(path)
     assert error.line == 2 and "not valid JSON" in error.message
-    words = [{"w": w, "start": 0.2, "end": 1.5} for w in ("I", "left", "Petrov", "at", "the", "gate")]
+    words = [
+        {"w": w, "start": 0.2, "end": 1.5} for w in ("I", "left", "Petrov", "at", "the", "gate")
+    ]
     side.write_text(json.dumps({"version": 1, "passages": [{"t": "0.2-1.4", "words": words}]}))
     assert "not inside its passage's span" in errors_of(path)[0].message

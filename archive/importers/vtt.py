@@ -58,8 +58,10 @@ def read(path: Path, raw: bytes) -> Transcript:
                 raise ValidationError(path, number, f"malformed cue timing {line.strip()!r}",
                                       hint=HINT)  # fmt: skip
             timing_lines.append(number)
-        elif not in_header and number - block_start == 1 and not _is_timing_or_note(
-            lines[block_start - 1]
+        elif (
+            not in_header
+            and number - block_start == 1
+            and not _is_timing_or_note(lines[block_start - 1])
         ):
             raise ValidationError(path, block_start, "text outside a cue (no timing line)",
                                   hint=HINT)  # fmt: skip

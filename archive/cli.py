@@ -523,6 +523,76 @@ def export_command(
         click.echo(report.summary())
 
 
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--id", "testimony_id", help="Id of the new testimony [default: from the file name].")
+@click.option("--language", help="BCP 47 language tag [default: the transcript's, else en].")
+@click.option("--media", help="The recording, a path inside the testimonies directory.")
+@click.option("--format", "fmt", type=click.Choice(["vtt", "srt", "whisper", "ohms", "docx", "text"]),
+              help="Input format [default: from the file name ending].")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Print the testimony instead of writing it.")
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    testimony_id: str | None,
+    language: str | None,
+    media: str | None,
+    fmt: str | None,
+    dry_run: bool,
+) -> None:
+    """Turn transcripts (WebVTT, SRT, Whisper/WhisperX JSON, OHMS XML, .docx, text) into
+    testimony files, each with status: restricted until an editor has reviewed it.
+
+    Speaker labels become **Name:** turns; cues are merged into passages at speaker changes
+    and pauses of 2 s or more; time codes are kept, and word times go to a private
+    ID.words.json sidecar. An existing file is never overwritten. A malformed input is
+    reported with its file:line and the other files are still imported.
+
+    \b
+    Examples:
+      archive import interview.vtt --id officer-left-unit-2024 --media recordings/officer.opus
+      archive import whisperx.json --language uk --dry-run
+      archive import part1.srt part2.docx ohms-export.xml
+    """
+    from .errors import ValidationError, ValidationErrors
+    from .importers.build import import_file
+
+    if len(files) > 1 and (testimony_id or media):
+        raise click.ClickException("--id and --media name one testimony: import one FILE")
+    directory = _config(ctx).testimonies
+    if not directory.is_dir():
+        raise click.ClickException(f"{directory}: no such directory (set --testimonies DIR)")
+    failed = 0
+    for source in files:
+        try:
+            result = import_file(source, directory, testimony_id, language, media, fmt, dry_run)
+        except ValidationErrors as exc:
+            failed += 1
+            for error in exc.errors:
+                click.echo(f"{source}: the imported testimony would be invalid: {error}", err=True)
+            continue
+        except ValidationError as exc:
+            failed += 1
+            click.echo(str(exc), err=True)
+            continue
+        if dry_run:
+            click.echo(result.markdown, nl=False)
+            if result.sidecar is not None:
+                words = sum(len(e["words"]) for e in result.sidecar["passages"])
+                click.echo(f"(and {result.path.stem}.words.json: {words} timed words)", err=True)
+        else:
+            extra = f" and {result.testimony_id}.words.json" if result.sidecar else ""
+            click.echo(f"{source} -> {result.path}{extra}: {result.passages} passages, "
+                       "status: restricted (review it, then set status: public)")  # fmt: skip
+        for note in result.notes:
+            click.echo(f"  note: {note}", err=True)
+        for suggestion in result.suggestions:
+            click.echo(f"  theme suggestion: {suggestion}", err=True)
+    if failed:
+        ctx.exit(1)
+
+
 def run() -> None:  # pragma: no cover - the console script
     main(prog_name="archive")
 

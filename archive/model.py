@@ -24,6 +24,7 @@ __all__ = [
     "Passage",
     "Testimony",
     "Theme",
+    "TimeSpan",
     "Vocabulary",
     "PartialDate",
     "public_text",
@@ -80,6 +81,15 @@ class PartialDate:
 
 
 @dataclass(frozen=True)
+class TimeSpan:
+    """Where a passage is heard: seconds in one of the testimony's recordings (see media.py)."""
+
+    start: float
+    end: float
+    recording: int = 1  # 1-based: the first path of Testimony.media
+
+
+@dataclass(frozen=True)
 class Passage:
     """A paragraph, list item or block quote: the unit search, themes and anchors point at."""
 
@@ -97,6 +107,7 @@ class Passage:
     end_line: int = 0  # last source line, the attr_list line included
     attr_line: int | None = None  # the line holding this passage's `{: ... }`, if any
     indent: str = ""  # indentation an attr_list line for this passage needs
+    time: TimeSpan | None = None  # from {: t="START-END" }: where the recording says it
 
     @property
     def has_redactions(self) -> bool:
@@ -133,6 +144,7 @@ class Testimony:
     license: str | None = None
     themes: tuple[str, ...] = ()
     translation_of: str | None = None
+    media: tuple[str, ...] = ()  # recordings, relative to the testimonies directory: ORIGINALS
     blocks: tuple[Block, ...] = ()
     content_hash: str = ""  # sha256 of the file's bytes: what incremental indexing compares
 

@@ -29,6 +29,7 @@ from markdown.util import HTML_PLACEHOLDER_RE, AtomicString
 from slugify import slugify
 
 from .errors import ValidationError, ValidationErrors
+from .media import TIME_HINT, check_recordings, parse_media_field, parse_time_span
 from .model import (
     REDACTED_MARKER,
     STATUSES,
@@ -58,6 +59,7 @@ OPTIONAL = (
     "license",
     "themes",
     "translation_of",
+    "media",
 )
 TEXT_FIELDS = ("title", "narrator", "interviewer", "place", "source", "license")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -69,7 +71,7 @@ LEFTOVER_ATTRS_RE = re.compile(r"\{:[^}\n]*\}|\{\s*[.#][^}\n]*\}|\{[^}\n]*\breda
 NESTED_BLOCKS = ("p", "ul", "ol", "li", "blockquote", "pre")
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[*+-]|\d+\.)\s")
 REDACT_RE = r"\[((?:[^\[\]\\]|\\.)+)\]\{:?\s*\.redact\s*\}"
-PASSAGE_ATTRS = {"id", "themes", "class"}
+PASSAGE_ATTRS = {"id", "themes", "class", "t"}
 INLINE_ATTRS = {"a": {"href", "title"}, "span": {"class"}, "img": {"src", "alt", "title"}}
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -206,6 +208,13 @@ def _front_matter(
             err("translation_of", "translation_of must name another testimony's id")
         else:
             fields["translation_of"] = translation_of
+
+    if data.get("media") is not None:
+        fields["media"], problems = parse_media_field(data["media"])
+        for index, message in problems:
+            key = "media" if index is None else f"media[{index}]"
+            errors.append(ValidationError(path, lines.get(key, lines.get("media", 1)), message,
+                                          hint="name a recording inside the testimonies directory"))  # fmt: skip
     return fields, errors
 
 
@@ -513,7 +522,7 @@ class _BodyParser:
                 self.error(
                     line,
                     f"attribute '{name}' is not allowed",
-                    hint='a passage takes only an #id, themes="..." and .redact',
+                    hint='a passage takes only an #id, themes="...", t="..." and .redact',
                 )
         for cls in (el.get("class") or "").split():
             if cls != "redact":
@@ -570,6 +579,12 @@ class _BodyParser:
         if explicit is not None and slugify(explicit) != explicit:
             self.error(where, f"passage id '{explicit}' is not a lowercase slug",
                        hint=f"use '{slugify(explicit) or 'a-word'}'")  # fmt: skip
+        time = None
+        if el.get("t") is not None:
+            try:
+                time = parse_time_span(el.get("t"))
+            except ValueError as exc:
+                self.error(where, f'time code t="{el.get("t")}": {exc}', hint=TIME_HINT)
         indent = re.match(r"\s*", self.lines[first - self.first_line]).group(0)
         if kind == "li":
             indent = " " * (LIST_ITEM_RE.match(self.lines[first - self.first_line]).end())
@@ -591,6 +606,7 @@ class _BodyParser:
             end_line=last,
             attr_line=attr_line,
             indent=indent,
+            time=time,
         )
 
     def check_ids(self, blocks: list[Block]) -> None:
@@ -660,7 +676,11 @@ def parse_text(
         errors.append(ValidationError(where, body_line, "the body has no passages"))
     if errors:
         raise ValidationErrors(sorted(errors, key=lambda e: e.line or 0))
-    return Testimony(path=path, blocks=blocks, content_hash=content_hash, **fields)
+    testimony = Testimony(path=path, blocks=blocks, content_hash=content_hash, **fields)
+    errors = check_recordings(testimony, key_lines, isinstance(data.get("media"), list))
+    if errors:
+        raise ValidationErrors(errors)
+    return testimony
 
 
 def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testimony:

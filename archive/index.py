@@ -122,7 +122,14 @@ from .fields import (
     pairs_field,
     text_field,
 )
-from .model import PASSAGE_SEPARATOR, Archive, Testimony, Vocabulary, passage_offsets
+from .model import (
+    PASSAGE_SEPARATOR,
+    Archive,
+    Testimony,
+    Vocabulary,
+    decade_of,
+    passage_offsets,
+)
 from .parse import iter_testimony_files, parse_file
 from .themes import load_vocabulary
 
@@ -404,15 +411,12 @@ def _complete(stored: dict, vocabulary: Vocabulary) -> dict:
         doc.update({TERMS: pack_terms(terms), TERM_OFFSETS: pack_offsets(offsets)})
     themes = doc.get("themes", "").split()
     if themes:
-        tree = list(themes)
-        for slug in themes:
-            tree += [a.slug for a in vocabulary.ancestors(slug)]
-        doc["theme_tree"] = " ".join(dict.fromkeys(tree))
+        doc["theme_tree"] = " ".join(vocabulary.with_broader(themes))
     date = doc.get("date")
     if date:
         year, month, day = (int(part) for part in (date.split("-") + ["1", "1"])[:3])
         doc.update(date_sort=year * 10000 + month * 100 + day, year=year)
-        doc["decade"] = f"{year // 10 * 10}s"
+        doc["decade"] = decade_of(year)
     else:
         doc["date_sort"] = 0
     return doc

@@ -11,6 +11,7 @@ one definition of what is public.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "Theme",
     "Vocabulary",
     "PartialDate",
+    "decade_of",
     "public_text",
     "PASSAGE_SEPARATOR",
 ]
@@ -69,7 +71,12 @@ class PartialDate:
 
     @property
     def decade(self) -> str:
-        return f"{self.year // 10 * 10}s"
+        return decade_of(self.year)
+
+
+def decade_of(year: int) -> str:
+    """The decade a year falls in, as the index, the facets and the export name it ("1930s")."""
+    return f"{year // 10 * 10}s"
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,14 @@ class Vocabulary:
             if theme is not None:
                 chain.append(theme)
         return chain
+
+    def with_broader(self, slugs: Iterable[str]) -> list[str]:
+        """The themes, then every broader one, once each: a passage tagged with a narrower
+        theme is found and counted under its broader themes too."""
+        family = list(slugs)
+        for slug in list(family):
+            family += [t.slug for t in self.ancestors(slug)]
+        return list(dict.fromkeys(family))
 
 
 @dataclass

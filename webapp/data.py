@@ -20,7 +20,7 @@ from flask import current_app, request, url_for
 from slugify import slugify
 from werkzeug.datastructures import MultiDict
 
-from archive.anchors import Anchor, make_anchor, resolve_anchor
+from archive.anchors import MAX_QUOTE_CHARS, Anchor, make_anchor, resolve_anchor
 from archive.errors import AnchorError, QueryError
 from archive.model import Passage, Testimony, passage_offsets, public_text
 from archive.quotecheck import check_quote
@@ -39,7 +39,9 @@ LANGUAGES = {
     "ru": ("Russian", "Русский"),
     "uk": ("Ukrainian", "Українська"),
 }
-FACETS = ("theme", "language", "place", "decade")
+#: The search page's filters, in the order shown, with their headings.
+FACET_LABELS = {"theme": "Theme", "language": "Language", "place": "Place", "decade": "Decade"}
+FACETS = tuple(FACET_LABELS)
 SORTS = ("relevance", "date")
 PER_PAGE = 20
 LIST_PER_PAGE = 50
@@ -194,12 +196,7 @@ def _with_broader(snap: Snapshot, slugs: Iterable[str]) -> set[str]:
     """The themes and every broader one: a passage tagged with a theme counts for its
     broader themes too."""
     vocab = snap.archive.vocabulary
-    found = set()
-    for slug in slugs:
-        if slug in vocab:
-            found.add(slug)
-            found.update(theme.slug for theme in vocab.ancestors(slug))
-    return found
+    return set(vocab.with_broader(slug for slug in slugs if slug in vocab))
 
 
 def _theme_counts(snap: Snapshot) -> dict[str, dict[str, int]]:
@@ -844,7 +841,7 @@ def browse_language(snap: Snapshot, args: MultiDict, code: str) -> dict[str, Any
     }
 
 
-MAX_QUOTE_INPUT = 2000
+MAX_QUOTE_INPUT = MAX_QUOTE_CHARS  # a longer text could not be cited as one quote
 
 
 def _diff_parts(diff: list[dict[str, str]]) -> list[dict[str, str]]:

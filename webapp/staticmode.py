@@ -19,8 +19,10 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from archive.analysis import INWORD
+from archive.model import decade_of
 from archive.wordforms import MAX_ENDING, MIN_START
 
+from .pageconfig import page_config_json
 from .searchindex import BUNDLE, WORD_STARTS
 from .security import CSP, SECURITY_HEADERS
 
@@ -89,11 +91,12 @@ def _theme_family(slugs: list[str]) -> list[str]:
     """Themes and every broader one: filtering by a theme finds its narrower themes too."""
     from .resources import get_resources
 
-    vocabulary = get_resources().archive.vocabulary
-    family = list(slugs)
-    for slug in slugs:
-        family += [t.slug for t in vocabulary.ancestors(slug)]
-    return list(dict.fromkeys(family))
+    return get_resources().archive.vocabulary.with_broader(slugs)
+
+
+def _decade(date: str) -> str:
+    """The decade filter of a testimony's date as written ("1937-05" -> "1930s")."""
+    return decade_of(int(date.split("-")[0]))
 
 
 def _context() -> dict[str, Any]:
@@ -109,6 +112,8 @@ def _context() -> dict[str, Any]:
         "pagefind": f"{root}/{BUNDLE}/pagefind.js",
         "site_root": f"{root}/",
         "theme_family": _theme_family,
+        "decade": _decade,
+        "page_config": page_config_json(),
     }
     if endpoint in ("archive.search_page", "archive.quote"):
         export["labels"] = _search_labels()

@@ -32,6 +32,7 @@ from archive.urls import ANCHOR_PARAM, TESTIMONY, THEME
 from . import data
 from .citations import FORMATS, download_name, render
 from .data import SITE_NAME, PageError
+from .pageconfig import page_config
 from .resources import get_resources
 
 __all__ = ["bp", "init_app"]
@@ -273,7 +274,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"site_name": SITE_NAME, "json_url": None}
+        return {"site_name": SITE_NAME, "json_url": None, "page_config": page_config()}
 
     @app.errorhandler(PageError)
     def _page_error(exc: PageError) -> Any:

@@ -34,7 +34,7 @@ from pathlib import Path
 import watchfiles
 
 from archive.config import Config
-from archive.errors import IndexBusyError, ValidationError, ValidationErrors
+from archive.errors import ArchiveError, IndexBusyError, ValidationError, ValidationErrors
 from archive.index import build_index, current_generation
 from archive.model import Archive
 from archive.parse import load_archive
@@ -130,6 +130,9 @@ class Watcher:
                     self._follow_others()
             except IndexBusyError:
                 retry_at = now + RETRY_SECONDS  # someone runs 'archive index': after it
+            except ArchiveError as exc:  # a full disk, a broken themes.yaml: said, not a trace
+                log.warning("the index was not updated: %s; retrying in %g s", exc, RETRY_SECONDS)
+                retry_at = now + RETRY_SECONDS
             except Exception:  # never let the thread die: what is withheld stays withheld
                 log.exception("updating the index failed; retrying in %g s", RETRY_SECONDS)
                 retry_at = now + RETRY_SECONDS

@@ -408,6 +408,7 @@ class SearchResults:
          "total": int, "page": int, "per_page": int, "pages": int,
          "past_end": bool,        # page is after the last one: hits is empty
          "timed_out": bool,       # the time limit cut the search short
+         "total_is_lower_bound": bool,  # timed out: at least ``total`` passages match
          "hits": [{"testimony", "passage", "title", "narrator", "date",
                    "language", "score", "snippet", "url", "anchor"}],
          "groups": [{"testimony", "title", "hits": [hit, ...]}],
@@ -454,6 +455,8 @@ class SearchResults:
             "pages": self.pages,
             "past_end": self.past_end,
             "timed_out": self.timed_out,
+            # A search cut short counted only what it found by then: at least this many.
+            "total_is_lower_bound": self.timed_out,
             "hits": [h.as_dict() for h in self.hits],
             "groups": [g.as_dict() for g in self.groups],
             "facets": {

@@ -670,6 +670,8 @@ def test_time_limit_returns_partial_results_flagged(ix):
         sys.setswitchinterval(old)
     assert results.timed_out
     assert results.as_dict()["timed_out"] is True
+    assert results.as_dict()["total_is_lower_bound"] is True  # "at least N", never exact
+    assert search(ix, "").as_dict()["total_is_lower_bound"] is False
     assert any("stopped after" in n for n in results.notices)
 
 

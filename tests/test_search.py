@@ -22,9 +22,6 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 
 from archive import query as parsing
-from archive.search import compile as compiling
-from archive.search import fastpath, highlight, opened, queries
-from archive.search import match as matching
 from archive import urls
 from archive.analysis import analyze
 from archive.cli import main
@@ -33,7 +30,17 @@ from archive.errors import QueryError
 from archive.index import build_index
 from archive.model import public_text
 from archive.parse import load_archive
-from archive.search import SearchIndex, open_search_index, search
+from archive.search import (
+    SearchIndex,
+    fastpath,
+    highlight,
+    open_search_index,
+    opened,
+    queries,
+    search,
+)
+from archive.search import compile as compiling
+from archive.search import match as matching
 
 LIMIT_SECONDS = 1.5
 

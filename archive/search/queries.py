@@ -222,9 +222,20 @@ class AndNotMatcher(binary.AndNotMatcher):
     passage with "boy").
     """
 
-    def _find_first(self) -> None:
-        if self.a.is_active() and self.b.is_active():
-            self._find_next()
+    def __init__(self, a: Any, b: Any) -> None:
+        super().__init__(a, b)
+        self._exclude_first()
+
+    def reset(self) -> None:
+        super().reset()
+        self._exclude_first()
+
+    def _exclude_first(self) -> None:
+        a, b = self.a, self.b
+        if a.is_active() and b.is_active() and b.id() < a.id():
+            b.skip_to(a.id())
+            if b.is_active() and b.id() == a.id():
+                self.next()  # moves on past every excluded document
 
 
 class AndNot(wq.AndNot):

@@ -28,15 +28,6 @@ from markdown.util import HTML_PLACEHOLDER_RE, AtomicString
 from slugify import slugify
 
 from .errors import ValidationError, ValidationErrors
-from .redaction import (
-    PLACEHOLDER_RE,
-    PLACEHOLDER_RUN_RE,
-    PublicSource,
-    conceal,
-    control_character_errors,
-    front_matter_errors,
-    public_source,
-)
 from .model import (
     REDACTED_MARKER,
     STATUSES,
@@ -46,6 +37,15 @@ from .model import (
     Passage,
     Testimony,
     Vocabulary,
+)
+from .redaction import (
+    PLACEHOLDER_RE,
+    PLACEHOLDER_RUN_RE,
+    PublicSource,
+    conceal,
+    control_character_errors,
+    front_matter_errors,
+    public_source,
 )
 from .themes import load_vocabulary
 from .yamlsafe import load_mapping
@@ -729,10 +729,21 @@ def parse_text(
     front, body, body_line = _split_front_matter(text, where)
     data, key_lines = load_mapping(front, where, first_line=2)
     fields, errors = _front_matter(data, key_lines, where, path.stem, vocabulary)
+    errors += front_matter_errors(data, key_lines, where)
     body_parser = _BodyParser(where, body, body_line, vocabulary)
-    blocks = body_parser.parse()
+    try:
+        blocks = body_parser.parse()
+    except RecursionError:
+        # python-markdown recurses once per level of nesting (emphasis, lists, quotes):
+        # a hostile body must cost one error for its file, not the whole archive.
+        blocks = ()
+        body_parser.error(
+            body_line,
+            "the body's markup is nested too deeply to be read",
+            hint="look for long runs of '*', '_', '>' or list markers; escape them as \\*",
+        )
     errors += body_parser.errors
-    if not any(b.passages for b in blocks):
+    if not any(b.passages for b in blocks) and not body_parser.errors:
         errors.append(ValidationError(where, body_line, "the body has no passages"))
     if errors:
         raise ValidationErrors(sorted(errors, key=lambda e: e.line or 0))
@@ -752,7 +763,7 @@ def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testim
         return parse_text(text, path, vocabulary, hashlib.sha256(raw).hexdigest())
     except ValidationError as exc:
         raise ValidationErrors([exc]) from None
-    except (ValidationErrors, RecursionError, MemoryError):
+    except (ValidationErrors, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the archive
         error = ValidationError(
@@ -801,7 +812,9 @@ def load_archive(
                     hint="check the id of the original testimony",
                 )
             )
-    return Archive(directory, vocabulary, testimonies, errors)
+    archive = Archive(directory, vocabulary, testimonies, errors)
+    archive.bind_translations()
+    return archive
 
 
 def _key_line(path: Path, key: str) -> int | None:

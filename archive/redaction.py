@@ -48,7 +48,9 @@ PLACEHOLDER_RUN_RE = re.compile(r"([\U000f0000-\U000ffffd])(?:\s*\1)*")
 _INLINE_ATTRS = re.compile(r"\{:?[ \t]*\.redact[ \t]*\}")
 #: A line of its own holding an attribute list with the class ``.redact`` (maybe with
 #: other attributes, which the parser then refuses with its own message).
-_BLOCK_ATTR_LINE = re.compile(r"^[ \t]*(?:>[ \t]*)*\{:?[^}\n]*(?<![\w-])\.redact(?![\w-])[^}\n]*\}[ \t]*$")
+_BLOCK_ATTR_LINE = re.compile(
+    r"^[ \t]*(?:>[ \t]*)*\{:?[^}\n]*(?<![\w-])\.redact(?![\w-])[^}\n]*\}[ \t]*$"
+)
 _ANY_ATTR_LINE = re.compile(r"^[ \t]*(?:>[ \t]*)*\{:?[^}\n]*\}[ \t]*$")
 _QUOTE_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)*")
 _LIST_MARKER = re.compile(r"^( *)(?:[*+-]|\d+[.)])(?: +|$)")
@@ -200,7 +202,7 @@ class _Scanner:
         """Where the code span opened by ``run`` backticks closes, within its paragraph."""
         blank = _BLANK_LINE.search(text, begin)
         limit = blank.start() if blank else len(text)
-        close = re.compile(r"(?<!`)`{%d}(?!`)" % run).search(text, begin, limit)
+        close = re.compile(f"(?<!`)`{{{run}}}(?!`)").search(text, begin, limit)
         return close.start() if close else None
 
     @staticmethod
@@ -307,6 +309,10 @@ def _brace_like(char: str) -> bool:
     return unicodedata.category(char) in ("Ps", "Pe") or char in "{}"
 
 
+def _opens(char: str) -> bool:
+    return _brace_like(char) and (char == "{" or unicodedata.category(char) == "Ps")
+
+
 def normalise(text: str) -> str:
     """What a reader would take the text to say: entities decoded, compatibility forms
     (full-width, small forms) folded, marks and invisible characters dropped, case
@@ -333,16 +339,21 @@ def lookalike(line: str, strict: bool = False) -> str | None:
         after = text[m.end() :].lstrip()
         if (_CLASS_DOT.search(before) or (before.rstrip() and _brace_like(before.rstrip()[-1]))
                 or (after and _brace_like(after[0])) or _inside_braces(text, m.start())):  # fmt: skip
-            return line.strip()[:60]
+            # Quoted as normalised markup only: the words around it may be meant as secret.
+            return text[max(0, m.start() - 3) : m.end() + 2].strip()
+    return _bracket_lookalike(text, strict)
+
+
+def _bracket_lookalike(text: str, strict: bool) -> str | None:
     for i, char in enumerate(text):
         if char == "]" and text[i + 1 : i + 2].strip() == "" and i + 1 < len(text):
             nxt = text[i + 1 :].lstrip()[:1]
             if nxt and _brace_like(nxt):
-                return line.strip()[:60]
+                return "]" + nxt
         elif char == "]" and i + 1 < len(text) and _brace_like(text[i + 1]):
-            return line.strip()[:60]
-        elif strict and _brace_like(char) and text[i + 1 :].lstrip()[:1] in (".", ":", "#"):
-            return line.strip()[:60]
+            return text[i : i + 2]
+        elif strict and _opens(char) and text[i + 1 :].lstrip()[:1] in (".", ":"):
+            return char + text[i + 1 :].lstrip()[:1]
     return None
 
 

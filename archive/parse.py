@@ -738,7 +738,7 @@ def parse_text(
         # a hostile body must cost one error for its file, not the whole archive.
         blocks = ()
         body_parser.error(
-            body_line,
+            body_line + body[: len(body) - len(body.lstrip())].count("\n"),
             "the body's markup is nested too deeply to be read",
             hint="look for long runs of '*', '_', '>' or list markers; escape them as \\*",
         )

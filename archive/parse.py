@@ -1,9 +1,17 @@
 """Read testimony files: front matter, passages, redactions, with file:line errors.
 
-The body is rendered by python-markdown (``attr_list``), with three changes
-that make it safe and traceable: raw HTML is treated as text (testimony
-files are never trusted), ``[words]{.redact}`` becomes a redaction span, and
-the top-level block parser records which source lines each block came from.
+Redact first, render second: :func:`archive.redaction.public_source` replaces every
+redaction in the raw body by a placeholder before python-markdown sees it, and only
+that public source is rendered. Every public form (HTML, plain text, ids, index,
+export) is made from it; the private text is the rendered text with the placeholders
+given back their words, for the archivist's private index. Per construct: a
+placeholder in text (paragraph, heading, list, quote, link text, code) becomes the
+``[redacted]`` marker; in a title or an image's alt text, the marker in place; in a
+link's or image's address (inline, autolink or reference definition), the address is
+dropped and the link becomes plain text. Look-alike markup, redaction markup in the
+front matter and control characters are errors. python-markdown otherwise renders as
+usual (``attr_list``), with raw HTML treated as text (testimony files are never
+trusted) and the top-level block parser recording which source lines made each block.
 """
 
 from __future__ import annotations

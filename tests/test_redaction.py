@@ -133,7 +133,7 @@ def write_archive(directory: Path) -> dict[str, dict]:
                 next(x for x in front(tid, language).split("\n") if x.startswith(f"{key}:"))
             )
             files[tid] = {"kind": "front", "word": word, "language": language, "line": line}
-    for tid, info in files.items():
+    for info in files.values():
         info["canary"] = Canary(info["word"], info["language"], "inline")
     return files
 
@@ -298,9 +298,7 @@ def test_translations_share_the_stricter_status(tmp_path):
     (directory / "orig.md").write_text(
         front("orig", "ru", status="embargoed", publish_after="2030-01-01") + "Текст.\n"
     )
-    (directory / "tr-en.md").write_text(
-        front("tr-en", "en", translation_of="orig") + "The text.\n"
-    )
+    (directory / "tr-en.md").write_text(front("tr-en", "en", translation_of="orig") + "The text.\n")
     (directory / "tr-uk.md").write_text(
         front("tr-uk", "uk", translation_of="orig", status="embargoed", publish_after="2031-05")
         + "Текст.\n"

@@ -255,7 +255,7 @@ def public_source(body: str, path: str, first_line: int) -> PublicSource:
     for index, line in enumerate(text.split("\n")):
         if index in scanner.attr_lines:
             continue
-        found = lookalike(line)
+        found = lookalike(PLACEHOLDER_RE.sub("[…]", line))
         if found:
             scanner.error(
                 index,

@@ -95,7 +95,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ from .fields import (
     text_field,
 )
 from .model import PASSAGE_SEPARATOR, Archive, Testimony, Vocabulary, passage_offsets
-from .parse import iter_testimony_files, parse_file
+from .parse import account_statuses, iter_testimony_files, parse_file
 from .themes import load_vocabulary
 
 __all__ = [
@@ -687,17 +687,38 @@ class _Entry:
     until: str | None  # embargo end (last day) for an embargoed testimony
 
 
+def _bound_hash(content_hash: str, binding: tuple | None) -> str:
+    """A file's hash for the manifest, with the status its account imposes on it (if
+    any): a change of the original's status then reprocesses its translations."""
+    return content_hash if binding is None else f"{content_hash}:{binding[0]}:{binding[1]}"
+
+
 def _process(
-    item: str | Testimony, vocabulary: Vocabulary, today: dt.date, private: bool
+    item: str | Testimony,
+    vocabulary: Vocabulary,
+    today: dt.date,
+    private: bool,
+    bindings: dict | None = None,
 ) -> tuple[_Entry | None, list[dict], list[ValidationError]]:
     """Parse one file (unless given parsed) and make its documents if it belongs here."""
-    if isinstance(item, Testimony):
+    if isinstance(item, Testimony):  # from a loaded archive: its account already applied
         t = item
+        binding = (bindings or {}).get(t.id)
+        if binding is not None:
+            t = replace(t, content_hash=_bound_hash(t.content_hash, binding))
     else:
         try:
             t = parse_file(item, vocabulary)
         except ValidationErrors as exc:
             return None, [], exc.errors
+        binding = (bindings or {}).get(t.id)
+        if binding is not None:  # a translation shares its account's status (FORMAT 1.1)
+            t = replace(
+                t,
+                status=binding[0],
+                publish_after=binding[1],
+                content_hash=_bound_hash(t.content_hash, binding),
+            )
     included = private or t.is_public(today)
     docs = _documents(t, vocabulary, private) if included else []
     until = None
@@ -780,7 +801,12 @@ def _segment_writer(ix: FileIndex) -> SegmentWriter:
 
 
 def _write_segment(
-    directory: str, items: list, vocabulary: Vocabulary, today: dt.date, private: bool
+    directory: str,
+    items: list,
+    vocabulary: Vocabulary,
+    today: dt.date,
+    private: bool,
+    bindings: dict | None = None,
 ) -> _SegmentResult:
     """Parse ``items`` and write their documents as one new segment of ``directory``.
 
@@ -793,7 +819,7 @@ def _write_segment(
     writer = _segment_writer(ix)
     entries, errors = [], []
     for item in items:
-        entry, docs, errs = _process(item, vocabulary, today, private)
+        entry, docs, errs = _process(item, vocabulary, today, private, bindings)
         errors += errs
         if entry is not None:
             entries.append(entry)
@@ -850,6 +876,8 @@ class _Source:
     vocabulary: Vocabulary
     directory: Path | None = None
     archive: Archive | None = None
+    #: Testimony id -> the status its account imposes (a loaded archive has applied them).
+    bindings: dict = field(default_factory=dict)
 
     def items(self) -> tuple[list, list[int]]:
         """Every work item with its size, in file-name order."""
@@ -868,11 +896,15 @@ class _Source:
     def hashes(self) -> dict[str, tuple[str, str | Testimony]]:
         """File name -> (content hash, work item) for every current file."""
         if self.archive is not None:
-            return {t.path.name: (t.content_hash, t) for t in self.archive.testimonies.values()}
+            return {
+                t.path.name: (_bound_hash(t.content_hash, self.bindings.get(t.id)), t)
+                for t in self.archive.testimonies.values()
+            }
         result = {}
         for p in iter_testimony_files(self.directory):
             try:
-                result[p.name] = (hashlib.sha256(p.read_bytes()).hexdigest(), str(p))
+                digest = hashlib.sha256(p.read_bytes()).hexdigest()
+                result[p.name] = (_bound_hash(digest, self.bindings.get(p.stem)), str(p))
             except OSError:
                 result[p.name] = ("", str(p))  # unreadable: parse_file reports it
         return result
@@ -1030,7 +1062,7 @@ class _Builder:
 
     def write_segments(self, directory: str) -> list[_SegmentResult]:
         items, sizes = self.source.items()
-        args = (self.source.vocabulary, self.today, self.private)
+        args = (self.source.vocabulary, self.today, self.private, self.source.bindings)
         workers = _worker_count() if sum(sizes) > INLINE_BYTES else 1
         with self.progress_bar(len(items)) as advance:
             if workers <= 1:
@@ -1109,7 +1141,9 @@ class _Builder:
             return False
         new_docs: dict[str, list[dict]] = {}
         for item in to_process:
-            entry, docs, errs = _process(item, self.source.vocabulary, self.today, self.private)
+            entry, docs, errs = _process(
+                item, self.source.vocabulary, self.today, self.private, self.source.bindings
+            )
             report.errors += errs
             if entry is not None:
                 entries.append(entry)
@@ -1286,7 +1320,12 @@ def _check_withdrawn(storage: FileStorage, segments: list, withdrawn: set[str]) 
 
 def _load_source(config: Config, archive: Archive | None) -> _Source:
     if archive is not None:
-        return _Source(archive.vocabulary, archive=archive)
+        bindings = {
+            t.id: (t.status, t.publish_after)
+            for t in archive.testimonies.values()
+            if t.translation_of or archive.translations(t)
+        }
+        return _Source(archive.vocabulary, archive=archive, bindings=bindings)
     if not config.testimonies.is_dir():
         raise IndexError_(
             f"{config.testimonies}: no such directory",
@@ -1294,7 +1333,11 @@ def _load_source(config: Config, archive: Archive | None) -> _Source:
         )
     # A broken themes.yaml stops the run (ValidationErrors): indexing without
     # it would drop every testimony that uses a theme from the public index.
-    return _Source(load_vocabulary(config.testimonies), directory=config.testimonies)
+    return _Source(
+        load_vocabulary(config.testimonies),
+        directory=config.testimonies,
+        bindings=account_statuses(config.testimonies),
+    )
 
 
 def build_index(

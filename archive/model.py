@@ -28,6 +28,7 @@ __all__ = [
     "Vocabulary",
     "PartialDate",
     "public_text",
+    "stricter_status",
     "PASSAGE_SEPARATOR",
 ]
 
@@ -223,7 +224,7 @@ class Archive:
         Applied once, here, so every reader of the archive judges the versions alike;
         each version whose own file says otherwise gets a warning."""
         for members in self._accounts().values():
-            status, until = _stricter((t.status, t.publish_after) for t in members)
+            status, until = stricter_status((t.status, t.publish_after) for t in members)
             for t in members:
                 if (t.status, t.publish_after) == (status, until):
                     continue
@@ -275,7 +276,7 @@ class Archive:
 _STRICTNESS = {"public": 0, "embargoed": 1, "restricted": 2}
 
 
-def _stricter(versions) -> tuple[str, PartialDate | None]:
+def stricter_status(versions) -> tuple[str, PartialDate | None]:
     """The strictest status of several versions, with the latest embargo among them."""
     status, until = "public", None
     for s, after in versions:

@@ -45,6 +45,7 @@ from .model import (
     Passage,
     Testimony,
     Vocabulary,
+    stricter_status,
 )
 from .redaction import (
     PLACEHOLDER_RE,
@@ -58,7 +59,14 @@ from .redaction import (
 from .themes import load_vocabulary
 from .yamlsafe import load_mapping
 
-__all__ = ["MAX_FILE_BYTES", "iter_testimony_files", "load_archive", "parse_file", "parse_text"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "account_statuses",
+    "iter_testimony_files",
+    "load_archive",
+    "parse_file",
+    "parse_text",
+]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 REQUIRED = ("id", "title")
@@ -407,8 +415,12 @@ def _publicise(el: etree.Element, whole: bool) -> etree.Element:
             else:  # an address (href, src) cannot show a marker: it goes
                 del e.attrib[name]
         if e.tag == "a" and "href" not in e.attrib:
+            # The link becomes its text; the marker says an address was there, unless
+            # the text shows one already (an autolink's text is its address).
             e.tag = "span"
             e.attrib.clear()
+            if not PLACEHOLDER_RE.search(_text(e)):
+                e.append(_marker(""))
     for parent in list(copy.iter()):
         pieces = _pieces(parent.text)
         if pieces:
@@ -830,3 +842,36 @@ def _key_line(path: Path, key: str) -> int | None:
         if line.startswith(f"{key}:"):
             return number
     return None
+
+
+def account_statuses(directory: str | Path) -> dict[str, tuple[str, PartialDate | None]]:
+    """The status an account's versions share (FORMAT 1.1), for each version of an account
+    (an original with translations): what :meth:`Archive.bind_translations` applies, read from the
+    front matter alone for readers that parse files one by one (the index's workers)."""
+    heads: dict[str, dict] = {}
+    for path in iter_testimony_files(directory):
+        try:
+            text = _decode(path.read_bytes(), str(path))
+            front = _split_front_matter(text, str(path))[0]
+            data = load_mapping(front, str(path), first_line=2)[0]
+        except (OSError, ValidationError):
+            continue  # the file's own parse reports it
+        heads[path.stem] = data
+    accounts: dict[str, set[str]] = {}
+    for tid, data in heads.items():
+        original = data.get("translation_of")
+        if isinstance(original, str) and original in heads:
+            accounts.setdefault(original, {original}).add(tid)
+    result = {}
+    for members in accounts.values():
+        versions = {}
+        for tid in members:
+            status = heads[tid].get("status", "public")
+            try:
+                after = _partial_date(heads[tid]["publish_after"], "", 0, "publish_after")
+            except (KeyError, ValidationError):
+                after = None
+            versions[tid] = (status if status in STATUSES else "restricted", after)
+        shared = stricter_status(versions.values())
+        result.update(dict.fromkeys(versions, shared))
+    return result

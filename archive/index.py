@@ -479,7 +479,11 @@ def indexed_testimonies(path: str | Path) -> dict[str, str] | None:
     manifest = _read_manifest(Path(path) / name) if name else None
     if manifest is None:
         return None
-    return {entry["id"]: entry["hash"] for entry in manifest.get("testimonies", {}).values()}
+    # The file's own hash: a version of an account has its shared status appended.
+    return {
+        entry["id"]: entry["hash"].split(":", 1)[0]
+        for entry in manifest.get("testimonies", {}).values()
+    }
 
 
 def _read_manifest(directory: Path) -> dict | None:

@@ -24,6 +24,7 @@ from flask import Flask, current_app, g
 from archive.config import Config
 from archive.errors import IndexError_
 from archive.index import current_generation, indexed_testimonies
+from archive.ledger import Ledger, Placed, ledger_path, load_ledger, placed_quotes
 from archive.model import Archive
 from archive.parse import load_archive
 from archive.search import SearchIndex, open_search_index
@@ -31,6 +32,31 @@ from archive.search import SearchIndex, open_search_index
 __all__ = ["Snapshot", "get_resources", "init_app"]
 
 T = TypeVar("T")
+
+
+class LedgerSource:
+    """``quotes.yaml``, read again whenever the file changes (an editor's server and the
+    command line write it while the server runs); or one ledger, fixed (the export)."""
+
+    def __init__(self, directory: Path, fixed: Ledger | None = None) -> None:
+        self.directory = directory
+        self._fixed = fixed
+        self._lock = threading.Lock()
+        self._seen: tuple[Any, Ledger] | None = None
+
+    def get(self) -> Ledger:
+        if self._fixed is not None:
+            return self._fixed
+        path = ledger_path(self.directory)
+        try:
+            st = path.stat()
+            signature: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            signature = None
+        with self._lock:
+            if self._seen is None or self._seen[0] != signature:
+                self._seen = (signature, load_ledger(self.directory))
+            return self._seen[1]
 
 
 @dataclass
@@ -42,12 +68,29 @@ class Snapshot:
     generation: Any
     today: dt.date
     _index: SearchIndex | None = None
+    ledger_source: LedgerSource | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def index_dir(self) -> Path:
         return self.config.public_index
+
+    def ledger(self) -> Ledger:
+        """The quote ledger: entries of testimonies that are not public are in it too, so
+        every caller goes through ``archive.get_public`` before showing one."""
+        source = self.ledger_source or LedgerSource(self.config.testimonies)
+        return source.get()
+
+    def placed_quotes(self) -> dict[str, list[Placed]]:
+        """Each public testimony's ledger quotes, found in its current text."""
+        ledger = self.ledger()
+        with self._lock:
+            seen = self._memo.get("placed_quotes")
+            if seen is None or seen[0] is not ledger:
+                seen = (ledger, placed_quotes(ledger, self.archive, self.today))
+                self._memo["placed_quotes"] = seen
+            return seen[1]
 
     def search_index(self) -> SearchIndex:
         """The public index, opened on first use and kept for this generation's snapshots.
@@ -123,6 +166,7 @@ class _Resources:
         self._load_lock = threading.Lock()  # one reload at a time
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
+        self.ledger = LedgerSource(config.testimonies)
 
     def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:
         # With a snapshot to fall back on, never wait for another thread's reload.
@@ -133,7 +177,11 @@ class _Resources:
             latest = self._snapshot
             if latest is None or latest.generation != generation:
                 latest = Snapshot(
-                    self.config, load_archive(self.config.testimonies), generation, today
+                    self.config,
+                    load_archive(self.config.testimonies),
+                    generation,
+                    today,
+                    ledger_source=self.ledger,
                 )
                 with self._lock:
                     self._snapshot = latest
@@ -161,7 +209,9 @@ class _Resources:
                 snap = self._reload(snap, generation, today)
         assert snap is not None
         if snap.today != today:  # a new day may end an embargo: recompute derived data
-            snap = Snapshot(self.config, snap.archive, snap.generation, today, snap._index)
+            snap = Snapshot(
+                self.config, snap.archive, snap.generation, today, snap._index, snap.ledger_source
+            )
             with self._lock:
                 self._snapshot = snap
         return snap
@@ -181,7 +231,7 @@ def get_resources() -> Snapshot:
 # --- static export: serve an archive that was already read ---------------------------
 
 
-def use_archive(app: Flask, archive: Archive) -> None:
+def use_archive(app: Flask, archive: Archive, ledger: Ledger | None = None) -> None:
     """Serve ``archive`` as given instead of reading the testimony directory.
 
     The static export reads and validates every file once, then renders
@@ -190,7 +240,15 @@ def use_archive(app: Flask, archive: Archive) -> None:
     snapshot is then never reloaded.
     """
     resources = app.extensions["archive"]
-    snap = Snapshot(resources.config, archive, None, resources.config.today_or_now())
+    if ledger is not None:
+        resources.ledger = LedgerSource(resources.config.testimonies, fixed=ledger)
+    snap = Snapshot(
+        resources.config,
+        archive,
+        None,
+        resources.config.today_or_now(),
+        ledger_source=resources.ledger,
+    )
     with resources._lock:
         resources._snapshot = snap
         resources._checked_at = time.monotonic()

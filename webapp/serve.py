@@ -18,6 +18,7 @@ from archive.config import SETTINGS, Config
 from archive.index import build_index
 
 from . import create_app
+from .editor import EDITOR
 
 __all__ = ["DEFAULT_THREADS", "app_for", "serve"]
 
@@ -47,6 +48,7 @@ def serve(
     debug: bool = False,
     threads: int = DEFAULT_THREADS,
     announce: Any = print,
+    editor: bool = False,
 ) -> None:
     """Bring the index up to date with the files, then serve until interrupted.
 
@@ -60,7 +62,7 @@ def serve(
             f"{len(report.errors)} problem(s) in testimony files: those files are not "
             "served. Run 'archive validate' to see them."
         )
-    app = app_for(config)
+    app = app_for(config, **({EDITOR: True} if editor else {}))
     app.extensions["archive"].current()  # read the archive now, not on the first request
     announce(f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop)")
     if debug:

@@ -283,7 +283,14 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
     report = build_index(
         config, full=full, include_restricted=include_restricted, progress=not as_json
     )
-    ledger, warnings = _ledger_report(config, load_archive(config.testimonies))
+    from .ledger import Ledger, ledger_path
+
+    # The index does not keep the files' text: read them again only when there is a ledger.
+    ledger, warnings = (
+        _ledger_report(config, load_archive(config.testimonies))
+        if ledger_path(config.testimonies).exists()
+        else (Ledger(ledger_path(config.testimonies)), [])
+    )
     if as_json:
         _echo_json(
             {**report.as_dict(), "ledger_warnings": [w.as_dict() for w in warnings],

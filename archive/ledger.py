@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .anchors import Anchor, make_anchor, resolve_anchor
+from .anchors import CONTEXT_CHARS, Anchor, make_anchor, resolve_anchor
 from .errors import AnchorError, ArchiveError, ValidationError
 from .model import REDACTED_MARKER, Archive, Testimony, passage_offsets, public_text
 from .yamlsafe import load_mapping
@@ -91,10 +91,11 @@ class LedgerQuote:
 
     @property
     def anchor(self) -> Anchor:
+        # A hand-written entry may keep more context than an anchor does: the nearest part counts.
         return Anchor(
             exact=self.exact,
-            prefix=self.prefix,
-            suffix=self.suffix,
+            prefix=self.prefix[-CONTEXT_CHARS:] if self.prefix else "",
+            suffix=self.suffix[:CONTEXT_CHARS],
             start=self.start,
             end=self.end,
             testimony=self.testimony,

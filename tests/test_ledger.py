@@ -358,3 +358,13 @@ def test_serve_editor_refuses_other_hosts(archive_dir, host):
     assert not is_loopback(host)
     result = run(archive_dir, "serve", "--editor", "--host", host, code=1)
     assert "loopback" in result.output
+
+
+def test_the_format_documents_example_reads(tmp_path):
+    """The shared contract's example entry (FORMAT.md, docs/format.md) is a valid ledger."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "format.md").read_text()
+    example = doc.split("## Quote ledger (1.1)", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "quotes.yaml").write_text(example, encoding="utf-8")
+    ledger = load_ledger(tmp_path)
+    assert ledger.errors == [] and [q.id for q in ledger.quotes] == ["k7f3q2m"]
+    assert ledger.quotes[0].where == "Story of 2026-12-08"

@@ -43,6 +43,7 @@ from abuse import LATENCY_BOUND, abuse_server, abusive_requests
 from archive_server import ArchiveServer, fetch
 from conftest import WPA, small_corpus_ids
 from e2e_helpers import chromium_path, launch_chromium, live_server
+from helpers import make_app
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -51,7 +52,6 @@ from archive.config import resolve_config
 from archive.errors import ValidationErrors
 from archive.index import build_index
 from archive.parse import MAX_FILE_BYTES, load_archive, parse_file
-from webapp import create_app
 from webapp.citations import FORMATS
 from webapp.security import CSP, SECURITY_HEADERS
 
@@ -312,7 +312,7 @@ def hostile_site(tmp_path_factory):
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
     report = build_index(config)
     assert report.errors == [] and report.testimonies == len(info["ids"])
-    app = create_app({"testimonies": testimonies, "index": tmp / "index", "today": TODAY})
+    app = make_app(testimonies, tmp / "index", today=TODAY)
     with live_server(app) as server:
         yield server, app, info
 
@@ -668,8 +668,7 @@ def test_one_impossible_date_never_takes_the_web_app_down(tmp_path):
     config = resolve_config(testimonies=directory, index=tmp_path / "index", today=TODAY)
     report = build_index(config)
     assert report.testimonies == 1 and [e.line for e in report.errors] == [5]
-    client = create_app({"testimonies": directory, "index": tmp_path / "index",
-                         "today": TODAY}).test_client()  # fmt: skip
+    client = make_app(directory, tmp_path / "index", today=TODAY).test_client()
     assert client.get("/t/good/").status_code == 200
     assert client.get("/t/bad/").status_code == 404
     assert client.get("/search.json?q=ferryman").get_json()["results"]["total"] == 1

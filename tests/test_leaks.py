@@ -49,12 +49,12 @@ from canaries import (
     canary_word,
     write_canary_archive,
 )
+from helpers import make_app
 
 from archive.analysis import analyze, fold
 from archive.anchors import Anchor
 from archive.model import passage_offsets, public_text
 from archive.parse import load_archive
-from webapp import create_app
 from webapp.citations import FORMATS
 
 BEFORE = "2025-06-01"  # embargo in force
@@ -296,7 +296,7 @@ def serve_and_crawl(tmp: Path, today: str) -> Site:
     assert result.returncode == 0, result.stdout + result.stderr
     archive = load_archive(testimonies)
     assert not archive.errors, archive.errors
-    app = create_app({"testimonies": testimonies, "index": index, "today": today})
+    app = make_app(testimonies, index, today=today)
     env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0"}
     server = ArchiveServer(testimonies, index, tmp / "logs", env=env, debug_logging=True)
     with server:
@@ -329,7 +329,7 @@ def _leaks(crawl: Crawl, canaries) -> list[str]:
 
 def test_every_route_is_crawled_and_nothing_fails(site):
     crawl = site.crawl
-    app = create_app({"testimonies": site.testimonies, "index": site.index, "today": BEFORE})
+    app = make_app(site.testimonies, site.index, today=BEFORE)
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     assert set(crawl.rules) == rules
     for rule, statuses in crawl.rules.items():

@@ -68,6 +68,17 @@ NEVER = tuple(c for c in CANARIES if not c.public_after_lift)
 EMBARGOED = tuple(c for c in CANARIES if c.public_after_lift)
 
 
+#: The English words the web tests' archive (tests/e2e_helpers.py) plants, one per kind. Not
+#: the Q-words above: the static search matches any word that starts with "q" to the public
+#: word "Q" of "**Q:**", so "Nothing found" could not be asserted for them there.
+WEB = {
+    "inline": "CANARYINLINE7731",
+    "passage": "CANARYWHOLE7731",
+    "restricted": "CANARYRESTRICTED7731",
+    "embargoed": "CANARYEMBARGO7731",
+}
+
+
 #: Words said in public that a later edit withholds (the testimony restricted, the passage
 #: redacted): an index must forget them once it is rebuilt.
 LATER = {

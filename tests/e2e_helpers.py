@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from canaries import canary_word
+from canaries import WEB
 from helpers import TODAY, write_archive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +77,8 @@ def launch_chromium(playwright):
 
 # --- a small archive the web tests own -------------------------------------------------
 
-#: Words that must never appear in any public output: the English ones of :mod:`canaries`.
-CANARIES = tuple(canary_word("en", k) for k in ("inline", "passage", "restricted", "embargoed"))
+#: Words that must never appear in any public output (:data:`canaries.WEB`).
+CANARIES = tuple(WEB.values())
 
 OFFICER = """---
 id: officer
@@ -188,7 +188,7 @@ themes: [desertion]
 He deserted in the spring, during his furlough, and never came back.
 """
 
-_WORDS = dict(zip(("inline", "passage", "restricted", "embargoed"), CANARIES, strict=True))
+_WORDS = WEB
 
 #: The web tests' archive (write it with :func:`helpers.write_archive`): public (en/ru/uk),
 #: restricted, embargoed and a past embargo.
@@ -207,8 +207,10 @@ class Watch:
     (an alert is how injected script would show itself)."""
 
     def __init__(self, page) -> None:
+        self.page = page
         self.dialogs: list[str] = []
         self.errors: list[str] = []
+        self.document_statuses: list[str] = []  # a 4xx page asked for on purpose
         page.on("dialog", self._dialog)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
@@ -218,8 +220,19 @@ class Watch:
         dialog.dismiss()
 
     def _console(self, message) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
+        if message.type != "error":
+            return
+        # The status of the page itself is the test's to check (goto(...).status); a failed
+        # script, style or fetch of that page is an error.
+        # Chromium's own probe for /favicon.ico (a feed or a JSON file names no icon) is
+        # not the page's either.
+        url = message.location.get("url", "")
+        if message.text.startswith("Failed to load resource") and (
+            url == self.page.url or url.endswith("/favicon.ico")
+        ):
+            self.document_statuses.append(f"{message.text} ({url})")
+        else:
+            self.errors.append(f"{message.text} ({message.location.get('url')})")
 
 
 def in_viewport(page, selector: str) -> bool:

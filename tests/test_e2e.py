@@ -16,17 +16,17 @@ from e2e_helpers import (
     CANARIES,
     SCREENSHOTS,
     TODAY,
+    WEB_TESTIMONIES,
     Watch,
     chromium_path,
     in_viewport,
     launch_chromium,
     live_server,
-    write_archive,
 )
+from helpers import make_app, write_archive
 
 from archive.config import resolve_config
 from archive.index import build_index
-from webapp import create_app
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ CORRECTED = "refused to sign the referral, and he said"
 
 
 def _serve_archive(tmp: Path):
-    testimonies = write_archive(tmp / "testimonies")
+    testimonies = write_archive(tmp / "testimonies", WEB_TESTIMONIES)
     (testimonies / "xss.md").write_text(
         '---\nid: xss\ntitle: "<script>alert(3)</script> title"\n'
         'narrator: "<img src=x onerror=alert(4)>"\nlanguage: en\n---\n\n' + XSS_BODY,
@@ -55,14 +55,7 @@ def _serve_archive(tmp: Path):
     )
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
     build_index(config)
-    app = create_app(
-        {
-            "testimonies": testimonies,
-            "index": tmp / "index",
-            "today": TODAY,
-            "GENERATION_CHECK_SECONDS": 0,
-        }
-    )
+    app = make_app(testimonies, tmp / "index", today=TODAY, GENERATION_CHECK_SECONDS=0)
     return app, config
 
 
@@ -82,15 +75,6 @@ def site(tmp_path_factory):
     app, config = _serve_archive(tmp_path_factory.mktemp("e2e"))
     with live_server(app) as server:
         yield server
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.watch = Watch(page)
-    yield page
-    context.close()
 
 
 def _select(page, words: str) -> None:
@@ -296,7 +280,7 @@ def test_screenshots(site, browser):
 def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(browser, tmp_path):
     """Offsets are code points on the server and UTF-16 units in the browser: an emoji or a
     rare CJK character before the selection must not shift the quoted words."""
-    testimonies = write_archive(tmp_path / "testimonies")
+    testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     (testimonies / "emoji.md").write_text(
         '---\nid: emoji\ntitle: "Messages"\nlanguage: en\n---\n\n'
         "He wrote 😀😀 and 𠜎 in the chat.\n\n"
@@ -305,7 +289,7 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
     )
     config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "index", "today": TODAY})
+    app = make_app(testimonies, tmp_path / "index", today=TODAY)
     with live_server(app) as server:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         page = context.new_page()

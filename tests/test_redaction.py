@@ -17,15 +17,15 @@ import zlib
 from pathlib import Path
 
 import pytest
+from canaries import Canary, canaries_in, canaries_in_bytes
+from helpers import make_app, run_archive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_leaks import Canary, canaries_in, canaries_in_bytes, run_archive
 
 from archive import ValidationErrors, load_archive
 from archive.model import REDACTED_MARKER, public_text
 from archive.parse import account_statuses, parse_text
 from archive.redaction import public_source
-from webapp import create_app
 
 TODAY = "2025-06-01"
 #: The canary's stem per language; each construct appends its own letters.
@@ -237,7 +237,7 @@ def test_index_holds_no_canary(served):
 
 def test_every_page_of_the_app_holds_no_canary(served):
     directory, index, files, _ = served
-    app = create_app({"testimonies": directory, "index": index, "today": TODAY})
+    app = make_app(directory, index, today=TODAY)
     client = app.test_client()
     paths = ["/", "/index.json", "/feed.xml", "/sitemap.xml", "/browse/", "/browse.json"]
     paths += ["/browse/place/a-region/", "/browse/language/ru/", "/browse/date/2020s/"]
@@ -360,7 +360,7 @@ def test_an_account_is_public_only_while_every_version_is(tmp_path, versions, wi
     for path in files:
         data = path.read_bytes().lower()
         assert not [w for w in held if w in data], path
-    client = create_app({"testimonies": directory, "index": index, "today": TODAY}).test_client()
+    client = make_app(directory, index, today=TODAY).test_client()
     for tid in withheld & loaded:
         assert client.get(f"/t/{tid}/").status_code == 404
     feed = client.get("/feed.xml").get_data(as_text=True)

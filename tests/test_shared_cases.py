@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_helpers import TODAY, write_archive
+from e2e_helpers import TODAY, WEB_TESTIMONIES
+from helpers import write_archive
 
 from archive.anchors import Anchor, _fold, resolve_anchor
 from archive.model import public_text
@@ -26,7 +27,7 @@ CASES = json.loads((Path(__file__).parent / "data" / "shared_cases.json").read_t
 
 @pytest.fixture(scope="module")
 def officer(tmp_path_factory):
-    archive = load_archive(write_archive(tmp_path_factory.mktemp("shared") / "t"))
+    archive = load_archive(write_archive(tmp_path_factory.mktemp("shared") / "t", WEB_TESTIMONIES))
     return archive.get_public("officer", dt.date.fromisoformat(TODAY))
 
 

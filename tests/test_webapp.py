@@ -21,7 +21,8 @@ from urllib.request import urlopen
 
 import pytest
 from click.testing import CliRunner
-from e2e_helpers import CANARIES, TODAY, write_archive
+from e2e_helpers import CANARIES, TODAY, WEB_TESTIMONIES
+from helpers import make_app, write_archive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,6 @@ from archive.index import build_index
 from archive.ledger import add_quote
 from archive.model import REDACTED_MARKER, public_text
 from archive.parse import load_archive
-from webapp import create_app
 from webapp.security import CSP, SECURITY_HEADERS
 from webapp.serve import app_for
 
@@ -138,23 +138,15 @@ SCRIPT_VECTORS = [
 
 
 def _make_app(tmp: Path, **settings: object):
-    testimonies = write_archive(tmp / "testimonies")
+    testimonies = write_archive(tmp / "testimonies", WEB_TESTIMONIES)
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
     # One quote in the ledger, so /q/ID/ is among the routes every test crawls.
     quote, _ = add_quote(testimonies, load_archive(testimonies), "officer", LEDGER_WORDS,
                          today=config.today)  # fmt: skip
     assert quote.id == LEDGER_ID
     build_index(config)
-    app = create_app(
-        {
-            "testimonies": testimonies,
-            "index": tmp / "index",
-            "today": TODAY,
-            "TESTING": True,
-            "GENERATION_CHECK_SECONDS": 0,
-            **settings,
-        }
-    )
+    settings = {"today": TODAY, "TESTING": True, "GENERATION_CHECK_SECONDS": 0, **settings}
+    app = make_app(testimonies, tmp / "index", **settings)
     return app, config
 
 
@@ -735,7 +727,7 @@ def test_bibtex_escapes_special_characters(tmp_path):
 
 
 def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
-    testimonies = write_archive(tmp_path / "testimonies")
+    testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     body = "\n\n".join(
         [
             "**Q:** <script>alert('x')</script> and <img src=x onerror=alert(1)>?",
@@ -758,7 +750,7 @@ def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
     assert any("onclick" in e.message for e in archive.errors)
     config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "index", "today": TODAY})
+    app = make_app(testimonies, tmp_path / "index", today=TODAY)
     client = app.test_client()
     assert client.get("/t/attrs/").status_code == 404
     urls = ["/t/xss/", "/t/xss.json", "/", "/feed.xml", "/search/?q=alert", "/browse/"]
@@ -795,7 +787,7 @@ def test_queries_are_logged_when_asked(tmp_path, caplog):
 def test_serve_command_is_wired(tmp_path):
     result = CliRunner().invoke(cli_main, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "waitress" in result.output
-    testimonies = write_archive(tmp_path / "t")
+    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
     config = resolve_config(testimonies=testimonies, index=tmp_path / "i", today=TODAY)
     build_index(config)
     app = app_for(config, TESTING=True)
@@ -809,7 +801,7 @@ def _free_port() -> int:
 
 
 def test_archive_serve_runs_waitress_and_logs_no_queries(tmp_path):
-    testimonies = write_archive(tmp_path / "t")
+    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
     port = _free_port()
     env = {**os.environ, "ARCHIVE_TODAY": TODAY, "ARCHIVE_LOG_QUERIES": "0"}
     command = [sys.executable, "-m", "archive", "--testimonies", str(testimonies)]
@@ -837,8 +829,8 @@ def test_archive_serve_runs_waitress_and_logs_no_queries(tmp_path):
 
 
 def test_missing_index_is_a_clear_503(tmp_path):
-    testimonies = write_archive(tmp_path / "t")
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "none", "today": TODAY})
+    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
+    app = make_app(testimonies, tmp_path / "none", today=TODAY)
     client = app.test_client()
     response = client.get("/search.json?q=furlough")
     assert response.status_code == 503 and "index" in response.get_json()["error"]
@@ -899,7 +891,7 @@ def test_bundled_samples_serve_every_page_without_leaking(samples_dir, tmp_path)
     """The archive's own samples: every page in the sitemap, HTML and JSON, and no secret."""
     config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = create_app({"testimonies": samples_dir, "index": tmp_path / "index", "today": TODAY})
+    app = make_app(samples_dir, tmp_path / "index", today=TODAY)
     client = app.test_client()
     archive = load_archive(samples_dir)
     public = archive.public(config.today_or_now())
@@ -932,16 +924,12 @@ def test_search_is_refused_when_the_index_holds_what_is_no_longer_public(fresh):
     assert client.get("/search.json?q=crossing").status_code == 200
     path = config.testimonies / "officer.md"
     path.write_text(path.read_text().replace("status: public", "status: restricted"))
-    stale = create_app(
-        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
-    ).test_client()
+    stale = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
     response = stale.get("/search.json?q=crossing")
     assert response.status_code == 503 and "crossing" not in response.get_data(as_text=True)
     assert stale.get("/t/officer/").status_code == 404
     build_index(config)
-    fixed = create_app(
-        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
-    ).test_client()
+    fixed = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
     response = fixed.get("/search.json?q=crossing")
     assert response.status_code == 200
     assert response.get_json()["results"]["total"] == 0  # only that testimony said it
@@ -956,8 +944,7 @@ def test_a_redaction_made_after_indexing_is_never_found(fresh):
     )
 
     def client():
-        settings = {"testimonies": config.testimonies, "index": config.index, "today": TODAY}
-        return create_app({**settings, "TESTING": True}).test_client()
+        return make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
 
     stale = client()  # a restart without reindexing: the page already has the redaction
     assert "forty" not in stale.get("/t/officer/").get_data(as_text=True)
@@ -992,9 +979,7 @@ def test_an_unreadable_index_list_leaves_every_testimony_out_until_it_is_read(fr
     app, config = fresh
     real = resources.indexed_testimonies
     monkeypatch.setattr(resources, "indexed_testimonies", lambda path: None)
-    client = create_app(
-        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
-    ).test_client()
+    client = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
     results = client.get("/search.json?q=отпуск").get_json()["results"]
     assert results["total"] == 0 and any("left out" in n for n in results["notices"])
     monkeypatch.setattr(resources, "indexed_testimonies", real)

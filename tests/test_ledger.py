@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from e2e_helpers import CANARIES, TODAY, write_archive
-from helpers import make_app
+from e2e_helpers import CANARIES, TODAY, WEB_TESTIMONIES
+from helpers import make_app, write_archive
 
 from archive.cli import main
 from archive.config import resolve_config
@@ -32,7 +32,7 @@ HEAD = "# Quotes the newsroom printed.\n# Keep this comment.\n\n"
 
 @pytest.fixture
 def archive_dir(tmp_path: Path) -> Path:
-    return write_archive(tmp_path / "testimonies")
+    return write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
 
 
 def run(archive_dir: Path, *args: str, site_url: str = "", code: int = 0):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import TODAY, Watch, chromium_path, launch_chromium, live_server, write_archive
-from helpers import make_app
+from e2e_helpers import TODAY, WEB_TESTIMONIES, Watch, chromium_path, launch_chromium, live_server
+from helpers import make_app, write_archive
 
 from archive.config import resolve_config
 from archive.index import build_index
@@ -43,7 +43,7 @@ def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
     chromium_path()
     from playwright.sync_api import sync_playwright
 
-    testimonies = write_archive(tmp_path / "testimonies")
+    testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     (testimonies / "quotes.yaml").write_text("# printed quotes\n", encoding="utf-8")
     config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
     build_index(config)

@@ -469,25 +469,88 @@ def test_browse_pages(client):
 
 
 def test_discovery_documents(client):
-    opensearch = client.get("/opensearch.xml")
-    assert opensearch.mimetype == "application/opensearchdescription+xml"
-    assert "search/?q={searchTerms}" in opensearch.get_data(as_text=True)
-    feed = client.get("/feed.xml").get_data(as_text=True)
-    assert feed.count("<entry") == 4 and "http://localhost/t/officer/" in feed
+    # No site_url (the default): the documents whose links must be absolute say what to set,
+    # and robots.txt leaves out its Sitemap line; nothing takes the request's host instead.
+    for path in ("/opensearch.xml", "/feed.xml", "/sitemap.xml"):
+        refused = client.get(path)
+        assert refused.status_code == 404
+        assert "ARCHIVE_SITE_URL" in refused.get_data(as_text=True)
     robots = client.get("/robots.txt").get_data(as_text=True)
-    assert "Sitemap: http://localhost/sitemap.xml" in robots
-    sitemap = client.get("/sitemap.xml").get_data(as_text=True)
-    assert "<loc>http://localhost/t/officer-ru/</loc>" in sitemap
+    assert "Disallow: /search/" in robots and "Sitemap" not in robots
+    home = client.get("/").get_data(as_text=True)
+    assert "feed.xml" not in home and "opensearch.xml" not in home
+    cite = client.get("/t/officer/cite.txt").get_data(as_text=True)
+    assert " /t/officer/ (accessed" in cite  # site-relative
 
 
 def test_site_url_is_used_for_absolute_links(tmp_path):
     app, _ = _make_app(tmp_path, site_url="https://example.org/archive/")
     client = app.test_client()
-    assert "https://example.org/archive/t/officer/" in client.get("/feed.xml").get_data(
+    opensearch = client.get("/opensearch.xml")
+    assert opensearch.mimetype == "application/opensearchdescription+xml"
+    assert "https://example.org/archive/search/?q={searchTerms}" in opensearch.get_data(
         as_text=True
     )
+    feed = client.get("/feed.xml").get_data(as_text=True)
+    assert feed.count("<entry") == 4 and "https://example.org/archive/t/officer/" in feed
+    robots = client.get("/robots.txt").get_data(as_text=True)
+    assert "Sitemap: https://example.org/archive/sitemap.xml" in robots
+    sitemap = client.get("/sitemap.xml").get_data(as_text=True)
+    assert "<loc>https://example.org/archive/t/officer-ru/</loc>" in sitemap
     cite = client.get("/t/officer/cite.txt").get_data(as_text=True)
     assert "https://example.org/archive/t/officer/" in cite
+    assert 'href="/feed.xml"' in client.get("/").get_data(as_text=True)
+
+
+FORGED = "evil.example.com"
+FORGED_HEADERS = {
+    "Host": FORGED,
+    "X-Forwarded-Host": FORGED,
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Server": FORGED,
+    "Forwarded": f"host={FORGED};proto=https",
+    "X-Original-URL": f"http://{FORGED}/",
+}
+
+
+def _forged_host_urls(client) -> list[str]:
+    """Every example URL of every route, a quote link and its citations, and the
+    slash-less form of each page (which the app redirects)."""
+    made = client.get("/t/officer/anchor.json?start=3&end=40").get_json()
+    extra = [made["path"].split("#")[0]]
+    extra += [
+        f"/t/officer/cite.{fmt}?a={made['param']}" for fmt in ("txt", "bib", "annotation.json")
+    ]
+    extra += [
+        u.split("?")[0].rstrip("/") for u in ALL_URLS if u.split("?")[0].endswith("/") and u != "/"
+    ]
+    return ALL_URLS + extra
+
+
+@pytest.mark.parametrize("site_url", ["", "https://example.org/archive/"])
+def test_a_forged_host_never_reaches_a_response(tmp_path, site_url):
+    """Host and X-Forwarded-* are the client's to choose: no byte of any response, headers
+    included (a redirect's Location), may carry them, with site_url set or not."""
+    app, _ = _make_app(tmp_path, site_url=site_url)
+    client = app.test_client()
+    urls = _forged_host_urls(client)
+    assert set(ROUTES) == {r.rule for r in app.url_map.iter_rules()}  # every route is tried
+    redirects = 0
+    for url in urls:
+        response = client.get(url, headers=FORGED_HEADERS)
+        assert response.status_code < 500, url
+        raw = response.get_data() + str(response.headers).encode()
+        response.close()  # static files are streamed from disk
+        assert FORGED.encode() not in raw, (url, response.status_code)
+        if 300 <= response.status_code < 400:
+            redirects += 1
+            assert response.headers["Location"].startswith("/"), url
+    assert redirects >= 10
+    # The forged host did reach the app (the test would catch a leak): werkzeug sees it.
+    with app.test_request_context("/", headers=FORGED_HEADERS):
+        from flask import request
+
+        assert FORGED in request.url_root
 
 
 # --- search ------------------------------------------------------------------------------------

@@ -68,19 +68,26 @@ def _base() -> str:
 
 
 def site_base() -> str:
-    """The public base URL citations, feeds and the sitemap use (absolute)."""
+    """The configured public base URL (``site_url``), or "" when there is none.
+
+    Never the request's own address: ``Host`` and ``X-Forwarded-Host`` are whatever
+    the client sends, and a cache in front would keep a forged one in every citation.
+    """
     from .resources import get_resources
 
-    configured = get_resources().config.site_url
-    return (configured or request.url_root).rstrip("/")
+    return get_resources().config.site_url.rstrip("/")
 
 
 def absolute(path: str) -> str:
-    """``path`` from ``url_for`` (which carries the script root) as an absolute URL."""
+    """``path`` from ``url_for`` (which carries the script root) under ``site_url``;
+    without ``site_url``, ``path`` itself: site-relative, never from the request."""
+    base = site_base()
+    if not base:
+        return path
     root = request.script_root
     if path.startswith(root):
         path = path[len(root) :]
-    return join_base(site_base(), path)
+    return join_base(base, path)
 
 
 def _turl(testimony_id: str, passage: str | None = None, anchor: Anchor | None = None) -> str:

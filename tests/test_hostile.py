@@ -312,7 +312,9 @@ def hostile_site(tmp_path_factory):
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
     report = build_index(config)
     assert report.errors == [] and report.testimonies == len(info["ids"])
-    app = create_app({"testimonies": testimonies, "index": tmp / "index", "today": TODAY})
+    # A site_url, so the feed, sitemap and OpenSearch description are served and checked.
+    app = create_app({"testimonies": testimonies, "index": tmp / "index", "today": TODAY,
+                      "site_url": "https://archive.example.org/"})  # fmt: skip
     with live_server(app) as server:
         yield server, app, info
 

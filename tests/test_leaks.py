@@ -490,7 +490,9 @@ def serve_and_crawl(tmp: Path, today: str) -> Site:
     archive = load_archive(testimonies)
     assert not archive.errors, archive.errors
     app = create_app({"testimonies": testimonies, "index": index, "today": today})
-    env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0"}
+    # A site_url, so the feed, sitemap and OpenSearch description are served and crawled.
+    env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0",
+           "ARCHIVE_SITE_URL": "https://archive.example.org/"}  # fmt: skip
     server = ArchiveServer(testimonies, index, tmp / "logs", env=env, debug_logging=True)
     with server:
         crawl = crawl_site(server, app, archive, today)

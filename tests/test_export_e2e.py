@@ -427,7 +427,8 @@ def test_the_shared_cases_hold_in_the_browser(site, page):
             query: cases.query.map(c => common.parseQuery(c.q)),
             anchor: cases.anchor.map(c => {
               const a = s.parseParam(c.param);
-              return [a.exact, a.prefix, a.suffix, a.start, a.end, s.toParam(a), s.toTextFragment(a)];
+              return [a.exact, a.prefix, a.suffix, a.start, a.end, s.toParam(a), s.toTextFragment(a),
+                common.checksum(a.exact)];
             }),
             resolve: cases.resolve.map(c => {
               const m = s.resolve(s.parseParam(c.param));
@@ -445,7 +446,16 @@ def test_the_shared_cases_hold_in_the_browser(site, page):
         for c in cases["query"]
     ]
     assert got["anchor"] == [
-        [c["exact"], c["prefix"], c["suffix"], c["start"], c["end"], c["param"], c["fragment"]]
+        [
+            c["exact"],
+            c["prefix"],
+            c["suffix"],
+            c["start"],
+            c["end"],
+            c["link"],
+            c["fragment"],
+            c["link"].split(".")[-1],
+        ]
         for c in cases["anchor"]
     ]
     assert got["resolve"] == [[c["start"], c["end"], c["score"]] for c in cases["resolve"]]

@@ -681,8 +681,10 @@ def test_links_from_the_library_and_from_url_for_both_resolve(client):
     start = text.index(words)
     anchor = make_anchor(text, start, start + len(words), testimony="officer")
     single = urls.testimony_url("officer", "crossed-border", anchor).split("#")[0]
-    double = "/t/officer/?a=" + quote(anchor.to_param(), safe="")
-    for url in (single, double):
+    double = "/t/officer/?a=" + quote(anchor.to_words_param(), safe="")
+    raw = "/t/officer/?a=" + anchor.to_words_param()  # pasted in without query escaping
+    assert "%25" not in single
+    for url in (single, double, raw):
         assert highlight_of(client.get(url).get_data(as_text=True)) == (start, start + len(words))
 
 
@@ -695,6 +697,12 @@ def test_anchor_survives_edits_and_reindex(fresh):
     start = original.index(words)
     link = client.get(f"/t/officer/anchor.json?start={start}&end={start + len(words)}").get_json()
     target = link["path"].split("#")[0]
+    made = Anchor.from_selectors(
+        [{"type": "TextQuoteSelector", **{k: link["anchor"][k] for k in ("exact", "prefix", "suffix")}},
+         {"type": "TextPositionSelector", "start": start, "end": start + len(words)}]
+    )  # fmt: skip
+    # A link made before short links, which carried the words (still read).
+    old = "/t/officer/?a=" + quote(made.to_words_param(), safe="")
 
     source = path.read_text(encoding="utf-8")
     source = source.replace(
@@ -702,29 +710,44 @@ def test_anchor_survives_edits_and_reindex(fresh):
         "**Q:** Before we start: may we record this?\n\n**Andrei:** Yes.\n\n"
         "**Q:** When did you first think",
     )
-    source = source.replace("the referal,", "the referral,")
     path.write_text(source, encoding="utf-8")
     build_index(config)
+    moved = public_text(load_archive(config.testimonies).testimonies["officer"])
+    for url in (target, old):
+        html = client.get(url).get_data(as_text=True)
+        start2, end2 = highlight_of(html)
+        assert moved[start2:end2] == words and start2 > start
+        assert "found at another place in the text than the link gave" in html
+        assert "edited" not in html  # a link cannot know that, and says nothing of it
 
-    html = client.get(target).get_data(as_text=True)
+    # A word of the quote edited: the short link's checksum no longer matches (the page
+    # says only that), the old link's words still find the edited ones.
+    path.write_text(source.replace("the referal,", "the referral,"), encoding="utf-8")
+    build_index(config)
     edited = public_text(load_archive(config.testimonies).testimonies["officer"])
-    start2, end2 = highlight_of(html)
-    assert edited[start2:end2] == "refused to sign the referral, and he said"
-    assert start2 > start
-    assert "the text around them was edited" in html
+    html = client.get(target).get_data(as_text=True)
+    assert highlight_of(html) is None
+    assert "This link's words were not found in the current text" in html
+    assert "The link claims" not in html and "edited" not in html
+    start3, end3 = highlight_of(client.get(old).get_data(as_text=True))
+    assert edited[start3:end3] == "refused to sign the referral, and he said"
 
-    # Whole passage deleted: an orphan notice with the original quote, no highlight.
+    # Whole passage deleted: the old link's words appear only as what the link claims.
     source = path.read_text(encoding="utf-8")
     source = re.sub(r"\*\*Andrei:\*\* The commander refused.*?\n\{: #commission-blocked[^\n]*\n", "",
                     source, flags=re.S)  # fmt: skip
     path.write_text(source, encoding="utf-8")
     build_index(config)
-    html = client.get(target).get_data(as_text=True)
+    html = client.get(old).get_data(as_text=True)
     assert highlight_of(html) is None
-    assert "The quoted words are no longer in this testimony." in html
-    assert "refused to sign the referal, and he said" in html
+    assert "This link's words were not found in the current text" in html
+    claim = re.search(r'<q class="link-claim__words">([^<]*)</q>', html)
+    assert claim and claim.group(1) == words
+    assert "orphan-quote" not in html and "no longer" not in html and "edited" not in html
+    data = client.get(old.replace("/t/officer/", "/t/officer.json")).get_json()
+    assert data["orphan"] == {"claim": words} and data["highlight"] is None
     data = client.get(target.replace("/t/officer/", "/t/officer.json")).get_json()
-    assert data["orphan"] == {"quote": words} and data["highlight"] is None
+    assert data["orphan"] == {"claim": None}
 
 
 def test_index_swap_is_noticed_without_restart(fresh):

@@ -23,7 +23,14 @@ from urllib.parse import quote_plus
 from flask import current_app, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from archive.anchors import MAX_QUOTE_CHARS, Anchor, make_anchor, resolve_anchor
+from archive.anchors import (
+    MAX_QUOTE_CHARS,
+    Anchor,
+    QuoteRef,
+    make_anchor,
+    parse_param,
+    resolve_link,
+)
 from archive.errors import AnchorError, QueryError
 from archive.model import Passage, Testimony, passage_offsets, public_text
 from archive.quotecheck import check_quote
@@ -387,24 +394,22 @@ def _public_testimony(snap: Snapshot, testimony_id: str) -> Testimony:
     return t
 
 
-def anchor_from_args(args: MultiDict, raw_query: bytes) -> Anchor | None:
-    """The ``a`` parameter, whether its ``%`` escapes were encoded once or twice.
-
-    :meth:`Anchor.to_param` output is meant to be query-encoded again (then
-    the framework hands it back intact); a link that pasted it in raw arrives
-    decoded once too many, so the raw query string is read as a fallback.
-    """
+def anchor_from_args(args: MultiDict, raw_query: bytes) -> Anchor | QuoteRef | None:
+    """The ``a`` parameter: a :class:`QuoteRef` (offsets and checksum, today's links) or
+    an :class:`Anchor` (the words, links made before), whose ``%`` escapes may have been
+    encoded once or twice: such links pasted the words' escapes in raw or escaped them
+    again, so the raw query string is read as a fallback."""
     value = args.get(ANCHOR_PARAM)
     if value is None:
         return None
     try:
-        return Anchor.from_param(value)
+        return parse_param(value)
     except AnchorError as first:
         for pair in raw_query.split(b"&"):
             name, _, raw = pair.partition(b"=")
             if name == ANCHOR_PARAM.encode() and raw:
                 try:
-                    return Anchor.from_param(raw.decode("ascii"))
+                    return parse_param(raw.decode("ascii"))
                 except (AnchorError, UnicodeDecodeError):
                     break
         raise PageError(400, f"This quote link cannot be read: {first}") from None
@@ -462,9 +467,12 @@ def testimony(
     text = public_text(t)
     highlight = orphan = None
     if anchor is not None:
-        match = resolve_anchor(anchor, text)
+        match = resolve_link(anchor, text)
         if match is None:
-            orphan = {"quote": anchor.exact}
+            # Only what is true: these words are not in the text now. A link is anyone's
+            # to write, so its words (links made before carried them) are shown, if at
+            # all, as the link's claim, never as the witness's or as a sign of an edit.
+            orphan = {"claim": anchor.exact if isinstance(anchor, Anchor) else None}
         else:
             highlight = {
                 "start": match.start,
@@ -568,7 +576,7 @@ def citation_for(
         raise not_found()
     anchor = anchor_from_args(args, raw_query)
     if anchor is not None:
-        match = resolve_anchor(anchor, public_text(t))
+        match = resolve_link(anchor, public_text(t))
         if match is None:
             raise not_found()
         text = public_text(t)

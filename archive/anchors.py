@@ -85,6 +85,7 @@ _FUZZY_SUPPORT_MEAN = 0.6
 _FIT_CHARS = 48  # characters at each end of a long quote used to place that end
 _FRAGMENT_MAX_CHARS = 80  # a longer encoded quote uses the textStart,textEnd form
 _FRAGMENT_EDGE_WORDS = 4  # at most this many words at each end, or of context
+_FRAGMENT_EDGE_CHARS = 40  # and no more encoded characters than this, past the first word
 _CHECK_CHARS = 7  # base 36 digits of a CRC-32: 36**7 > 2**32
 # Weights of the final score, as in the Hypothesis web annotation client's
 # quote matcher: the words matter most, each side of context a little less.
@@ -142,6 +143,7 @@ BROWSER_RULES = {
     "support_mean": _SUPPORT_MEAN,
     "fragment_max_chars": _FRAGMENT_MAX_CHARS,
     "fragment_edge_words": _FRAGMENT_EDGE_WORDS,
+    "fragment_edge_chars": _FRAGMENT_EDGE_CHARS,
     "check_chars": _CHECK_CHARS,
     "ref_re": _REF_RE.pattern,
     "weights": [_W_QUOTE, _W_PREFIX, _W_SUFFIX, _W_POS],
@@ -465,9 +467,12 @@ def text_fragment(exact: str, before: str = "", *, cut_before: bool = False) -> 
     one over several paragraphs) as ``textStart,textEnd`` with the fewest words at
     each end (up to :data:`_FRAGMENT_EDGE_WORDS`) whose first match is the quote's;
     words of context before it (same line, up to as many) are added only when the
-    start words occur earlier. It is a best effort: the page around the text
-    (title, notes) is not looked at, and a quote starting mid-word cannot be
-    expressed exactly.
+    start words occur earlier. Words are added only while a part stays within
+    :data:`_FRAGMENT_EDGE_CHARS` encoded characters, so a link stays printable in
+    Cyrillic too. It is a best effort (the script and the server find the words by
+    ``?a=``): the page around the text (title, notes) is not looked at, a repeated
+    start the budget cannot tell apart is left so, and a quote starting mid-word
+    cannot be expressed exactly.
     """
     lines = [" ".join(line.split()) for line in exact.splitlines()]
     lines = [line for line in lines if line]
@@ -479,12 +484,19 @@ def text_fragment(exact: str, before: str = "", *, cut_before: bool = False) -> 
     def first(words: str) -> bool:
         return seen.find(_fold(words)) == at
 
+    def fits(words: list[str]) -> bool:  # a Cyrillic letter encodes to 6 characters
+        return len(_encode_fragment(" ".join(words))) <= _FRAGMENT_EDGE_CHARS
+
     if len(lines) == 1 and len(_encode_fragment(flat)) <= _FRAGMENT_MAX_CHARS:
         start, parts = flat, [_encode_fragment(flat)]
     else:
         words = lines[0].split()
         size = 1
-        while size < min(_FRAGMENT_EDGE_WORDS, len(words)) and not first(" ".join(words[:size])):
+        while (
+            size < min(_FRAGMENT_EDGE_WORDS, len(words))
+            and not first(" ".join(words[:size]))
+            and fits(words[: size + 1])
+        ):
             size += 1
         start = " ".join(words[:size])
         # The end words come from the last line, after the head words.
@@ -494,10 +506,18 @@ def text_fragment(exact: str, before: str = "", *, cut_before: bool = False) -> 
         tail = " ".join(pool[-size:])
         # Browsers take the first textEnd after textStart: grow it until that
         # first occurrence is the real end of the quote.
-        while size < len(pool) and rest.find(_fold(tail)) != len(rest) - len(tail):
+        while (
+            size < len(pool)
+            and rest.find(_fold(tail)) != len(rest) - len(tail)
+            and fits(pool[-size - 1 :])
+        ):
             size += 1
             tail = " ".join(pool[-size:])
-        parts = [_encode_fragment(start), _encode_fragment(tail)]
+        # One long word can outweigh a sentence in Cyrillic: past the limit the browser
+        # is given the start alone (it scrolls there; the page's script marks the rest).
+        parts = [_encode_fragment(start)]
+        if len(_encode_fragment(tail)) <= _FRAGMENT_MAX_CHARS:
+            parts.append(_encode_fragment(tail))
     if not first(start):
         line = before.rsplit("\n", 1)[-1]
         context = line.split()
@@ -505,11 +525,14 @@ def text_fragment(exact: str, before: str = "", *, cut_before: bool = False) -> 
             context = context[1:]
         context = context[-_FRAGMENT_EDGE_WORDS:]
         size = 1
-        while size < len(context) and seen.find(_fold(" ".join([*context[-size:], start]))) != (
-            at - len(" ".join(context[-size:])) - 1
+        while (
+            size < len(context)
+            and seen.find(_fold(" ".join([*context[-size:], start])))
+            != at - len(" ".join(context[-size:])) - 1
+            and fits(context[-size - 1 :])
         ):
             size += 1
-        if context:
+        if context and len(_encode_fragment(" ".join(context[-size:]))) <= _FRAGMENT_MAX_CHARS:
             parts.insert(0, _encode_fragment(" ".join(context[-size:])) + "-")
     return ",".join(parts)
 

@@ -1088,3 +1088,32 @@ def test_the_search_page_loads_no_page_script_it_does_not_use(client):
     search = client.get("/search/?q=border").get_data(as_text=True)
     testimony = client.get("/t/officer/").get_data(as_text=True)
     assert "archive.js" not in search and "archive.js" in testimony
+
+
+def test_sentence_links_are_short_and_encoded_once(samples_dir, tmp_path):
+    """Every sentence of the bundled samples (en, ru, uk), selected and linked: the link,
+    with a typical domain, is at most 250 characters and no escape is escaped again."""
+    config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
+    build_index(config)
+    app = create_app(
+        {"testimonies": samples_dir, "index": tmp_path / "index", "today": TODAY,
+         "site_url": "https://archive.example.org/"}
+    )  # fmt: skip
+    client = app.test_client()
+    lengths: dict[str, list[int]] = {}
+    for t in load_archive(samples_dir).public(config.today_or_now()):
+        text = public_text(t)
+        for m in re.finditer(r"[^\s.!?][^.!?\n]{20,}[.!?]", text):
+            if len(m.group().split()) < 6:
+                continue
+            body = client.get(f"/t/{t.id}/anchor.json?start={m.start()}&end={m.end()}").get_json()
+            assert "%25" not in body["url"] and "%25" not in json.dumps(body["citations"])
+            assert len(body["url"]) <= 250, body["url"]
+            page = client.get(body["path"].split("#")[0]).get_data(as_text=True)
+            assert highlight_of(page) == (m.start(), m.end())
+            lengths.setdefault(t.language, []).append(len(body["url"]))
+    assert {lang: len(v) >= 50 for lang, v in lengths.items()} == {
+        "en": True,
+        "ru": True,
+        "uk": True,
+    }

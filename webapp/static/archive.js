@@ -336,6 +336,9 @@
     var action = button.getAttribute("data-action");
     if (action === "close") { hideToolbar(); return; }
     fetchAnchor(current, function (body) {
+      // Without site_url the server's links are site-relative (it never trusts the Host
+      // header): the link to copy takes the address this browser is at.
+      body.url = new URL(body.url, location.href).href;
       toolbar.setAttribute("data-link", body.url);
       fillPanel(body);
       if (action === "copy") {

@@ -516,7 +516,7 @@ def text_fragment(exact: str, before: str = "", *, cut_before: bool = False) -> 
         # One long word can outweigh a sentence in Cyrillic: past the limit the browser
         # is given the start alone (it scrolls there; the page's script marks the rest).
         parts = [_encode_fragment(start)]
-        if len(_encode_fragment(tail)) <= _FRAGMENT_MAX_CHARS:
+        if tail and len(_encode_fragment(tail)) <= _FRAGMENT_MAX_CHARS:  # one word: no end
             parts.append(_encode_fragment(tail))
     if not first(start):
         line = before.rsplit("\n", 1)[-1]

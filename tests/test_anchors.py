@@ -692,6 +692,13 @@ def test_text_fragment_adds_the_fewest_context_words_for_a_repeated_quote():
     )  # fmt: skip
 
 
+def test_a_single_long_word_is_a_fragment_of_its_own():
+    word = "членовредительство"  # 18 letters, 108 characters encoded
+    assert parse_text_fragment(make_anchor(f"Он сказал: {word}", 11, 29).to_text_fragment()) == {
+        "prefix": None, "start": word, "end": None, "suffix": None,
+    }  # fmt: skip
+
+
 def test_text_fragment_from_context_alone():
     text = "Unbelievably, the commander said no, said no. " + "x" * 40
     second = text.index("said no", 35)

@@ -165,7 +165,7 @@
         tail = pool.slice(pool.length - size).join(" ");
       }
       parts = [encodeFragment(start)];
-      if (encodeFragment(tail).length <= FRAGMENT_MAX_CHARS) { parts.push(encodeFragment(tail)); }
+      if (tail && encodeFragment(tail).length <= FRAGMENT_MAX_CHARS) { parts.push(encodeFragment(tail)); }
     }
     if (!first(start)) {
       var line = before.slice(before.lastIndexOf("\n") + 1);

@@ -38,7 +38,6 @@ Quote "><script>alert(2)</script> <iframe src="javascript:alert(3)"></iframe> en
 """
 
 SELECTED = "refused to sign the referal, and he said"
-CORRECTED = "refused to sign the referral, and he said"
 
 
 def _serve_archive(tmp: Path):
@@ -145,14 +144,15 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         source = source.replace(
             "**Q:** When did you first think", filler + "\n\n**Q:** When did you first think"
         )
-        path.write_text(source.replace("the referal,", "the referral,"), encoding="utf-8")
+        # The words move (a link carries offsets and a checksum of its words, no words).
+        path.write_text(source, encoding="utf-8")
         build_index(config)
 
         page.goto("about:blank")
         page.goto(link)
         page.wait_for_selector("mark.quote-mark")
         marked = "".join(page.locator("mark.quote-mark").all_inner_texts())
-        assert marked == CORRECTED
+        assert marked == SELECTED
         page.wait_for_timeout(300)
         assert in_viewport(page, "#quote_start")
         assert page.locator("#quote_notice").is_visible()
@@ -175,8 +175,8 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         page.goto(link)
         notice = page.locator("#quote_orphan")
         notice.wait_for()
-        assert "no longer in this testimony" in notice.inner_text()
-        assert SELECTED in notice.inner_text()
+        assert "This link's words were not found in the current text" in notice.inner_text()
+        assert SELECTED not in notice.inner_text() and "edited" not in notice.inner_text()
         assert page.locator("mark.quote-mark").count() == 0
         assert watch.dialogs == [] and watch.errors == []
         context.close()
@@ -300,7 +300,7 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
         page.click("#quote_copy")
         page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
         link = page.get_attribute("#quote_toolbar", "data-link")
-        assert "-,the%20convoy%20left%20at%20dawn,-" in link, link
+        assert "?a=39-62." in link and link.endswith(":~:text=the%20convoy%20left%20at%20dawn")
         page.goto("about:blank")
         page.goto(link)
         page.wait_for_selector("mark.quote-mark")
@@ -311,3 +311,54 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
         assert _cite(page, "we waited") == "we waited"
         assert watch.dialogs == [] and watch.errors == []
         context.close()
+
+
+def test_a_drag_from_inside_words_links_the_whole_words(site, page):
+    """Intl.Segmenter's words: a selection starting in "fused" and ending in "refer" makes
+    the link of "refused to sign the referal", on the server's page (archive.js)."""
+    page.goto(f"{site.url}/t/officer/")
+    _select(page, "fused to sign the refer")
+    page.wait_for_selector("#quote_toolbar:not([hidden])")
+    page.click("#quote_copy")
+    page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
+    link = page.get_attribute("#quote_toolbar", "data-link")
+    assert page.locator("#quote_panel_text").text_content() == "refused to sign the referal"
+    assert link.startswith(f"{site.url}/t/officer/?a=") and "%25" not in link
+    assert len(link) <= 250
+    page.goto(link)
+    page.wait_for_selector("mark.quote-mark")
+    assert (
+        "".join(page.locator("mark.quote-mark").all_inner_texts()) == "refused to sign the referal"
+    )
+    assert page.watch.errors == []
+
+
+def test_a_crafted_link_on_the_server_states_nothing_untrue(site, page):
+    from urllib.parse import quote
+
+    from archive.anchors import Anchor
+
+    claim = "I ordered my men to shoot the prisoners"
+    forged = Anchor(exact=claim, prefix="", suffix="", start=0, end=len(claim))
+    for param, shown in (
+        (quote(forged.to_words_param(), safe=""), True),
+        (forged.to_param(), False),
+    ):
+        page.goto(f"{site.url}/t/officer/?a={param}")
+        notice = page.locator("#quote_orphan")
+        text = notice.inner_text()
+        assert "This link's words were not found in the current text" in text
+        assert "edited" not in text and "no longer" not in text
+        assert notice.locator("blockquote").count() == 0
+        assert page.locator("mark.quote-mark").count() == 0
+        if shown:
+            assert page.locator(".link-claim__label").text_content() == "The link claims:"
+            assert page.locator(".link-claim__words").text_content() == claim
+            family = page.evaluate(
+                """() => [getComputedStyle(document.querySelector('.link-claim__words')).fontFamily,
+                          getComputedStyle(document.querySelector('#testimony_text p')).fontFamily]"""
+            )
+            assert family[0] != family[1]
+        else:
+            assert claim not in page.content()
+    assert page.watch.errors == []

@@ -182,7 +182,7 @@ class _Markup(HTMLParser):
             if name in self.URL_ATTRS and value and _bad_url(value):
                 self.problems.append(f"<{tag} {name}={value!r}>")
             own = tag in ("link", "form", "script") and name in ("href", "action", "src")
-            if own and value and not value.startswith(("/", "http://127.0.0.1:")):
+            if own and value and not value.startswith(("/", "http://127.0.0.1:", SITE_URL)):
                 self.problems.append(f"<{tag} {name}={value!r}> leaves the site")
 
 
@@ -244,13 +244,20 @@ def response_problems(path: str, status: int, headers: dict[str, str], body: byt
     else:  # BibTeX and RIS: the URL fields must be the archive's own address
         for groups in _CITE_URL.findall(text):
             url = "".join(groups).strip()
-            if not url.startswith("http://127.0.0.1:"):
+            if not url.startswith(SITE_URL):  # site_url, never the request's host
                 problems.append(f"citation url {url!r}")
     return [f"{path}: {p}" for p in problems]
 
 
+#: The hostile server's site_url: its feed, sitemap and OpenSearch links are its own.
+SITE_URL = "https://archive.example.org/"
+
+
 def _anchor_param(vector: str) -> str:
-    return Anchor(exact=vector, prefix="the ", suffix=" said", start=0, end=len(vector)).to_param()
+    # The form that carries words: hostile words in a link (still read, shown as a claim).
+    return Anchor(
+        exact=vector, prefix="the ", suffix=" said", start=0, end=len(vector)
+    ).to_words_param()
 
 
 def hostile_urls(info: dict[str, list[str]], app) -> tuple[list[str], set[str], list[str]]:
@@ -312,7 +319,8 @@ def hostile_site(tmp_path_factory):
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
     report = build_index(config)
     assert report.errors == [] and report.testimonies == len(info["ids"])
-    app = make_app(testimonies, tmp / "index", today=TODAY)
+    # A site_url, so the feed, sitemap and OpenSearch description are served and checked.
+    app = make_app(testimonies, tmp / "index", today=TODAY, site_url=SITE_URL)
     with live_server(app) as server:
         yield server, app, info
 

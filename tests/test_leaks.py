@@ -265,9 +265,9 @@ def crawl_site(server: ArchiveServer, app, archive, today) -> Crawl:
             crawl.get(server, f"/t/{testimony_id}/cite.{fmt}?" + urlencode({"a": param}))
         for other in (*RESTRICTED_IDS.values(), *EMBARGOED_IDS.values()):
             crawl.get(server, f"/t/{other}/?" + urlencode({"a": param}), typed=(other,))
-    for canary in CANARIES:  # a hand-made link quoting a secret: shown as an orphan quote
+    for canary in CANARIES:  # a hand-made link quoting a secret: shown as the link's claim
         param = Anchor(exact=canary.word, prefix="In the ", suffix=" brigade", start=3,
-                       end=3 + len(canary.word)).to_param()  # fmt: skip
+                       end=3 + len(canary.word)).to_words_param()  # fmt: skip
         crawl.get(server, "/t/public-en/?" + urlencode({"a": param}), typed=(canary.word,))
         crawl.get(server, "/t/public-en/cite.txt?" + urlencode({"a": param}), typed=(canary.word,))
 
@@ -314,7 +314,9 @@ def serve_and_crawl(tmp: Path, today: str) -> Site:
     archive = load_archive(testimonies)
     assert not archive.errors, archive.errors
     app = make_app(testimonies, index, today=today)
-    env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0"}
+    # A site_url, so the feed, sitemap and OpenSearch description are served and crawled.
+    env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0",
+           "ARCHIVE_SITE_URL": "https://archive.example.org/"}  # fmt: skip
     server = ArchiveServer(testimonies, index, tmp / "logs", env=env, debug_logging=True)
     with server:
         crawl = crawl_site(server, app, archive, today)

@@ -15,7 +15,7 @@ import pytest
 from e2e_helpers import TODAY, WEB_TESTIMONIES
 from helpers import write_archive
 
-from archive.anchors import Anchor, _fold, resolve_anchor
+from archive.anchors import Anchor, _fold, parse_param, resolve_link
 from archive.model import public_text
 from archive.parse import load_archive
 from archive.query import And, Filter, Phrase, Prefix, Word, parse_query
@@ -73,13 +73,14 @@ def test_anchor_forms(case):
     assert (a.exact, a.prefix, a.suffix, a.start, a.end) == (
         case["exact"], case["prefix"], case["suffix"], case["start"], case["end"],
     )  # fmt: skip
-    assert a.to_param() == case["param"]
+    assert a.to_words_param() == case["param"]
+    assert a.to_param() == case["link"]
     assert a.to_text_fragment() == case["fragment"]
 
 
 @pytest.mark.parametrize("case", CASES["resolve"], ids=lambda c: c["param"][:24])
 def test_anchor_resolution(case, officer):
-    match = resolve_anchor(Anchor.from_param(case["param"]), public_text(officer))
+    match = resolve_link(parse_param(case["param"]), public_text(officer))
     found = (match.start, match.end, match.score) if match else (None, None, None)
     assert found == (case["start"], case["end"], case["score"])
 

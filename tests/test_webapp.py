@@ -249,7 +249,9 @@ def test_route_list_covers_the_url_map(shared):
 def test_every_route_answers_with_safe_headers(client, url):
     response = client.get(url)
     response.close()  # static files are streamed from disk
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    # Without site_url (this app's case) the absolute-URL documents are refused.
+    expected = 404 if url in ("/opensearch.xml", "/feed.xml", "/sitemap.xml") else 200
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, name
     csp = response.headers["Content-Security-Policy"]
@@ -401,7 +403,7 @@ def test_restricted_testimonies_are_not_listed_anywhere(client):
     ):
         body = client.get(url).get_data(as_text=True)
         assert "/t/secret/" not in body and "/t/embargoed/" not in body
-    assert "/t/past-embargo/" in client.get("/sitemap.xml").get_data(as_text=True)
+    assert "/t/past-embargo/" in client.get("/browse/date/1990s.json").get_data(as_text=True)
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -414,7 +416,7 @@ def test_home_shows_totals_themes_languages_and_recent(client):
     assert data["recent"][0]["id"] == "mother-uk"
     assert any(t["slug"] == "leaving-service" for t in data["themes"])
     html = client.get("/").get_data(as_text=True)
-    assert 'rel="search"' in html and "/opensearch.xml" in html
+    assert 'rel="search"' not in html  # no site_url: no OpenSearch description to offer
     assert 'lang="uk"' in html and 'lang="ru"' in html
 
 
@@ -470,25 +472,88 @@ def test_browse_pages(client):
 
 
 def test_discovery_documents(client):
-    opensearch = client.get("/opensearch.xml")
-    assert opensearch.mimetype == "application/opensearchdescription+xml"
-    assert "search/?q={searchTerms}" in opensearch.get_data(as_text=True)
-    feed = client.get("/feed.xml").get_data(as_text=True)
-    assert feed.count("<entry") == 4 and "http://localhost/t/officer/" in feed
+    # No site_url (the default): the documents whose links must be absolute say what to set,
+    # and robots.txt leaves out its Sitemap line; nothing takes the request's host instead.
+    for path in ("/opensearch.xml", "/feed.xml", "/sitemap.xml"):
+        refused = client.get(path)
+        assert refused.status_code == 404
+        assert "ARCHIVE_SITE_URL" in refused.get_data(as_text=True)
     robots = client.get("/robots.txt").get_data(as_text=True)
-    assert "Sitemap: http://localhost/sitemap.xml" in robots
-    sitemap = client.get("/sitemap.xml").get_data(as_text=True)
-    assert "<loc>http://localhost/t/officer-ru/</loc>" in sitemap
+    assert "Disallow: /search/" in robots and "Sitemap" not in robots
+    home = client.get("/").get_data(as_text=True)
+    assert "feed.xml" not in home and "opensearch.xml" not in home
+    cite = client.get("/t/officer/cite.txt").get_data(as_text=True)
+    assert " /t/officer/ (accessed" in cite  # site-relative
 
 
 def test_site_url_is_used_for_absolute_links(tmp_path):
     app, _ = _make_app(tmp_path, site_url="https://example.org/archive/")
     client = app.test_client()
-    assert "https://example.org/archive/t/officer/" in client.get("/feed.xml").get_data(
+    opensearch = client.get("/opensearch.xml")
+    assert opensearch.mimetype == "application/opensearchdescription+xml"
+    assert "https://example.org/archive/search/?q={searchTerms}" in opensearch.get_data(
         as_text=True
     )
+    feed = client.get("/feed.xml").get_data(as_text=True)
+    assert feed.count("<entry") == 4 and "https://example.org/archive/t/officer/" in feed
+    robots = client.get("/robots.txt").get_data(as_text=True)
+    assert "Sitemap: https://example.org/archive/sitemap.xml" in robots
+    sitemap = client.get("/sitemap.xml").get_data(as_text=True)
+    assert "<loc>https://example.org/archive/t/officer-ru/</loc>" in sitemap
     cite = client.get("/t/officer/cite.txt").get_data(as_text=True)
     assert "https://example.org/archive/t/officer/" in cite
+    assert 'href="/feed.xml"' in client.get("/").get_data(as_text=True)
+
+
+FORGED = "evil.example.com"
+FORGED_HEADERS = {
+    "Host": FORGED,
+    "X-Forwarded-Host": FORGED,
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Server": FORGED,
+    "Forwarded": f"host={FORGED};proto=https",
+    "X-Original-URL": f"http://{FORGED}/",
+}
+
+
+def _forged_host_urls(client) -> list[str]:
+    """Every example URL of every route, a quote link and its citations, and the
+    slash-less form of each page (which the app redirects)."""
+    made = client.get("/t/officer/anchor.json?start=3&end=40").get_json()
+    extra = [made["path"].split("#")[0]]
+    extra += [
+        f"/t/officer/cite.{fmt}?a={made['param']}" for fmt in ("txt", "bib", "annotation.json")
+    ]
+    extra += [
+        u.split("?")[0].rstrip("/") for u in ALL_URLS if u.split("?")[0].endswith("/") and u != "/"
+    ]
+    return ALL_URLS + extra
+
+
+@pytest.mark.parametrize("site_url", ["", "https://example.org/archive/"])
+def test_a_forged_host_never_reaches_a_response(tmp_path, site_url):
+    """Host and X-Forwarded-* are the client's to choose: no byte of any response, headers
+    included (a redirect's Location), may carry them, with site_url set or not."""
+    app, _ = _make_app(tmp_path, site_url=site_url)
+    client = app.test_client()
+    urls = _forged_host_urls(client)
+    assert set(ROUTES) == {r.rule for r in app.url_map.iter_rules()}  # every route is tried
+    redirects = 0
+    for url in urls:
+        response = client.get(url, headers=FORGED_HEADERS)
+        assert response.status_code < 500, url
+        raw = response.get_data() + str(response.headers).encode()
+        response.close()  # static files are streamed from disk
+        assert FORGED.encode() not in raw, (url, response.status_code)
+        if 300 <= response.status_code < 400:
+            redirects += 1
+            assert response.headers["Location"].startswith("/"), url
+    assert redirects >= 10
+    # The forged host did reach the app (the test would catch a leak): werkzeug sees it.
+    with app.test_request_context("/", headers=FORGED_HEADERS):
+        from flask import request
+
+        assert FORGED in request.url_root
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -589,7 +654,7 @@ def test_anchor_endpoint_makes_a_link_that_resolves(client):
     start = text.index(words)
     body = client.get(f"/t/officer/anchor.json?start={start}&end={start + len(words)}").get_json()
     assert body["quote"] == words and body["passage"] == "first-thought"
-    assert body["url"].startswith("http://localhost/t/officer/?a=")
+    assert body["url"].startswith("/t/officer/?a=")  # no site_url: site-relative
     assert "#first-thought:~:text=" in body["url"]
     assert {c["format"] for c in body["citations"]} == {
         "txt",
@@ -617,8 +682,10 @@ def test_links_from_the_library_and_from_url_for_both_resolve(client):
     start = text.index(words)
     anchor = make_anchor(text, start, start + len(words), testimony="officer")
     single = urls.testimony_url("officer", "crossed-border", anchor).split("#")[0]
-    double = "/t/officer/?a=" + quote(anchor.to_param(), safe="")
-    for url in (single, double):
+    double = "/t/officer/?a=" + quote(anchor.to_words_param(), safe="")
+    raw = "/t/officer/?a=" + anchor.to_words_param()  # pasted in without query escaping
+    assert "%25" not in single
+    for url in (single, double, raw):
         assert highlight_of(client.get(url).get_data(as_text=True)) == (start, start + len(words))
 
 
@@ -631,6 +698,12 @@ def test_anchor_survives_edits_and_reindex(fresh):
     start = original.index(words)
     link = client.get(f"/t/officer/anchor.json?start={start}&end={start + len(words)}").get_json()
     target = link["path"].split("#")[0]
+    made = Anchor.from_selectors(
+        [{"type": "TextQuoteSelector", **{k: link["anchor"][k] for k in ("exact", "prefix", "suffix")}},
+         {"type": "TextPositionSelector", "start": start, "end": start + len(words)}]
+    )  # fmt: skip
+    # A link made before short links, which carried the words (still read).
+    old = "/t/officer/?a=" + quote(made.to_words_param(), safe="")
 
     source = path.read_text(encoding="utf-8")
     source = source.replace(
@@ -638,29 +711,44 @@ def test_anchor_survives_edits_and_reindex(fresh):
         "**Q:** Before we start: may we record this?\n\n**Andrei:** Yes.\n\n"
         "**Q:** When did you first think",
     )
-    source = source.replace("the referal,", "the referral,")
     path.write_text(source, encoding="utf-8")
     build_index(config)
+    moved = public_text(load_archive(config.testimonies).testimonies["officer"])
+    for url in (target, old):
+        html = client.get(url).get_data(as_text=True)
+        start2, end2 = highlight_of(html)
+        assert moved[start2:end2] == words and start2 > start
+        assert "found at another place in the text than the link gave" in html
+        assert "edited" not in html  # a link cannot know that, and says nothing of it
 
-    html = client.get(target).get_data(as_text=True)
+    # A word of the quote edited: the short link's checksum no longer matches (the page
+    # says only that), the old link's words still find the edited ones.
+    path.write_text(source.replace("the referal,", "the referral,"), encoding="utf-8")
+    build_index(config)
     edited = public_text(load_archive(config.testimonies).testimonies["officer"])
-    start2, end2 = highlight_of(html)
-    assert edited[start2:end2] == "refused to sign the referral, and he said"
-    assert start2 > start
-    assert "the text around them was edited" in html
+    html = client.get(target).get_data(as_text=True)
+    assert highlight_of(html) is None
+    assert "This link's words were not found in the current text" in html
+    assert "The link claims" not in html and "edited" not in html
+    start3, end3 = highlight_of(client.get(old).get_data(as_text=True))
+    assert edited[start3:end3] == "refused to sign the referral, and he said"
 
-    # Whole passage deleted: an orphan notice with the original quote, no highlight.
+    # Whole passage deleted: the old link's words appear only as what the link claims.
     source = path.read_text(encoding="utf-8")
     source = re.sub(r"\*\*Andrei:\*\* The commander refused.*?\n\{: #commission-blocked[^\n]*\n", "",
                     source, flags=re.S)  # fmt: skip
     path.write_text(source, encoding="utf-8")
     build_index(config)
-    html = client.get(target).get_data(as_text=True)
+    html = client.get(old).get_data(as_text=True)
     assert highlight_of(html) is None
-    assert "The quoted words are no longer in this testimony." in html
-    assert "refused to sign the referal, and he said" in html
+    assert "This link's words were not found in the current text" in html
+    claim = re.search(r'<q class="link-claim__words">([^<]*)</q>', html)
+    assert claim and claim.group(1) == words
+    assert "orphan-quote" not in html and "no longer" not in html and "edited" not in html
+    data = client.get(old.replace("/t/officer/", "/t/officer.json")).get_json()
+    assert data["orphan"] == {"claim": words} and data["highlight"] is None
     data = client.get(target.replace("/t/officer/", "/t/officer.json")).get_json()
-    assert data["orphan"] == {"quote": words} and data["highlight"] is None
+    assert data["orphan"] == {"claim": None}
 
 
 def test_index_swap_is_noticed_without_restart(fresh):
@@ -714,7 +802,7 @@ def test_citation_formats(client):
     assert annotation["type"] == "Annotation"
     selectors = annotation["target"]["selector"]
     assert Anchor.from_selectors(selectors).exact == "forty minutes"
-    assert annotation["target"]["source"] == "http://localhost/t/officer/"
+    assert annotation["target"]["source"] == "/t/officer/"
 
 
 def test_bibtex_escapes_special_characters(tmp_path):
@@ -891,7 +979,9 @@ def test_bundled_samples_serve_every_page_without_leaking(samples_dir, tmp_path)
     """The archive's own samples: every page in the sitemap, HTML and JSON, and no secret."""
     config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = make_app(samples_dir, tmp_path / "index", today=TODAY)
+    app = make_app(
+        samples_dir, tmp_path / "index", today=TODAY, site_url="https://archive.example.org/"
+    )
     client = app.test_client()
     archive = load_archive(samples_dir)
     public = archive.public(config.today_or_now())
@@ -991,3 +1081,29 @@ def test_the_search_page_loads_no_page_script_it_does_not_use(client):
     search = client.get("/search/?q=border").get_data(as_text=True)
     testimony = client.get("/t/officer/").get_data(as_text=True)
     assert "archive.js" not in search and "archive.js" in testimony
+
+
+def test_sentence_links_are_short_and_encoded_once(samples_dir, tmp_path):
+    """Every sentence of the bundled samples (en, ru, uk), selected and linked: the link,
+    with a typical domain, is at most 250 characters and no escape is escaped again."""
+    config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
+    build_index(config)
+    app = make_app(samples_dir, tmp_path / "index", site_url="https://archive.example.org/")
+    client = app.test_client()
+    lengths: dict[str, list[int]] = {}
+    for t in load_archive(samples_dir).public(config.today_or_now()):
+        text = public_text(t)
+        for m in re.finditer(r"[^\s.!?][^.!?\n]{20,}[.!?]", text):
+            if len(m.group().split()) < 6:
+                continue
+            body = client.get(f"/t/{t.id}/anchor.json?start={m.start()}&end={m.end()}").get_json()
+            assert "%25" not in body["url"] and "%25" not in json.dumps(body["citations"])
+            assert len(body["url"]) <= 250, body["url"]
+            page = client.get(body["path"].split("#")[0]).get_data(as_text=True)
+            assert highlight_of(page) == (m.start(), m.end())
+            lengths.setdefault(t.language, []).append(len(body["url"]))
+    assert {lang: len(v) >= 50 for lang, v in lengths.items()} == {
+        "en": True,
+        "ru": True,
+        "uk": True,
+    }

@@ -150,7 +150,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict:
             f"{len(errors)} error(s) in {files_with_errors} file(s)"
             + (f", {len(warnings)} published quote(s) to look at" if warnings else "")
         )
-    if errors or (strict and warnings):
+    # A ledger holding private words is never only a warning: its /q/ page withholds them.
+    if errors or (strict and warnings) or any(w.kind == "private" for w in warnings):
         ctx.exit(1)
 
 

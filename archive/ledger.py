@@ -306,15 +306,26 @@ def redacted_words(t: Testimony) -> list[str]:
     return found
 
 
-def holds_private_words(t: Testimony, words: str) -> bool:
-    """Would showing ``words`` (a ledger's record) show any of ``t``'s redacted words?
+def holds_private_words(archive: Archive, words: str, today: dt.date | None = None) -> bool:
+    """Would showing ``words`` (a ledger's record) show anything private?
 
-    Checked before a page shows an orphaned quote's recorded words: an editor
-    may have redacted exactly the words that were quoted."""
+    Checked before a page shows an orphaned quote's recorded words: an editor may
+    have redacted exactly the words that were quoted, or a hand-edited ledger may
+    hold a sentence of a testimony that is not public. So the words are withheld
+    when they overlap any redaction of the archive, or occur in the text of any
+    testimony that is not public on ``today``."""
     folded = " ".join(words.casefold().split())
-    for private in redacted_words(t):
-        private = " ".join(private.split())
-        if private in folded or folded in private:
+    if not folded:
+        return False
+    for t in archive.testimonies.values():
+        for private in redacted_words(t):
+            private = " ".join(private.split())
+            if private in folded or folded in private:
+                return True
+    for t in archive.non_public(today):
+        text = " ".join(" ".join(p.text for p in t.passages).casefold().split())
+        head = " ".join(str(v or "") for v in (t.title, t.narrator, t.place)).casefold()
+        if folded in text or folded in head:
             return True
     return False
 
@@ -560,7 +571,7 @@ def remove_quote(directory: Path, quote_id: str) -> LedgerQuote:
 class LedgerProblem:
     """A ledger quote an edit has changed or lost, or whose testimony is not public."""
 
-    kind: str  # "changed" | "orphaned" | "not-public"
+    kind: str  # "changed" | "orphaned" | "not-public" | "private" (an error for validate)
     quote: LedgerQuote
     path: Path
     message: str
@@ -646,7 +657,18 @@ def check_ledger(
             )
             continue
         where = place(quote, t)
-        if where.orphaned:
+        if where.orphaned and holds_private_words(archive, quote.exact, today):
+            # Never named: these words belong to a redaction or a testimony not public.
+            problems.append(
+                LedgerProblem(
+                    "private",
+                    quote,
+                    ledger.path,
+                    f"quote {quote.id}: its recorded words are not public text "
+                    "(redacted, or from a testimony that is not public); remove the entry",
+                )
+            )
+        elif where.orphaned:
             problems.append(
                 LedgerProblem(
                     "orphaned",

@@ -248,12 +248,15 @@ class Archive:
     warnings: list = field(default_factory=list)  # list[ValidationError]: reported, not fatal
     _grouped: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
-    def bind_translations(self) -> None:
+    def bind_translations(
+        self, others: dict[str, tuple[str | None, str | None, PartialDate | None]] | None = None
+    ) -> None:
         """A translation is public only while its original is public too (FORMAT 1.1): the
         stricter status and the later embargo of an account apply to all its versions.
         Applied once, here, so every reader of the archive judges the versions alike;
-        each version whose own file says otherwise gets a warning."""
-        versions = {
+        each version whose own file says otherwise gets a warning. ``others``: the
+        versions not loaded here, as their front matter gives them (a partial load)."""
+        versions = dict(others or {}) | {
             t.id: (t.translation_of, t.status, t.publish_after) for t in self.testimonies.values()
         }
         shared = account_statuses(versions)
@@ -263,7 +266,7 @@ class Archive:
                 if t is None or (t.status, t.publish_after) == shared[tid]:
                     continue
                 status, until = shared[tid]
-                missing = [m for m in group if m not in self.testimonies]
+                missing = [m for m in group if m not in versions]
                 self.warnings.append(
                     _warning(
                         t.path,

@@ -853,7 +853,12 @@ def load_archive(
                 )
             )
     archive = Archive(directory, vocabulary, testimonies, errors)
-    archive.bind_translations()
+    # Some files only (the watcher's changed files, a command's own): the other versions
+    # of their accounts are judged by their front matter, not counted as missing.
+    others = None
+    if paths is not None:
+        others = {k: v for k, v in front_matter_versions(directory).items() if k not in testimonies}
+    archive.bind_translations(others)
     return archive
 
 
@@ -864,11 +869,12 @@ def _key_line(path: Path, key: str) -> int | None:
     return None
 
 
-def account_statuses(directory: str | Path) -> dict[str, tuple[str, PartialDate | None]]:
-    """The status an account's versions share (FORMAT 1.1), for each version of an account
-    (an original with translations): what :meth:`Archive.bind_translations` applies, read from the
-    front matter alone for readers that parse files one by one (the index's workers). A file
-    whose front matter does not read counts as restricted (see :func:`model.account_statuses`)."""
+def front_matter_versions(
+    directory: str | Path,
+) -> dict[str, tuple[str | None, str | None, PartialDate | None]]:
+    """Each file's ``(translation_of, status, publish_after)`` from its front matter alone
+    (see :func:`model.account_statuses`); a file whose front matter does not read is left
+    out, so it counts as restricted for its account."""
     versions: dict[str, tuple[str | None, str | None, PartialDate | None]] = {}
     for path in iter_testimony_files(directory):
         try:
@@ -876,7 +882,7 @@ def account_statuses(directory: str | Path) -> dict[str, tuple[str, PartialDate 
             front = _split_front_matter(text, str(path))[0]
             data = load_mapping(front, str(path), first_line=2)[0]
         except (OSError, ValidationError):
-            continue  # absent from versions: restricted for its account; its parse reports it
+            continue  # its own parse reports it
         status = data.get("status")
         try:
             after = _partial_date(data["publish_after"], "", 0, "publish_after")
@@ -888,4 +894,11 @@ def account_statuses(directory: str | Path) -> dict[str, tuple[str, PartialDate 
             status if status in STATUSES else None,
             after,
         )
-    return model_account_statuses(versions)
+    return versions
+
+
+def account_statuses(directory: str | Path) -> dict[str, tuple[str, PartialDate | None]]:
+    """The status an account's versions share (FORMAT 1.1), for each version of an account
+    (an original with translations): what :meth:`Archive.bind_translations` applies, read from the
+    front matter alone for readers that parse files one by one (the index's workers)."""
+    return model_account_statuses(front_matter_versions(directory))

@@ -275,6 +275,38 @@ def test_orphaned_and_unpublished_ledger_quotes(archive_dir):
         assert f"/q/{quote_id}/" not in client.get("/t/officer/").get_data(as_text=True)
 
 
+def test_a_hand_written_entry_never_shows_words_of_a_testimony_not_public(archive_dir):
+    """Found by a review: an orphaned entry's recorded words were shown as written, and a
+    hand-edited ledger could hold a sentence of a restricted testimony."""
+    words = "The furlough was refused, said"  # from the restricted "secret" testimony
+    (archive_dir / "quotes.yaml").write_text(
+        "quotes:\n  - id: bbbbbbb\n    testimony: officer\n    passage: x\n"
+        f'    exact: "{words}"\n    start: 10\n    end: 40\n    cited: 2026-12-01\n',
+        encoding="utf-8",
+    )
+    app = _app(archive_dir)
+    with app.test_client() as client:
+        for path in ("/q/bbbbbbb/", "/q/bbbbbbb.json"):
+            assert "furlough was refused" not in client.get(path).get_data(as_text=True)
+        assert client.get("/q/bbbbbbb.json").get_json()["recorded"] is None
+    result = run(archive_dir, "validate", code=1)  # never only a warning
+    assert "bbbbbbb" in result.output and "furlough was refused" not in result.output
+
+
+def test_a_partial_load_keeps_a_translation_public(archive_dir):
+    """Found by a review: loading one file of a translated account (the watcher, the quote
+    command) took its unloaded partner for a missing original and withheld it."""
+    from archive.parse import load_archive
+
+    archive = load_archive(archive_dir, [archive_dir / "officer-ru.md"])
+    assert archive.testimonies["officer-ru"].status == "public"
+    run(archive_dir, "index")
+    quote = json.loads(
+        run(archive_dir, "quote", SENTENCES["officer-ru"], "--cite", "--json").output
+    )
+    assert quote
+
+
 # --- the export -----------------------------------------------------------------------------
 
 

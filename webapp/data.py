@@ -625,7 +625,7 @@ def ledger_quote(snap: Snapshot, args: MultiDict, quote_id: str) -> dict[str, An
         "orphaned": placed is None or placed.start is None,
     }
     if placed is None or placed.start is None or placed.end is None:
-        withheld = holds_private_words(t, quote.exact)
+        withheld = holds_private_words(snap.archive, quote.exact, snap.today)
         page["recorded"] = None if withheld else quote.exact
         page["withheld"] = withheld
         page["passage"] = None

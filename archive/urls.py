@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from .muting import MEDIA_SUFFIX
+
 __all__ = [
     "ANCHOR_PARAM",
+    "MEDIA",
     "TESTIMONY",
     "THEME",
     "Quoting",
@@ -24,6 +27,8 @@ __all__ = [
 
 TESTIMONY = "/t/<testimony_id>/"
 THEME = "/themes/<slug>/"
+#: A published (redactions silent) copy of a testimony's recording, numbered from 1.
+MEDIA = TESTIMONY + "media/<int:number>" + MEDIA_SUFFIX
 #: The query parameter carrying a quote anchor in its compact form.
 ANCHOR_PARAM = "a"
 

@@ -52,7 +52,10 @@ PAD = 0.15
 #: speech is typically -30 to -10 dBFS).
 SILENCE_DBFS = -50.0
 #: What every published copy is encoded with: part of the cache key.
-ENCODER = {"codec": "libopus", "format": "ogg", "rate": 48000, "bitrate": 24000, "layout": "mono"}
+ENCODER = {
+    "codec": "libopus", "format": "ogg", "rate": 16000, "bitrate": 24000, "layout": "mono",
+    "options": {"application": "voip", "compression_level": "4"},
+}  # fmt: skip
 MEDIA_SUFFIX = ".ogg"
 MEDIA_TYPE = "audio/ogg"
 #: Bump when the way copies are made changes (so cached copies are made again).
@@ -142,6 +145,7 @@ def derive_muted(
         stream = container.add_stream(ENCODER["codec"], rate=rate)
         stream.layout = ENCODER["layout"]
         stream.bit_rate = ENCODER["bitrate"]
+        stream.options = dict(ENCODER["options"])
         for start, samples in _mono_frames(original, rate):
             end = start + len(samples)
             for a, b in cuts:

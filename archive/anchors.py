@@ -34,6 +34,7 @@ from archive.errors import AnchorError
 from archive.urls import Quoting
 
 __all__ = [
+    "BROWSER_RULES",
     "CONTEXT_CHARS",
     "MAX_PARAM_CHARS",
     "MAX_QUOTE_CHARS",
@@ -81,6 +82,7 @@ _FRAGMENT_EDGE_WORDS = 4
 # quote matcher: the words matter most, each side of context a little less.
 _W_QUOTE, _W_PREFIX, _W_SUFFIX, _W_POS = 50.0, 20.0, 20.0, 2.0
 
+_WORD_JOINERS = "'\u2019\u02bc"  # word characters besides letters and digits (_is_word)
 _EDGE = "\uffff"  # stands for the start or end of the text in context comparisons
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _PARAM_RE = re.compile(r"([0-9]{1,9})-([0-9]{1,9})~(.*)", re.ASCII | re.DOTALL)
@@ -112,6 +114,28 @@ _FOLD_PAIRS = (
     ("\u2014", "-"),
     ("\u2212", "-"),
 )
+
+
+#: What export-quote.js needs to read, make and resolve anchors as this module
+#: does (exact tiers only), emitted into the page by webapp.pageconfig: the page
+#: copies none of it. Regexes are written in the syntax both languages share.
+BROWSER_RULES = {
+    "context_chars": CONTEXT_CHARS,
+    "max_quote_chars": MAX_QUOTE_CHARS,
+    "max_param_chars": MAX_PARAM_CHARS,
+    "max_occurrences": _MAX_OCCURRENCES,
+    "short_words": _SHORT_WORDS,
+    "short_chars": _SHORT_CHARS,
+    "support_best": _SUPPORT_BEST,
+    "support_mean": _SUPPORT_MEAN,
+    "fragment_max_words": _FRAGMENT_MAX_WORDS,
+    "fragment_edge_words": _FRAGMENT_EDGE_WORDS,
+    "weights": [_W_QUOTE, _W_PREFIX, _W_SUFFIX, _W_POS],
+    "param_re": _PARAM_RE.pattern,
+    "part_re": _PART_RE.pattern,
+    "word_joiners": _WORD_JOINERS,
+    "fold_pairs": [list(pair) for pair in _FOLD_PAIRS],
+}
 
 
 @dataclass(frozen=True)
@@ -756,7 +780,7 @@ _fold_text = lru_cache(maxsize=4)(_fold)
 
 
 def _is_word(c: str) -> bool:
-    return c.isalnum() or c in "'\u2019\u02bc"
+    return c.isalnum() or c in _WORD_JOINERS
 
 
 def _check_quote(exact: str) -> None:

@@ -277,18 +277,30 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--debug", is_flag=True, help="Use Flask's development server with the debugger.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--no-watch",
+    is_flag=True,
+    help="Do not watch the testimony files (read-only deployments); "
+    "a reindex by 'archive index' is still picked up.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, debug: bool, threads: int) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, debug: bool, threads: int, no_watch: bool
+) -> None:
     """Serve the web pages and JSON API (waitress), after bringing the index up to date.
 
-    Search queries are not logged unless ARCHIVE_LOG_QUERIES=1. A reindex
-    ('archive index') while serving is picked up without a restart.
+    Saved edits of the testimony files (new, changed, renamed, deleted files,
+    themes.yaml) are applied while serving: a changed testimony is left out
+    of every answer at once, and shown again when its new version is
+    indexed, a second or so later. Search queries are not logged unless
+    ARCHIVE_LOG_QUERIES=1.
 
     \b
     Examples:
       archive serve
       archive --testimonies ../shared/corpus/wpa serve --port 8080
       ARCHIVE_SITE_URL=https://example.org/archive/ archive serve --host 0.0.0.0
+      archive serve --no-watch
     """
     from webapp.serve import serve as run_server
 
@@ -298,7 +310,9 @@ def serve(ctx: click.Context, host: str, port: int, debug: bool, threads: int) -
             f"{config.testimonies}: no such directory "
             "(set --testimonies DIR or ARCHIVE_TESTIMONIES)"
         )
-    run_server(config, host, port, debug=debug, threads=threads, announce=click.echo)
+    run_server(
+        config, host, port, debug=debug, threads=threads, announce=click.echo, watch=not no_watch
+    )
 
 
 def _snippet_text(parts: tuple[tuple[str, bool], ...], color: bool) -> str:

@@ -89,7 +89,6 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -131,6 +130,7 @@ from .model import (
     passage_offsets,
 )
 from .parse import iter_testimony_files, parse_file
+from .progress import progress
 from .themes import load_vocabulary
 
 __all__ = [
@@ -689,15 +689,18 @@ class _Entry:
     included: bool  # in this index (public now, or any in the private index)
     passages: int
     until: str | None  # embargo end (last day) for an embargoed testimony
+    stat: list[int] | None = None  # [size, mtime_ns] seen before the file was read
 
 
 def _process(
     item: str | Testimony, vocabulary: Vocabulary, today: dt.date, private: bool
 ) -> tuple[_Entry | None, list[dict], list[ValidationError]]:
     """Parse one file (unless given parsed) and make its documents if it belongs here."""
+    stat = None
     if isinstance(item, Testimony):
         t = item
     else:
+        stat = _file_stat(item)  # before reading: a later write changes it
         try:
             t = parse_file(item, vocabulary)
         except ValidationErrors as exc:
@@ -707,8 +710,24 @@ def _process(
     until = None
     if t.status == "embargoed" and t.publish_after is not None:
         until = t.publish_after.last_day.isoformat()
-    entry = _Entry(t.path.name, t.content_hash, t.id, included, len(docs), until)
+    entry = _Entry(t.path.name, t.content_hash, t.id, included, len(docs), until, stat)
     return entry, docs, []
+
+
+#: A file modified this recently may be written again within the same mtime tick
+#: without its size changing: its stat is not recorded, so the next run hashes it.
+RACY_NS = 2_000_000_000
+
+
+def _file_stat(path: str | Path) -> list[int] | None:
+    """``[size, mtime_ns]`` of a file, or None when unreadable or too fresh to trust."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 _progress: multiprocessing.SimpleQueue | None = None
@@ -869,16 +888,32 @@ class _Source:
                 sizes.append(0)
         return [str(p) for p in paths], sizes
 
-    def hashes(self) -> dict[str, tuple[str, str | Testimony]]:
-        """File name -> (content hash, work item) for every current file."""
+    def hashes(
+        self, known: dict[str, dict] | None = None
+    ) -> dict[str, tuple[str, str | Testimony, list[int] | None]]:
+        """File name -> (content hash, work item, stat) for every current file.
+
+        A file whose size and modification time are those recorded in
+        ``known`` (the live manifest's entries) is not read again: its
+        recorded hash stands, so an update with nothing changed costs one
+        stat per file.
+        """
         if self.archive is not None:
-            return {t.path.name: (t.content_hash, t) for t in self.archive.testimonies.values()}
+            return {
+                t.path.name: (t.content_hash, t, None) for t in self.archive.testimonies.values()
+            }
+        known = known or {}
         result = {}
         for p in iter_testimony_files(self.directory):
+            stat = _file_stat(p)
+            entry = known.get(p.name)
+            if stat is not None and entry is not None and entry.get("stat") == stat:
+                result[p.name] = (entry["hash"], str(p), stat)
+                continue
             try:
-                result[p.name] = (hashlib.sha256(p.read_bytes()).hexdigest(), str(p))
+                result[p.name] = (hashlib.sha256(p.read_bytes()).hexdigest(), str(p), stat)
             except OSError:
-                result[p.name] = ("", str(p))  # unreadable: parse_file reports it
+                result[p.name] = ("", str(p), None)  # unreadable: parse_file reports it
         return result
 
     def archive_errors(self) -> list[ValidationError]:
@@ -919,7 +954,7 @@ class _Builder:
         self.private = kind == "private"
         self.source = source
         self.today = today
-        self.progress = progress and sys.stderr.isatty()
+        self.progress = progress
         self.vocab_hash = _vocabulary_hash(source.vocabulary)
         self.fallback = ""  # why an update turned into a full build
 
@@ -966,7 +1001,13 @@ class _Builder:
             "previous": previous,
             "salt": salt,
             "testimonies": {
-                e.name: {"id": e.id, "hash": e.hash, "passages": e.passages, "until": e.until}
+                e.name: {
+                    "id": e.id,
+                    "hash": e.hash,
+                    "passages": e.passages,
+                    "until": e.until,
+                    "stat": e.stat,
+                }
                 for e in included
             },
             "withheld": sorted(_token(salt, e.name, e.hash) for e in withheld),
@@ -1055,16 +1096,8 @@ class _Builder:
                         advance(progress.get())
                 return [f.result() for f in futures]
 
-    @contextmanager
-    def progress_bar(self, total: int) -> Iterator[Callable[[int], None]]:
-        if not self.progress or total < 50:
-            yield lambda n: None
-            return
-        import click  # only for people watching a terminal
-
-        label = f"Indexing ({self.kind})"
-        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-            yield bar.update
+    def progress_bar(self, total: int) -> contextlib.AbstractContextManager[Callable[[int], None]]:
+        return progress(total, f"Indexing ({self.kind})", enabled=self.progress and total >= 50)
 
     # -- incremental update ------------------------------------------------------------
 
@@ -1092,15 +1125,23 @@ class _Builder:
         before = old["testimonies"]
         salt = old["salt"]
         old_marks = set(old["withheld"])
-        current = self.source.hashes()
+        current = self.source.hashes(before)
         entries: list[_Entry] = []  # every valid file, as of this run
         to_process = []
         kept_withheld = False
-        for name, (content_hash, item) in current.items():
+        for name, (content_hash, item, stat) in current.items():
             entry = before.get(name)
             if entry is not None and entry["hash"] == content_hash:
                 entries.append(
-                    _Entry(name, content_hash, entry["id"], True, entry["passages"], entry["until"])
+                    _Entry(
+                        name,
+                        content_hash,
+                        entry["id"],
+                        True,
+                        entry["passages"],
+                        entry["until"],
+                        stat,
+                    )
                 )
             elif _token(salt, name, content_hash) in old_marks:
                 entries.append(_Entry(name, content_hash, "", False, 0, None))

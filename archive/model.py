@@ -27,8 +27,8 @@ __all__ = [
     "TimeSpan",
     "Vocabulary",
     "PartialDate",
-    "public_text",
     "decade_of",
+    "public_text",
     "PASSAGE_SEPARATOR",
 ]
 

@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 from .errors import QueryError
 
 __all__ = [
+    "FIELDS",
+    "OPERATORS",
+    "QUOTE_MARKS",
     "MAX_DEPTH",
     "MAX_QUERY_CHARS",
     "MAX_TERMS",
@@ -72,7 +75,11 @@ FIELDS = {
 }
 FIELD_HELP = "theme:SLUG, lang:xx, place:word, narrator:word, date:1937..1938"
 
-_ANY_QUOTE = frozenset('"\u201c\u201d\u201e\u00ab\u00bb')
+#: What may open or close a phrase, straight or typographic.
+QUOTE_MARKS = '"\u201c\u201d\u201e\u00ab\u00bb'
+#: The operators, in capitals only.
+OPERATORS = ("AND", "OR", "NOT")
+_ANY_QUOTE = frozenset(QUOTE_MARKS)
 _STOP = frozenset("()") | _ANY_QUOTE
 _FIELD_RE = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 _SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -227,7 +234,7 @@ def _tokens(text: str, notices: list[str]) -> list[_Tok]:
             while i < n and text[i] != " " and text[i] not in _STOP:
                 i += 1
             chunk = text[start:i]
-            if chunk in ("OR", "AND", "NOT"):
+            if chunk in OPERATORS:
                 tokens.append(_Tok(chunk, pos=start))
                 continue
             if chunk in ("|", "||"):

@@ -33,7 +33,8 @@ from .anchors import MAX_QUOTE_CHARS, Anchor, make_anchor
 from .errors import AnchorError, QueryError
 from .fields import TEXT_FIELDS
 from .model import PASSAGE_SEPARATOR
-from .search import TIME_LIMIT, SearchIndex, _neighbour, _opened
+from .search import TIME_LIMIT
+from .search.opened import SearchIndex, neighbour, opened
 from .urls import testimony_url
 
 __all__ = ["FOUND_SCORE", "MIN_SCORE", "Citation", "QuoteCheck", "QuoteMatch", "check_quote"]
@@ -261,12 +262,12 @@ class _Window:
     words: _Words
 
 
-def _window(searcher: Any, docnum: int, fields: dict) -> _Window:
+def _window(searcher: Any, docnum: int, fields: dict, fast_path: bool) -> _Window:
     chain = [fields]
-    before = _neighbour(searcher, docnum, fields, -1)
+    before = neighbour(searcher, docnum, fields, -1, fast_path)
     if before is not None:
         chain.insert(0, before)
-    after = _neighbour(searcher, docnum, fields, +1)
+    after = neighbour(searcher, docnum, fields, +1, fast_path)
     if after is not None:
         chain.append(after)
     pieces, passages, pos = [], [], 0
@@ -345,7 +346,7 @@ def check_quote(
     quote = _Words.of(quote_text)
     if not quote.folded:
         raise QueryError("the quote has no words to look for", hint="paste the quoted words")
-    with _opened(index) as opened, opened.searching() as searcher:
+    with opened(index) as handle, handle.searching() as searcher:
         docnums, timed_out = _candidates(searcher, quote_text, time_limit)
         quote_set = set(quote.folded)
         ranked = []
@@ -359,7 +360,7 @@ def check_quote(
         ranked.sort(key=lambda r: r[:2])
         found: list[tuple[float, QuoteMatch]] = []
         for _, _, docnum, fields in ranked[:_ALIGNED]:
-            window = _window(searcher, docnum, fields)
+            window = _window(searcher, docnum, fields, handle.fast_path)
             match = _match(window, quote, base_url)
             if match is not None and match.score >= MIN_SCORE:
                 found.append((match.score, match))

@@ -409,3 +409,45 @@ def test_without_javascript_the_search_page_says_what_to_do(site, browser):
     assert page.locator("#cite_bib").count() == 1  # citations are there to copy by hand,
     assert page.locator("[data-download]").first.is_hidden()  # with no button that can't work
     context.close()
+
+
+def test_the_shared_cases_hold_in_the_browser(site, page):
+    """tests/data/shared_cases.json, which tests/test_shared_cases.py runs in Python, run
+    against the page scripts: folding, the query syntax, anchors and citation text."""
+    import json
+
+    cases = json.loads((Path(__file__).parent / "data" / "shared_cases.json").read_text("utf-8"))
+    page.goto(f"{site.base}t/officer/")
+    got = page.evaluate(
+        """cases => {
+          const common = window.archivePage, s = window.archiveStatic;
+          const t = JSON.parse(document.getElementById("export_meta").getAttribute("data-cite"));
+          return {
+            fold: cases.fold.map(c => common.fold(c.text)),
+            query: cases.query.map(c => common.parseQuery(c.q)),
+            anchor: cases.anchor.map(c => {
+              const a = s.parseParam(c.param);
+              return [a.exact, a.prefix, a.suffix, a.start, a.end, s.toParam(a), s.toTextFragment(a)];
+            }),
+            resolve: cases.resolve.map(c => {
+              const m = s.resolve(s.parseParam(c.param));
+              return m ? [m.start, m.end, m.score] : [null, null, null];
+            }),
+            citation: cases.citation.map(c =>
+              s.cite(t, c.url, c.accessed, c.site, s.parseParam(c.param), c.format)),
+          };
+        }""",
+        cases,
+    )
+    assert got["fold"] == [c["folded"] for c in cases["fold"]]
+    assert got["query"] == [
+        {"words": c["words"], "filters": c["filters"], "unsupported": c["unsupported"]}
+        for c in cases["query"]
+    ]
+    assert got["anchor"] == [
+        [c["exact"], c["prefix"], c["suffix"], c["start"], c["end"], c["param"], c["fragment"]]
+        for c in cases["anchor"]
+    ]
+    assert got["resolve"] == [[c["start"], c["end"], c["score"]] for c in cases["resolve"]]
+    assert got["citation"] == [c["text"] for c in cases["citation"]]
+    assert page.watch.errors == []

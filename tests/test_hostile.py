@@ -229,7 +229,10 @@ def response_problems(path: str, status: int, headers: dict[str, str], body: byt
     if kind.startswith("text/html"):
         problems += markup_problems(text)
         scripts = re.findall(r"(?i)<script\b[^>]*>", text)
-        if not set(scripts) <= {'<script src="/static/archive.js" defer>'}:  # ours alone
+        ours = {
+            f'<script src="/static/{name}" defer>' for name in ("archive-common.js", "archive.js")
+        }
+        if not set(scripts) <= ours:  # ours alone
             problems.append(f"scripts: {scripts}")
     elif "json" in kind:
         problems += _json_problems(json.loads(text))

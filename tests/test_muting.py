@@ -21,6 +21,8 @@ from archive.muting import (
     file_digest,
     range_levels,
     ranges_for,
+)
+from archive.muting import (
     testimony_ranges as silenced,
 )
 from archive.parse import parse_file
@@ -61,8 +63,7 @@ def toned(tmp_path):
     directory.mkdir()
     write_tone(directory / "tone.wav")
     (directory / "t1.md").write_text(
-        '---\nid: t1\ntitle: "Tone"\nlanguage: en\nstatus: public\nmedia: tone.wav\n---\n\n'
-        + BODY,
+        '---\nid: t1\ntitle: "Tone"\nlanguage: en\nstatus: public\nmedia: tone.wav\n---\n\n' + BODY,
         encoding="utf-8",
     )
     sidecar = {"version": 1, "passages": [{"t": "0.5-2.5", "words": [
@@ -71,7 +72,7 @@ def toned(tmp_path):
     shutil.copy(directory / "tone.wav", directory / "secret.wav")
     (directory / "r1.md").write_text(
         '---\nid: r1\ntitle: "Restricted"\nlanguage: en\nstatus: restricted\n'
-        "media: secret.wav\n---\n\n**Ann:** Hidden words.\n{: t=\"0-1\" }\n",
+        'media: secret.wav\n---\n\n**Ann:** Hidden words.\n{: t="0-1" }\n',
         encoding="utf-8",
     )
     return directory, resolve_config(testimonies=directory, index=tmp_path / "index")
@@ -82,7 +83,7 @@ def test_a_muted_copy_is_silent_only_where_redacted(tmp_path):
     out = tmp_path / "copy.ogg"
     derive_muted(tone, [(1.1, 1.8)], out)
     inside, before, after = range_levels(out, [(1.1, 1.8), (0.2, 0.9), (2.1, 3.5)])
-    assert inside < SILENCE_DBFS < before and SILENCE_DBFS < after
+    assert inside < SILENCE_DBFS < before and after > SILENCE_DBFS
     assert range_levels(tone, [(1.1, 1.8)])[0] > SILENCE_DBFS  # the original is loud there
 
 

@@ -75,6 +75,7 @@ ROUTES: dict[str, list[str]] = {
     "/static/<path:filename>": ["/static/archive.css", "/static/archive.js"],
 }
 ALL_URLS = [url for urls in ROUTES.values() for url in urls]
+OUR_SCRIPTS = {"/static/archive-common.js", "/static/archive.js"}
 
 # Bad input: every one must be a 4xx with a message, never a 500.
 BAD_REQUESTS: list[tuple[str, int]] = [
@@ -262,7 +263,7 @@ def test_every_route_answers_with_safe_headers(client, url):
         assert page.style_attrs == 0 and page.style_tags == 0
         assert page.handlers == []
         assert page.javascript_urls == 0
-        assert set(page.scripts) <= {"/static/archive.js"}  # ours alone (none on search)
+        assert set(page.scripts) <= OUR_SCRIPTS  # ours alone (none on search)
         assert len(page.ids) == len(set(page.ids)), "duplicate ids"
 
 
@@ -761,7 +762,7 @@ def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
         if response.mimetype == "text/html":
             page = parse_page(html)
             assert page.inline_scripts == 0 and page.handlers == [] and page.javascript_urls == 0
-            assert set(page.scripts) <= {"/static/archive.js"}  # ours alone (none on search)
+            assert set(page.scripts) <= OUR_SCRIPTS  # ours alone (none on search)
             assert "<script>alert" not in html and "<svg" not in html and "<img src=x" not in html
 
 

@@ -29,6 +29,9 @@ LANGUAGES = {
 
 UNDATED = "undated"
 
+#: The search page's filters, in the order shown, with their headings.
+FACET_LABELS = {"theme": "Theme", "language": "Language", "place": "Place", "decade": "Decade"}
+
 
 # --- labels ---------------------------------------------------------------------------
 

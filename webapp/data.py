@@ -23,7 +23,7 @@ from urllib.parse import quote_plus
 from flask import current_app, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from archive.anchors import Anchor, make_anchor, resolve_anchor
+from archive.anchors import MAX_QUOTE_CHARS, Anchor, make_anchor, resolve_anchor
 from archive.errors import AnchorError, QueryError
 from archive.media import clock, clock_span
 from archive.model import Passage, Testimony, passage_offsets, public_text
@@ -737,7 +737,7 @@ def browse_language(snap: Snapshot, args: MultiDict, code: str) -> dict[str, Any
     }
 
 
-MAX_QUOTE_INPUT = 2000
+MAX_QUOTE_INPUT = MAX_QUOTE_CHARS  # a longer text could not be cited as one quote
 
 
 def _diff_parts(diff: list[dict[str, str]]) -> list[dict[str, str]]:

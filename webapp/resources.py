@@ -7,6 +7,14 @@ once; after that, at most once per request (and at most every
 an atomic reindex swap makes the next request reload both. The archive
 loaded alongside an index generation is what the pages show, so a testimony
 page and the search hits that link to it always describe the same text.
+
+Under ``archive serve`` a watcher (:mod:`webapp.watch`) keeps both up to date
+instead, in its own thread: the moment a testimony file changes it is
+*withheld* (:meth:`_Resources.withhold`): every snapshot from then on leaves
+that testimony out of its archive (its page, listings, feeds and JSON are
+404s or omit it) and out of search and the quote check (as a stale file, so
+no "did you mean" either) until the index generation and the archive that
+hold its new version are installed together (:meth:`_Resources.install`).
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ class Snapshot:
     generation: Any
     today: dt.date
     _index: SearchIndex | None = None
+    #: Testimonies left out of ``archive`` and of every search until their new
+    #: version is indexed (see the module docstring).
+    withheld: frozenset[str] = frozenset()
     _memo: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -62,7 +73,7 @@ class Snapshot:
             raise IndexError_(problem, hint="run 'archive index' to bring the index up to date")
         with self._lock:
             if self._index is None:
-                self._index = open_search_index(self.config.public_index)
+                self._index = open_search_index(self.config.public_index, self.config.fast_path)
             return self._index
 
     def stale_testimonies(self) -> frozenset[str]:
@@ -77,8 +88,8 @@ class Snapshot:
             # The index's list could not be read (a generation pruned as it was read?):
             # fail closed, every testimony left out, and read it again next time.
             self.forget("stale")
-            return frozenset(self.archive.testimonies)
-        return stale
+            return frozenset(self.archive.testimonies) | self.withheld
+        return stale | self.withheld
 
     def _stale(self) -> frozenset[str] | None:
         indexed = indexed_testimonies(self.config.public_index)
@@ -98,7 +109,7 @@ class Snapshot:
         # Status, not content: files are edited while the server runs, and a
         # changed public file is still public (stale_testimonies() keeps its
         # possibly outdated words out of search).
-        public = {t.id for t in self.archive.public(self.today)}
+        public = {t.id for t in self.archive.public(self.today)} | self.withheld
         if any(tid not in public for tid in indexed):
             return "the search index holds testimonies that are not public now"
         return None
@@ -123,6 +134,24 @@ class _Resources:
         self._load_lock = threading.Lock()  # one reload at a time
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
+        #: The whole archive as loaded with the live generation (withheld ones included).
+        self._archive: Archive | None = None
+        #: Withheld testimony -> the change number that withheld it last.
+        self._withheld: dict[str, int] = {}
+        self._changes = 0
+        #: True while a watcher installs every new generation itself: requests
+        #: then never reload (a reload reads the whole archive).
+        self.watched = False
+
+    def _make(self, archive: Archive, generation: Any, today: dt.date, index: Any) -> Snapshot:
+        # Called with self._lock held.
+        withheld = frozenset(self._withheld)
+        shown = archive
+        if withheld:
+            kept = {k: t for k, t in archive.testimonies.items() if k not in withheld}
+            errors = [e for e in archive.errors if Path(e.path).stem not in withheld]
+            shown = Archive(archive.directory, archive.vocabulary, kept, errors)
+        return Snapshot(self.config, shown, generation, today, index, withheld=withheld)
 
     def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:
         # With a snapshot to fall back on, never wait for another thread's reload.
@@ -132,11 +161,10 @@ class _Resources:
         try:
             latest = self._snapshot
             if latest is None or latest.generation != generation:
-                latest = Snapshot(
-                    self.config, load_archive(self.config.testimonies), generation, today
-                )
+                archive = load_archive(self.config.testimonies)
                 with self._lock:
-                    self._snapshot = latest
+                    self._archive = archive
+                    latest = self._snapshot = self._make(archive, generation, today, None)
             return latest
         finally:
             self._load_lock.release()
@@ -147,12 +175,16 @@ class _Resources:
         Reading a large archive takes seconds, so a reload after a reindex
         happens in one request while the others keep serving the previous
         snapshot (its index generation stays readable until it is dropped).
+        Under a watcher no request reloads: the watcher installs each new
+        generation from its own thread.
         """
         today = self.config.today_or_now()
         now = time.monotonic()
         with self._lock:
             snap = self._snapshot
-            due = snap is None or now - self._checked_at >= self.check_seconds
+            due = snap is None or (
+                not self.watched and now - self._checked_at >= self.check_seconds
+            )
             if due:
                 self._checked_at = now
         if due:
@@ -161,10 +193,55 @@ class _Resources:
                 snap = self._reload(snap, generation, today)
         assert snap is not None
         if snap.today != today:  # a new day may end an embargo: recompute derived data
-            snap = Snapshot(self.config, snap.archive, snap.generation, today, snap._index)
             with self._lock:
-                self._snapshot = snap
+                if self._snapshot is snap and self._archive is not None:
+                    self._snapshot = self._make(self._archive, snap.generation, today, snap._index)
+                snap = self._snapshot
         return snap
+
+    # -- what a watcher calls ---------------------------------------------------------
+
+    def withhold(self, ids: set[str]) -> int:
+        """Leave ``ids`` out of every answer from now on; return this change's number.
+
+        Takes effect for every request that starts after the call returns.
+        """
+        with self._lock:
+            self._changes += 1
+            for tid in ids:
+                self._withheld[tid] = self._changes
+            snap = self._snapshot
+            if snap is not None and self._archive is not None and ids:
+                self._snapshot = self._make(self._archive, snap.generation, snap.today, snap._index)
+            return self._changes
+
+    def changes_seen(self) -> int:
+        with self._lock:
+            return self._changes
+
+    def withheld(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._withheld)
+
+    def loaded_archive(self) -> Archive | None:
+        with self._lock:
+            return self._archive
+
+    def install(self, archive: Archive, generation: Any, upto: int) -> Snapshot:
+        """Serve ``archive`` with the index ``generation``; release what ``upto`` withheld.
+
+        ``upto`` is :meth:`changes_seen` from before the files were read for
+        this generation: a testimony changed again since stays withheld.
+        """
+        today = self.config.today_or_now()
+        with self._lock:
+            self._withheld = {t: n for t, n in self._withheld.items() if n > upto}
+            self._archive = archive
+            old = self._snapshot
+            index = old._index if old is not None and old.generation == generation else None
+            self._snapshot = self._make(archive, generation, today, index)
+            self._checked_at = time.monotonic()
+            return self._snapshot
 
 
 def init_app(app: Flask, config: Config) -> None:
@@ -192,5 +269,6 @@ def use_archive(app: Flask, archive: Archive) -> None:
     resources = app.extensions["archive"]
     snap = Snapshot(resources.config, archive, None, resources.config.today_or_now())
     with resources._lock:
+        resources._archive = archive
         resources._snapshot = snap
         resources._checked_at = time.monotonic()

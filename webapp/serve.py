@@ -18,6 +18,7 @@ from archive.config import SETTINGS, Config
 from archive.index import build_index
 
 from . import create_app
+from .watch import Watcher
 
 __all__ = ["DEFAULT_THREADS", "app_for", "serve"]
 
@@ -47,12 +48,16 @@ def serve(
     debug: bool = False,
     threads: int = DEFAULT_THREADS,
     announce: Any = print,
+    watch: bool = True,
 ) -> None:
     """Bring the index up to date with the files, then serve until interrupted.
 
     An incremental run costs little when nothing changed, and it means a
     file restricted or redacted while the server was down is never served
-    from an index that still holds it.
+    from an index that still holds it. With ``watch`` a background thread
+    (:mod:`webapp.watch`) applies later edits of the files by itself;
+    without it (a read-only deployment) a reindex by ``archive index`` is
+    picked up instead.
     """
     report = build_index(config)
     if report.errors:
@@ -61,12 +66,21 @@ def serve(
             "served. Run 'archive validate' to see them."
         )
     app = app_for(config)
-    app.extensions["archive"].current()  # read the archive now, not on the first request
-    announce(f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop)")
-    if debug:
-        handler = WSGIRequestHandler if config.log_queries else _PathOnlyHandler
-        app.run(host=host, port=port, debug=True, use_reloader=False, request_handler=handler)
-        return
-    import waitress
+    resources = app.extensions["archive"]
+    resources.current()  # read the archive now, not on the first request
+    watcher = Watcher(resources, config).start() if watch else None
+    announce(
+        f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop); "
+        + ("edits of the files are applied as they are saved" if watch else "not watching files")
+    )
+    try:
+        if debug:
+            handler = WSGIRequestHandler if config.log_queries else _PathOnlyHandler
+            app.run(host=host, port=port, debug=True, use_reloader=False, request_handler=handler)
+            return
+        import waitress
 
-    waitress.serve(app, host=host, port=port, threads=threads, ident="testimony-archive")
+        waitress.serve(app, host=host, port=port, threads=threads, ident="testimony-archive")
+    finally:
+        if watcher is not None:
+            watcher.stop()

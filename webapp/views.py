@@ -35,6 +35,7 @@ from . import data
 from .citations import FORMATS, download_name, render
 from .data import SITE_NAME, PageError
 from .media import MediaLeak, published_copy
+from .pageconfig import page_config
 from .publish.staticmode import EXPORT_MEDIA, STATIC_EXPORT
 from .resources import get_resources
 
@@ -310,7 +311,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"site_name": SITE_NAME, "json_url": None}
+        return {"site_name": SITE_NAME, "json_url": None, "page_config": page_config()}
 
     @app.errorhandler(PageError)
     def _page_error(exc: PageError) -> Any:

@@ -43,13 +43,12 @@ import multiprocessing
 import os
 import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -63,6 +62,7 @@ from archive.config import Config, resolve_config
 from archive.errors import ExportError, ValidationErrors
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
+from archive.progress import progress
 from archive.wordforms import chunks, word_starts
 
 from ..media import MediaLeak, publish_all
@@ -389,15 +389,10 @@ def plan_site(app: Flask, renderer: _Renderer) -> list[Page]:
 # --- writing ------------------------------------------------------------------------------
 
 
-@contextmanager
-def _progress(total: int, enabled: bool, label: str) -> Iterator[Callable[[int], None]]:
-    if not enabled or not sys.stderr.isatty():
-        yield lambda n: None
-        return
-    import click
-
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
+def _progress(
+    total: int, enabled: bool, label: str
+) -> AbstractContextManager[Callable[[int], None]]:
+    return progress(total, label, enabled=enabled)
 
 
 def _robots(body: bytes, noindex: bool) -> bytes:

@@ -21,6 +21,7 @@ from flask import Flask, current_app, request
 from archive.analysis import INWORD
 from archive.wordforms import MAX_ENDING, MIN_START
 
+from ..pageconfig import page_config_json
 from ..security import CSP, SECURITY_HEADERS
 from .pagefind import BUNDLE, WORD_STARTS
 
@@ -106,6 +107,7 @@ def _context() -> dict[str, Any]:
         "pagefind": f"{root}/{BUNDLE}/pagefind.js",
         "site_root": f"{root}/",
         "theme_family": _theme_family,
+        "page_config": page_config_json(),
     }
     if endpoint in ("archive.search_page", "archive.quote"):
         export["labels"] = _search_labels()

@@ -94,18 +94,10 @@
 
   function passageStart(p) { return parseInt(p.getAttribute("data-offset"), 10); }
 
-  // Offsets count code points, as the server does; the DOM counts UTF-16 units, two for a
-  // character beyond the Basic Multilingual Plane (an emoji, a rare CJK character).
-  function codePoints(text) { return Array.from(text).length; }  // as export-quote.js's cpLength
-
-  function unitsFor(text, points) {  // the UTF-16 index after the first ``points`` code points
-    var i = 0;
-    for (; points > 0 && i < text.length; points--) {
-      var c = text.charCodeAt(i);
-      i += c >= 0xD800 && c <= 0xDBFF && i + 1 < text.length ? 2 : 1;
-    }
-    return i;
-  }
+  // Offsets count code points, as the server does; the DOM counts UTF-16 units
+  // (archive-common.js converts, for every page script alike).
+  var codePoints = window.archivePage.codePoints;
+  var unitsFor = window.archivePage.unitsFor;
 
   // --- highlight the resolved quote -------------------------------------------------
 

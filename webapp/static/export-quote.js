@@ -23,31 +23,33 @@
 (function () {
   "use strict";
 
-  var CONTEXT_CHARS = 32;
-  var MAX_QUOTE_CHARS = 2000;
-  var MAX_PARAM_CHARS = (MAX_QUOTE_CHARS + 2 * CONTEXT_CHARS) * 12 + 32;
-  var MAX_OCCURRENCES = 5000;
-  var SHORT_WORDS = 4;
-  var SHORT_CHARS = 20;
-  var LONG_CHARS = 64;
-  var SUPPORT_BEST = 0.75;
-  var SUPPORT_MEAN = 0.5;
-  var FRAGMENT_MAX_WORDS = 12;
-  var FRAGMENT_EDGE_WORDS = 4;
-  var W_QUOTE = 50, W_PREFIX = 20, W_SUFFIX = 20, W_POS = 2;
-  var PARAM_RE = /^([0-9]{1,9})-([0-9]{1,9})~([\s\S]*)$/;
-  var PART_RE = /^(?:[A-Za-z0-9_.!*'()~]|%[0-9A-Fa-f]{2})+$/;
-  // Python's str.split()/isspace() whitespace, which is not quite JavaScript's \s.
-  var WS = "\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+  // Every limit, threshold and table below is archive/anchors.py's own (BROWSER_RULES),
+  // handed over by archive-common.js from the page (webapp/pageconfig.py).
+  var shared = window.archivePage;
+  var config = shared.config;
+  var rules = config.anchor;
+  var CONTEXT_CHARS = rules.context_chars;
+  var MAX_QUOTE_CHARS = rules.max_quote_chars;
+  var MAX_PARAM_CHARS = rules.max_param_chars;
+  var MAX_OCCURRENCES = rules.max_occurrences;
+  var SHORT_WORDS = rules.short_words;
+  var SHORT_CHARS = rules.short_chars;
+  var SUPPORT_BEST = rules.support_best;
+  var SUPPORT_MEAN = rules.support_mean;
+  var FRAGMENT_MAX_WORDS = rules.fragment_max_words;
+  var FRAGMENT_EDGE_WORDS = rules.fragment_edge_words;
+  var W_QUOTE = rules.weights[0], W_PREFIX = rules.weights[1], W_SUFFIX = rules.weights[2], W_POS = rules.weights[3];
+  var PARAM_RE = new RegExp("^(?:" + rules.param_re + ")$", "s");  // fullmatch, DOTALL
+  var PART_RE = new RegExp("^(?:" + rules.part_re + ")$");
+  // Python's str.split()/isspace() whitespace and str.splitlines() breaks, not JavaScript's.
+  var WS = config.python.whitespace;
   var WS_RUN = new RegExp("[" + WS + "]+");
   var WS_ONE = new RegExp("^[" + WS + "]$");
   var WS_ONLY = new RegExp("^[" + WS + "]+$");
-  var LINE_BREAK = /\r\n|[\n\r\u000b\f\u001c-\u001e\u0085\u2028\u2029]/;
-  var WORD_CHAR = /^[\p{L}\p{N}'\u2019\u02bc]$/u;
-  var FORMATS = [
-    ["txt", "Plain text"], ["bib", "BibTeX"], ["ris", "RIS"],
-    ["csl.json", "CSL-JSON"], ["annotation.json", "Web Annotation"]
-  ];
+  var LINE_BREAK = new RegExp("\\r\\n|[" + config.python.line_breaks + "]");
+  var WORD_CHAR = new RegExp("^[\\p{L}\\p{N}" + rules.word_joiners + "]$", "u");
+  var SEPARATOR = config.passage_separator;
+  var FORMATS = config.citation.formats;
 
   function AnchorError(message, hint) {
     return new Error(hint ? message + " (" + hint + ")" : message);
@@ -57,20 +59,12 @@
 
   function pySplit(s) { return s.split(WS_RUN).filter(function (w) { return w !== ""; }); }
   function isSpace(c) { return WS_ONE.test(c); }
-  function cpLength(s) { return Array.from(s).length; }
+  var cpLength = shared.codePoints;
   function isWord(c) { return WORD_CHAR.test(c); }
 
-  // urllib.parse.quote(s, safe): leaves letters, digits, _.-~ and ``safe`` unescaped.
-  function pyQuote(s, safe) {
-    var out = encodeURIComponent(s).replace(/[!'()*]/g, function (c) {
-      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
-    });
-    if (safe && safe.indexOf("/") >= 0) { out = out.replace(/%2F/g, "/"); }
-    return out;
-  }
-
+  var pyQuote = shared.pyQuote;
+  var encodeFragment = shared.encodeFragment;
   function encodePart(s) { return pyQuote(s, "").replace(/-/g, "%2D").replace(/~/g, "%7E"); }
-  function encodeFragment(s) { return pyQuote(s, "").replace(/-/g, "%2D"); }
 
   function decodePart(part, what) {
     if (!PART_RE.test(part)) { throw AnchorError("quote parameter: the " + what + " is empty or badly encoded"); }
@@ -188,21 +182,14 @@
     .sort(function (a, b) { return a.offset - b.offset; });
   var text = "";
   passages.forEach(function (p, i) {
-    if (i) { text += "\n\n"; }
+    if (i) { text += SEPARATOR; }
     p.at = text.length;  // UTF-16 index in ``text``
     text += p.text;
   });
   var astral = /[\ud800-\udfff]/.test(text);
 
   function toCodePoints(index) { return astral ? cpLength(text.slice(0, index)) : index; }
-  function unitsFor(s, cp) {  // the UTF-16 index in ``s`` after its first ``cp`` code points
-    var i = 0;
-    for (var n = 0; n < cp && i < s.length; n++) {
-      var c = s.charCodeAt(i);
-      i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
-    }
-    return i;
-  }
+  var unitsFor = shared.unitsFor;
   function fromCodePoints(cp) { return astral ? unitsFor(text, cp) : cp; }
 
   function passageAt(index) {
@@ -384,9 +371,8 @@
     var passage = p ? p.id : null;
     var a = anchor(exact, before.slice(Math.max(0, before.length - CONTEXT_CHARS)).join(""),
       after.slice(0, CONTEXT_CHARS).join(""), cpStart, cpEnd, data.t.id, passage);
-    var tail = "?a=" + pyQuote(toParam(a), "") + "#" + (passage ? pyQuote(passage, "/") : "") +
-      ":~:text=" + toTextFragment(a);
-    var url = data.base + tail;
+    var url = shared.testimonyUrl(data.base, passage, toParam(a), toTextFragment(a));
+    var tail = url.slice(data.base.length);
     var accessed = options.accessed || isoDate(new Date());
     var citation = { t: data.t, url: url, accessed: accessed, site: data.site, anchor: a };
     return {
@@ -405,7 +391,8 @@
 
   function quotePreview(c) {
     var words = Array.from(pySplit(c.anchor.exact).join(" "));
-    return words.length <= 300 ? words.join("") : words.slice(0, 299).join("") + "…";
+    var most = config.citation.quote_preview;
+    return words.length <= most ? words.join("") : words.slice(0, most - 1).join("") + "…";
   }
 
   function dateParts(iso) { return iso.split("-").map(function (p) { return parseInt(p, 10); }); }
@@ -454,8 +441,8 @@
     return JSON.stringify([item], null, 2) + "\n";
   }
 
-  var BIB_SPECIAL = /[\\{}%$&#_^~]/g;
-  var BIB_REPLACE = { "\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}" };
+  var BIB_SPECIAL = new RegExp(config.citation.bibtex_special, "g");
+  var BIB_REPLACE = config.citation.bibtex_replace;
   function bib(value) {
     return pySplit(value).join(" ").replace(BIB_SPECIAL, function (ch) { return BIB_REPLACE[ch] || "\\" + ch; });
   }
@@ -508,7 +495,7 @@
   function webAnnotation(c) {
     var a = c.anchor;
     var annotation = {
-      "@context": "http://www.w3.org/ns/anno.jsonld",
+      "@context": config.citation.annotation_context,
       id: c.url,
       type: "Annotation",
       motivation: "highlighting",
@@ -531,6 +518,9 @@
 
   window.archiveStatic = {
     anchorFor: anchorFor,
+    cite: function (t, url, accessed, site, a, format) {
+      return render({ t: t, url: url, accessed: accessed, site: site, anchor: a }, format);
+    },
     parseParam: parseParam,
     toParam: toParam,
     toTextFragment: toTextFragment,

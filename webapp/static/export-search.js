@@ -19,7 +19,8 @@
   var mode = root.getAttribute("data-mode");
   var labels = JSON.parse(root.getAttribute("data-labels") || "{}");
   var searchUrl = root.getAttribute("data-search-url");
-  var FACETS = [["theme", "Theme"], ["language", "Language"], ["place", "Place"], ["decade", "Decade"]];
+  var shared = window.archivePage;
+  var FACETS = shared.config.facets;  // [name, heading], as the server's search page shows them
   var PER_PAGE = 10;  // testimonies per page: each loads its own fragment of the index
   var HITS_PER_TESTIMONY = 3;
   var SNIPPET_WORDS = 30;
@@ -109,16 +110,9 @@
     return parts;
   }
 
-  function passageUrl(data, id, fragment) {
-    return data.url + "#" + encodeURIComponent(id) + (fragment ? ":~:text=" + fragment : "");
-  }
+  function passageUrl(data, id, fragment) { return shared.testimonyUrl(data.url, id, null, fragment); }
 
-  // Text Fragments escape of a value: Python's quote(s, safe="") with '-' escaped too.
-  function encodeFragment(s) {
-    return encodeURIComponent(s).replace(/[!'()*]/g, function (c) {
-      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
-    }).replace(/-/g, "%2D");
-  }
+  var encodeFragment = shared.encodeFragment;
 
   // Pagefind's words keep their punctuation, and it ends a block that has none with a full
   // stop of its own: a text fragment drops punctuation at its edges, so it matches the page
@@ -158,53 +152,14 @@
       if (values.length) { filters[f[0]] = values.filter(function (v, i) { return values.indexOf(v) === i; }); }
     });
     // theme:slug and lang:xx in the query, as the server reads them, become filters here.
-    // What Pagefind cannot do (either word, leaving words out, other fields, grouping) is
-    // left out of the search and named on the page: searching "-hospital" for "hospital",
-    // or "OR" as a word, would show a reader the opposite of what was asked. Quotes are
-    // read first, as the server reads them, so a phrase keeps its words whole.
-    var terms = [];
-    var unsupported = [];
-    var text = (params.get("q") || "").trim().replace(/[\u201c\u201d\u201e\u00ab\u00bb]/g, '"');
-    var tokens = [];
-    var pattern = /(-?)"([^"]*)"?|(\S+)/g;
-    var found;
-    while ((found = pattern.exec(text)) !== null) {
-      tokens.push(found[3] !== undefined ? { word: found[3] } : { phrase: found[2].trim(), minus: found[1] === "-" });
-    }
-    for (var i = 0; i < tokens.length; i++) {
-      var token = tokens[i];
-      var negated = i > 0 && tokens[i - 1].word === "NOT";
-      if (token.phrase !== undefined) {
-        if (token.minus || negated) {
-          unsupported.push((token.minus ? "-" : "NOT ") + '"' + token.phrase + '"');
-        } else if (token.phrase) {
-          terms.push('"' + token.phrase + '"');
-        }
-        continue;
-      }
-      var word = token.word;
-      var field = /^([A-Za-z]+):(.+)$/.exec(word);
-      var name = field ? field[1].toLowerCase() : "";
-      if (word === "NOT") {
-        if (i + 1 === tokens.length) { unsupported.push(word); }
-      } else if (negated) {
-        unsupported.push("NOT " + word);
-      } else if (name === "theme" || name === "themes" || name === "lang" || name === "language") {
-        var facet = name.indexOf("theme") === 0 ? "theme" : "language";
-        filters[facet] = (filters[facet] || []).concat([field[2].toLowerCase()]);
-      } else if (word === "OR" || /^-[^\s-]/.test(word) || /^(place|narrator|date|year)$/.test(name)) {
-        unsupported.push(word);
-      } else if (word !== "AND") {  // every word must match here anyway
-        var bare = word.replace(/^\(+/, "").replace(/\)+$/, "");
-        if (bare !== word) { unsupported.push("( )"); }
-        if (bare) { terms.push(bare); }
-      }
-    }
+    var parsed = shared.parseQuery(params.get("q") || "");
+    Object.keys(parsed.filters).forEach(function (facet) {
+      filters[facet] = (filters[facet] || []).concat(parsed.filters[facet]);
+    });
     var page = parseInt(params.get("page") || "1", 10);
     return {
-      q: (params.get("q") || "").trim(), words: terms, filters: filters,
-      page: page > 0 ? page : 1,
-      unsupported: unsupported.filter(function (v, n) { return unsupported.indexOf(v) === n; })
+      q: (params.get("q") || "").trim(), words: parsed.words, filters: filters,
+      page: page > 0 ? page : 1, unsupported: parsed.unsupported
     };
   }
 
@@ -413,8 +368,9 @@
 
   var NON_WORD = /[^\p{L}\p{N}]+/gu;
 
+  // Words compared as archive.anchors compares quotes (shared.fold), punctuation aside.
   function tokens(text) {
-    return text.toLowerCase().replace(/ё/g, "е").replace(NON_WORD, " ").trim().split(" ").filter(Boolean);
+    return shared.fold(text).replace(NON_WORD, " ").trim().split(" ").filter(Boolean);
   }
 
   // Where the quote's words occur, in order, in the page's words: [first word, last word] or null.
@@ -433,9 +389,10 @@
 
   function fragmentFor(words, first, last) {
     var span = words.slice(first, last + 1);
-    if (span.length <= 12) { return encodeFragment(trimmed(span.join(" "))); }
-    return encodeFragment(trimmed(span.slice(0, 4).join(" "))) + "," +
-      encodeFragment(trimmed(span.slice(-4).join(" ")));
+    var rules = shared.config.anchor;  // as Anchor.to_text_fragment cuts a long quote
+    if (span.length <= rules.fragment_max_words) { return encodeFragment(trimmed(span.join(" "))); }
+    return encodeFragment(trimmed(span.slice(0, rules.fragment_edge_words).join(" "))) + "," +
+      encodeFragment(trimmed(span.slice(-rules.fragment_edge_words).join(" ")));
   }
 
   function runQuote() {

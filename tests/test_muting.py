@@ -164,3 +164,33 @@ def test_the_samples_published_audio_is_silent_where_redacted(tmp_path):
         assert min(range_levels(original, ranges)) > SILENCE_DBFS  # spoken in the original
         assert published.read_bytes() != original.read_bytes()
     assert sizes < 1_000_000
+
+
+def test_search_hits_and_the_testimony_json_carry_times(tmp_path):
+    from archive.index import build_index
+    from webapp import create_app
+
+    config = resolve_config(testimonies=SAMPLES, index=tmp_path / "index", today=NOW)
+    build_index(config)
+    client = create_app({"testimonies": SAMPLES, "index": tmp_path / "index", "today": NOW})
+    client = client.test_client()
+    hits = client.get("/search.json?q=племянник").get_json()["results"]["hits"]
+    timed = [h for h in hits if h["passage"] == "hiding-at-aunt"]
+    t = parse_file(SAMPLES / "mother-son-left-unit-2024.md")
+    span = t.passage("hiding-at-aunt").time
+    assert timed and (timed[0]["start"], timed[0]["end"]) == (span.start, span.end)
+    page = client.get("/search/?q=племянник").get_data(as_text=True)
+    assert '<span class="hit__time">at 00:25</span>' in page
+    untimed = client.get("/search.json?q=commission").get_json()["results"]["hits"]
+    assert untimed and all(h["start"] is None for h in untimed)
+    data = client.get("/t/mother-son-left-unit-2024.json").get_json()
+    assert data["testimony"]["media"] == [
+        {
+            "recording": 1,
+            "url": "/t/mother-son-left-unit-2024/media/1.ogg",
+            "media_type": "audio/ogg",
+        }
+    ]
+    times = [p["time"] for b in data["blocks"] for p in b["passages"] if p["time"]]
+    assert len(times) == 3 and times[2]["start"] == span.start
+    assert "recordings/" not in json.dumps(data)  # the original's path is never shown

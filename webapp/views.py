@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from archive.anchors import MAX_PARAM_CHARS
 from archive.errors import ArchiveError, IndexError_
+from archive.media import clock
 from archive.model import decade_of
 from archive.muting import MediaUnreadable
 from archive.urls import ANCHOR_PARAM, MEDIA, TESTIMONY, THEME
@@ -308,6 +309,7 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(_safe_snippet, "safe_snippet")
     app.add_template_filter(_decade, "decade")
+    app.add_template_filter(clock, "clock")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

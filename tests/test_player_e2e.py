@@ -91,8 +91,11 @@ def test_a_passage_time_seeks_and_playback_highlights_the_passage(sites, page, w
     page.evaluate("document.getElementById('player_audio_1').currentTime = 5")
     page.wait_for_selector("#called-up.turn--playing")
     assert page.locator("#hiding-at-aunt.turn--playing").count() == 0
-    box = page.locator("#called-up").bounding_box()
-    assert box is not None and box["y"] < 700 and box["y"] + box["height"] > 0
+    # (the page scrolls smoothly: wait for it to arrive)
+    page.wait_for_function(
+        "() => { const r = document.getElementById('called-up').getBoundingClientRect();"
+        " return r.bottom > 0 && r.top < window.innerHeight; }"
+    )
 
 
 @pytest.mark.parametrize("where", ["server", "export"])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .anchors import Anchor
+from .media import clock_span
 from .model import Testimony
 from .urls import quote_url, testimony_url
 
@@ -80,6 +81,21 @@ def make_citation(
     )
 
 
+def _at(c: Citation) -> str | None:
+    """``"at 12:34–13:02"``: where a quote's passage is heard in the recording, if it has
+    a time code and the testimony a recording (the page's time buttons carry the same
+    ``data-span`` for the export's script)."""
+    if c.anchor is None or not c.anchor.passage or not c.testimony.media:
+        return None
+    passage = c.testimony.passage(c.anchor.passage)
+    return f"at {clock_span(passage.time)}" if passage and passage.time else None
+
+
+def _quote_note(c: Citation, quote: str, open_: str = "“", close: str = "”") -> str:
+    at = _at(c)
+    return f"Quoted: {open_}{quote}{close}" + (f", {at}" if at else "")
+
+
 def _quote(citation: Citation) -> str | None:
     if citation.anchor is None:
         return None
@@ -102,6 +118,9 @@ def plain_text(c: Citation) -> str:
         details.append(str(t.date))
     if t.place:
         details.append(t.place)
+    at = _at(c)
+    if at:
+        details.append(at)
     parts.append(", ".join(details) + ".")
     parts.append(f"{c.site_name}.")
     if t.license:
@@ -141,7 +160,7 @@ def csl_json(c: Citation) -> list[dict[str, Any]]:
         item["license"] = t.license
     quote = _quote(c)
     if quote:
-        item["note"] = f"Quoted: “{quote}”"
+        item["note"] = _quote_note(c, quote)
     return [item]
 
 
@@ -179,7 +198,7 @@ def bibtex(c: Citation) -> str:
     notes = []
     quote = _quote(c)
     if quote:
-        notes.append(f"Quoted: ``{_bib(quote)}''")
+        notes.append(_quote_note(c, _bib(quote), "``", "''"))
     if t.license:
         notes.append(f"License: {_bib(t.license)}")
     if notes:
@@ -212,7 +231,7 @@ def ris(c: Citation) -> str:
     lines.append(_ris_line("Y2", c.accessed.strftime("%Y/%m/%d")))
     quote = _quote(c)
     if quote:
-        lines.append(_ris_line("N1", f"Quoted: “{quote}”"))
+        lines.append(_ris_line("N1", _quote_note(c, quote)))
     if t.license:
         lines.append(_ris_line("N1", f"License: {t.license}"))
     lines.append("ER  - ")

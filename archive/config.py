@@ -112,6 +112,12 @@ class Config:
         """Restricted and redacted text, for the archivist's own command line only."""
         return self.index / "private"
 
+    @property
+    def media_cache(self) -> Path:
+        """Published copies of recordings (redactions silent), named by content hash: see
+        :mod:`archive.muting`. Beside the indexes, never inside the testimonies."""
+        return self.index / "media"
+
     def today_or_now(self) -> dt.date:
         return self.today or dt.date.today()
 

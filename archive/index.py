@@ -148,7 +148,7 @@ __all__ = [
 #: Bump when a field is added, removed or filled differently, or segments are
 #: written in another format (6: ArchiveCodec); with ``analysis.ANALYSIS_VERSION``
 #: it decides whether an index can be updated or must be rebuilt.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MANIFEST_FORMAT = 1
 INDEXNAME = "MAIN"
 CURRENT = "CURRENT"
@@ -307,6 +307,11 @@ def schema() -> wf.Schema:
         # Where the passage starts in model.public_text(testimony) (in the
         # private index: in the same join of the private texts).
         offset=wf.NUMERIC(int, stored=True, shift_step=0),
+        # Where a time-coded passage is heard: seconds in recording ``recording`` of the
+        # testimony's media (only when it has media), so hits can cue the player.
+        start=wf.STORED,
+        end=wf.STORED,
+        recording=wf.STORED,
         **text_fields,
         # The passage text itself, what snippets and highlights are cut from.
         text=wf.STORED,
@@ -393,6 +398,8 @@ def _documents(t: Testimony, vocabulary: Vocabulary, private: bool) -> list[dict
             doc["themes"] = " ".join(themes)
         if p.speaker:
             doc["speaker"] = p.speaker
+        if p.time is not None and t.media:
+            doc.update(start=p.time.start, end=p.time.end, recording=p.time.recording)
         docs.append(_complete(doc, vocabulary))
     return docs
 

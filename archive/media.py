@@ -49,6 +49,8 @@ __all__ = [
     "TimedWord",
     "check_recordings",
     "check_sidecar_entries",
+    "clock",
+    "clock_span",
     "format_seconds",
     "format_span",
     "load_sidecar",
@@ -108,6 +110,20 @@ def format_seconds(seconds: float) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs = f"{rest / 1000:06.3f}".rstrip("0").rstrip(".")
     return f"{hours:02d}:{minutes:02d}:{secs}"
+
+
+def clock(seconds: float, *, up: bool = False) -> str:
+    """A time as pages and citations show it: ``754.5`` -> ``"12:34"``, ``3725`` ->
+    ``"1:02:05"``; whole seconds, rounded down (``up``: rounded up, for the end of a span)."""
+    whole = math.ceil(seconds - EPSILON) if up else math.floor(seconds + EPSILON)
+    hours, rest = divmod(max(0, whole), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def clock_span(span: TimeSpan) -> str:
+    """``"12:34–13:02"``: what a citation says after "at"."""
+    return f"{clock(span.start)}–{clock(span.end, up=True)}"
 
 
 def format_span(span: TimeSpan) -> str:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from .muting import MEDIA_SUFFIX
+
 __all__ = [
     "ANCHOR_PARAM",
     "QUOTE",
+    "MEDIA",
     "TESTIMONY",
     "THEME",
     "Quoting",
@@ -28,6 +31,8 @@ TESTIMONY = "/t/<testimony_id>/"
 THEME = "/themes/<slug>/"
 #: A quote in the ledger (``archive.ledger``): short enough to print.
 QUOTE = "/q/<quote_id>/"
+#: A published (redactions silent) copy of a testimony's recording, numbered from 1.
+MEDIA = TESTIMONY + "media/<int:number>" + MEDIA_SUFFIX
 #: The query parameter carrying a quote anchor in its compact form.
 ANCHOR_PARAM = "a"
 

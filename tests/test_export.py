@@ -20,6 +20,7 @@ from archive.cli import main
 from archive.config import resolve_config
 from archive.errors import ExportError, ValidationErrors
 from archive.wordforms import MAX_ENDING, MIN_START, chunks, pagefind_form, word_starts
+from webapp.media import publish_all
 from webapp.publish.export import (
     export_app,
     export_site,
@@ -335,7 +336,8 @@ def test_noindex(tmp_path, samples_dir):
 def _private(site: Path, when: dt.date = NOW):
     config = resolve_config(testimonies=site.parent / "testimonies", index=site.parent / "index")
     archive = read_archive(config)
-    app = export_app(config, archive, BASE, when)
+    media = publish_all(config, archive.public(when), [])
+    app = export_app(config, archive, BASE, when, media=media)
     return archive, private_side(app, archive, config, when, site)
 
 

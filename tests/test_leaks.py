@@ -47,6 +47,7 @@ from canaries import (
     write_canary_archive,
 )
 from helpers import make_app, run_archive
+from media_helpers import write_silence
 
 from archive.analysis import analyze, fold
 from archive.anchors import Anchor
@@ -158,6 +159,8 @@ def _route_values(app, archive, endpoint: str, argument: str) -> list[str]:
         return [t.id for t in testimonies] + ["no-such-id"]
     if argument == "fmt":
         return [*FORMATS, "docx"]
+    if argument == "number":  # recordings: published copies only (see test_muting.py)
+        return ["1", "2"]
     if argument == "slug" and "theme" in endpoint:
         return [*archive.vocabulary.themes, "no-such-theme"]
     if argument == "slug" and "place" in endpoint:
@@ -305,6 +308,15 @@ class Site:
 def serve_and_crawl(tmp: Path, today: str) -> Site:
     testimonies = write_canary_archive(tmp / "testimonies")
     _write_ledger(testimonies)
+    # Recordings: a public testimony's published copy is served; a restricted one's never.
+    write_silence(testimonies / "rec.wav")
+    for testimony_id, status in (("recorded", "public"), ("recorded-restricted", "restricted")):
+        (testimonies / f"{testimony_id}.md").write_text(
+            f'---\nid: {testimony_id}\ntitle: "A recorded account"\nlanguage: en\n'
+            f"status: {status}\nmedia: rec.wav\n---\n\n**A:** We walked at night.\n"
+            '{: t="0.2-1.5" }\n',
+            encoding="utf-8",
+        )
     index = tmp / "index"
     result = run_archive(
         "--testimonies", str(testimonies), "--index", str(index), "index",
@@ -355,6 +367,9 @@ def test_every_route_is_crawled_and_nothing_fails(site):
         assert 200 in statuses, f"{rule} never answered 200 in the crawl: {statuses}"
     errors = [f"{r.status} {r.path}" for r in crawl.responses if r.status >= 500]
     assert errors == []
+    # A restricted testimony's recording is never served; a public one's copy is.
+    assert crawl.find("/t/recorded-restricted/media/1.ogg").status == 404
+    assert crawl.find("/t/recorded/media/1.ogg").status == 200
     assert len(crawl.responses) > 600
     print(f"\nleak crawl: {len(crawl.responses)} requests over {len(rules)} routes")
 

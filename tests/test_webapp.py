@@ -55,6 +55,9 @@ ROUTES: dict[str, list[str]] = {
         "/t/officer/cite.csl.json",
         "/t/officer/cite.annotation.json",
     ],
+    # A published recording: this archive has none (its 404 is below); test_muting.py and
+    # test_player_e2e.py serve the samples' recordings.
+    "/t/<testimony_id>/media/<int:number>.ogg": [],
     "/themes/": ["/themes/"],
     "/themes.json": ["/themes.json"],
     "/themes/<slug>/": ["/themes/furlough/", "/themes/leaving-service/", "/themes/bribery/"],
@@ -121,6 +124,7 @@ BAD_REQUESTS: list[tuple[str, int]] = [
     ("/t/officer/anchor.json?start=0&end=999999", 400),
     ("/t/officer/anchor.json?start=a&end=b", 400),
     ("/t/officer/cite.docx", 404),
+    ("/t/officer/media/1.ogg", 404),
     ("/t/officer/cite.bib?a=nonsense", 400),
     ("/quote/?text=" + "word%20" * 500, 400),
     ("/quote.json?text=%21%21%21", 400),

@@ -34,7 +34,9 @@ from archive.anchors import (
 from archive.citations import citation_url, make_citation
 from archive.errors import AnchorError, ArchiveError, QueryError
 from archive.ledger import Placed, add_quote_at, holds_private_words
+from archive.media import clock, clock_span
 from archive.model import Passage, Testimony, passage_offsets, public_text
+from archive.muting import MEDIA_TYPE
 from archive.quotecheck import check_quote
 from archive.search import FACETS, SORTS, SearchResults, search
 from archive.urls import ANCHOR_PARAM, join_base, quote_url, testimony_url
@@ -43,7 +45,7 @@ from . import catalog
 from .catalog import UNDATED, language_info
 from .citations import FORMATS, Citation, all_formats, download_name
 from .editor import EDITOR
-from .publish.staticmode import STATIC_EXPORT
+from .publish.staticmode import EXPORT_MEDIA, STATIC_EXPORT
 from .resources import Snapshot
 
 __all__ = ["PageError"]
@@ -136,6 +138,20 @@ def is_question(t: Testimony, speaker: str | None) -> bool:
     )
 
 
+def passage_time(t: Testimony, p: Passage) -> dict[str, Any] | None:
+    """Where the passage is heard: seconds in recording ``recording``, and as pages show it
+    (None without a time code, or when the testimony names no recording)."""
+    if p.time is None or not t.media:
+        return None
+    return {
+        "recording": p.time.recording,
+        "start": p.time.start,
+        "end": p.time.end,
+        "label": clock(p.time.start),
+        "span": clock_span(p.time),
+    }
+
+
 def passage_dict(
     snap: Snapshot, t: Testimony, p: Passage, offset: int | None, with_link: bool = False
 ) -> dict[str, Any]:
@@ -150,6 +166,7 @@ def passage_dict(
         "has_redactions": p.has_redactions,
         "text": p.public_text,
         "html": p.html,
+        "time": passage_time(t, p),
     }
     if with_link:
         data["url"] = _turl(t.id, passage=p.id)
@@ -481,6 +498,24 @@ def citation_downloads(t: Testimony, anchor: Anchor | None) -> list[dict[str, An
     ]
 
 
+def published_media(t: Testimony) -> list[dict[str, Any]]:
+    """The recordings a reader can hear: published copies only (redactions silent; see
+    :mod:`webapp.media`), never the originals. The export lists the copies it verified;
+    the server, every recording of the (public) testimony, made on first request."""
+    exported = current_app.config.get(EXPORT_MEDIA)
+    numbers = range(1, len(t.media) + 1)
+    if current_app.config.get(STATIC_EXPORT):
+        numbers = [n for n in numbers if (t.id, n) in (exported or {})]
+    return [
+        {
+            "recording": n,
+            "url": url_for("archive.media", testimony_id=t.id, number=n),
+            "media_type": MEDIA_TYPE,
+        }
+        for n in numbers
+    ]
+
+
 def testimony(
     snap: Snapshot, args: MultiDict, testimony_id: str, raw_query: bytes = b""
 ) -> dict[str, Any]:
@@ -504,6 +539,7 @@ def testimony(
                 "exact": match.score == 1.0,
                 "passage": _passage_at(t, offsets, match.start),
                 "quote": text[match.start : match.end],
+                "time": None,
             }
     translations = [
         {
@@ -517,19 +553,21 @@ def testimony(
         if other.is_public(snap.today)
     ]
     quoted = _quoted_in_print(snap, t)
+    media = published_media(t)
+    playable = {m["recording"] for m in media}
     blocks = []
     for block in t.blocks:
-        blocks.append(
-            {
-                "tag": block.tag,
-                "id": block.id,
-                "html": block.html,
-                "passages": [
-                    {**passage_dict(snap, t, p, offsets[p.id]), "quoted": quoted.get(p.id, [])}
-                    for p in block.passages
-                ],
-            }
-        )
+        passages = [
+            {**passage_dict(snap, t, p, offsets[p.id]), "quoted": quoted.get(p.id, [])}
+            for p in block.passages
+        ]
+        for p in passages:
+            if p["time"] is not None:
+                p["time"]["playable"] = p["time"]["recording"] in playable
+        blocks.append({"tag": block.tag, "id": block.id, "html": block.html, "passages": passages})
+    if highlight is not None and highlight["passage"]:
+        highlighted = t.passage(highlight["passage"])
+        highlight["time"] = passage_time(t, highlighted) if highlighted else None
     citation = _citation(snap, t, None)
     return {
         "testimony": {
@@ -542,6 +580,7 @@ def testimony(
             else None,
             "passages": len(t.passages),
             "all_themes": [theme_ref(snap, s) for s in sorted(t.all_themes)],
+            "media": media,
         },
         "translations": translations,
         "blocks": blocks,

@@ -20,6 +20,7 @@ from flask import (
     jsonify,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from markupsafe import Markup
@@ -28,13 +29,17 @@ from werkzeug.utils import redirect
 
 from archive.anchors import MAX_PARAM_CHARS
 from archive.errors import ArchiveError, IndexError_
+from archive.media import clock
 from archive.model import decade_of
-from archive.urls import ANCHOR_PARAM, QUOTE, TESTIMONY, THEME
+from archive.muting import MediaUnreadable
+from archive.urls import ANCHOR_PARAM, MEDIA, QUOTE, TESTIMONY, THEME
 
 from . import data
 from .citations import FORMATS, SITE_NAME, download_name, render
 from .data import PageError
+from .media import MediaLeak, published_copy
 from .pageconfig import page_config
+from .publish.staticmode import EXPORT_MEDIA, STATIC_EXPORT
 from .resources import get_resources
 
 __all__ = ["bp", "init_app"]
@@ -130,6 +135,39 @@ _page(QUOTE, "ledger_quote", data.ledger_quote, "ledger_quote.html")
 def anchor(testimony_id: str) -> Response:
     """Link and citations for a selection (``start``/``end`` offsets in the public text)."""
     return jsonify(data.anchor_for_selection(get_resources(), request.args, testimony_id))
+
+
+@bp.route(MEDIA)
+def media(testimony_id: str, number: int) -> Response:
+    """A published copy of a public testimony's recording: redactions silent, verified.
+
+    Never the original. A copy that cannot be made or verified is a 404 here (and a
+    warning in the log, without the testimony's path or words).
+    """
+    snap = get_resources()
+    t = data._public_testimony(snap, testimony_id)
+    if not 1 <= number <= len(t.media):
+        raise data.not_found()
+    if current_app.config.get(STATIC_EXPORT):
+        found = (current_app.config.get(EXPORT_MEDIA) or {}).get((t.id, number))
+    else:
+
+        def make() -> object:
+            try:
+                return published_copy(snap.config, t, number)
+            except (MediaUnreadable, MediaLeak) as exc:
+                return exc
+
+        found = snap.memo(f"media:{t.id}:{number}", make)
+        if isinstance(found, Exception):
+            current_app.logger.warning(
+                "recording %d of %s withheld: %s", number, t.id, type(found).__name__
+            )
+            snap.forget(f"media:{t.id}:{number}")  # try again on a later request
+            found = None
+    if found is None:
+        raise data.not_found()
+    return send_file(found.path, mimetype=found.media_type, conditional=True, max_age=0)
 
 
 @bp.route(TESTIMONY + "cite.<fmt>")
@@ -314,6 +352,7 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(_safe_snippet, "safe_snippet")
     app.add_template_filter(_decade, "decade")
+    app.add_template_filter(clock, "clock")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -37,6 +37,10 @@ class Hit:
     url: str
     anchor: Anchor | None
     snippet_parts: tuple[tuple[str, bool], ...] = field(default=(), repr=False)
+    #: Where a time-coded passage is heard (seconds in recording ``recording``), or None.
+    start: float | None = None
+    end: float | None = None
+    recording: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +54,9 @@ class Hit:
             "snippet": self.snippet,
             "url": self.url,
             "anchor": self.anchor.as_dict() if self.anchor is not None else None,
+            "start": self.start,
+            "end": self.end,
+            "recording": self.recording,
         }
 
 

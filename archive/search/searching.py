@@ -179,6 +179,9 @@ def _hits(
                 url=testimony_url(testimony, passage, anchor, base_url),
                 anchor=anchor,
                 snippet_parts=parts,
+                start=f.get("start"),
+                end=f.get("end"),
+                recording=f.get("recording"),
             )
         )
     return hits

@@ -66,11 +66,18 @@ from archive.parse import iter_testimony_files, load_archive
 from archive.progress import progress
 from archive.wordforms import chunks, word_starts
 
+from ..media import MediaLeak, publish_all
 from ..resources import get_resources
-from .leakcheck import LeakReport, PrivateSide, check_export
+from .leakcheck import LeakReport, PrivateSide, check_export, source_digests
 from .linkcheck import LinkReport, check_links
 from .pagefind import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
-from .staticmode import EXPORT_NOINDEX, EXPORT_WORD_STARTS, STATIC_EXPORT, export_headers
+from .staticmode import (
+    EXPORT_MEDIA,
+    EXPORT_NOINDEX,
+    EXPORT_WORD_STARTS,
+    STATIC_EXPORT,
+    export_headers,
+)
 
 __all__ = [
     "PREVIEW_BASE_URL",
@@ -209,6 +216,7 @@ def export_app(
     *,
     noindex: bool = False,
     ledger: Ledger | None = None,
+    media: dict | None = None,
 ) -> Flask:
     """The app over an archive already read, with the settings a static site needs.
 
@@ -216,7 +224,8 @@ def export_app(
     every ``url_for`` link starts with, and absolute links (citations, feed,
     sitemap) use it whole. The word-start table of the public text (see
     :mod:`archive.wordforms`) is worked out here, once: the search page names
-    its files, and the export writes them.
+    its files, and the export writes them. ``media`` are the published copies of
+    recordings (:func:`webapp.media.publish_all`): the pages offer those, and only those.
     """
     from .. import create_app
     from ..resources import use_archive
@@ -234,6 +243,7 @@ def export_app(
             STATIC_EXPORT: True,
             EXPORT_NOINDEX: noindex,
             EXPORT_WORD_STARTS: chunks(word_starts(archive.public(today))),
+            EXPORT_MEDIA: dict(media or {}),
         }
     )
     for endpoint in PAGINATED:
@@ -370,6 +380,10 @@ def plan_site(app: Flask, renderer: _Renderer) -> list[Page]:
                 add_page("archive.ledger_quote", quote_id=quote.id)
         for endpoint in DOCUMENTS:
             add(url_for(endpoint), endpoint, {})
+        # The published copies of recordings (never the originals), as the pages link them.
+        for testimony_id, number in sorted(app.config.get(EXPORT_MEDIA) or {}):
+            add_media = {"testimony_id": testimony_id, "number": number}
+            add(url_for("archive.media", **add_media), "archive.media", add_media)
         static = Path(app.static_folder or "")
         for file in sorted(p for p in static.rglob("*") if p.is_file()):
             if any(part.startswith(".") for part in file.relative_to(static).parts):
@@ -576,12 +590,24 @@ def _public_chrome(app: Flask, site: Path | None) -> list[str]:
 def private_side(
     app: Flask, archive: Archive, config: Config, today: dt.date, site: Path | None = None
 ) -> PrivateSide:
-    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`)."""
+    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`).
+
+    Besides text: the bytes of every file of the testimonies directory (recordings,
+    sidecars, testimonies), and, for each published recording's file, the ranges that
+    must be silent in it.
+    """
     paths = [str(config.testimonies.resolve()), str(config.index.resolve())]
     if site is not None:
         paths.append(str(site.resolve()))
     chrome = _public_chrome(app, site)
-    return PrivateSide.from_archive(archive, today, public_extra=chrome, paths=paths)
+    private = PrivateSide.from_archive(archive, today, public_extra=chrome, paths=paths)
+    private.originals = source_digests(config.testimonies)
+    with app.test_request_context("/", base_url=app.config["ARCHIVE"].site_url or None):
+        root = request.script_root
+        for (testimony_id, number), copy in (app.config.get(EXPORT_MEDIA) or {}).items():
+            url = url_for("archive.media", testimony_id=testimony_id, number=number)
+            private.media[output_path(url, root)] = copy.ranges
+    return private
 
 
 # --- the whole export -----------------------------------------------------------------------
@@ -738,7 +764,18 @@ def export_site(
     report.testimonies = len(archive.public(today))
     report.timings["read"] = time.perf_counter() - started
 
-    app = export_app(config, archive, base, today, noindex=noindex, ledger=ledger)
+    # Published copies of the public recordings: made (or found in the cache) and measured
+    # before any page is planned, so the pages offer exactly the copies that passed.
+    mark = time.perf_counter()
+    try:
+        media = publish_all(config, archive.public(today), report.warnings)
+    except MediaLeak as exc:
+        raise ExportError(
+            f"a recording is not silent where it must be; nothing was published: {exc}"
+        ) from None
+    report.timings["recordings"] = time.perf_counter() - mark
+
+    app = export_app(config, archive, base, today, noindex=noindex, ledger=ledger, media=media)
     out.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

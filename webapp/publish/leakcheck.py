@@ -10,7 +10,13 @@ Pagefind's gzip-compressed index and fragments):
   every whole-passage redaction;
 * every passage, title, narrator, place and source of the testimonies that
   are not public on the export date (restricted, or still under embargo);
-* absolute paths of the testimony and index directories.
+* absolute paths of the testimony and index directories;
+* any file whose bytes are those of a file in the testimonies directory (an original
+  recording, a word-time sidecar, a testimony), found by content hash;
+* recordings: every media file must be a published copy the export made (a recording of a
+  public testimony), and every range that copy must silence is decoded and measured: one
+  at or above :data:`archive.muting.SILENCE_DBFS`, or a file that cannot be decoded,
+  fails the check.
 
 Texts are compared as sequences of case-folded words without marks (as
 Pagefind compares them, and as the search's word-start table spells them,
@@ -31,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gzip
+import hashlib
 import html
 import json
 import os
@@ -44,6 +51,7 @@ from urllib.parse import unquote
 
 from archive.analysis import INWORD
 from archive.model import Archive, Testimony
+from archive.muting import MEDIA_SUFFIX, MediaUnreadable, loud_ranges
 from archive.wordforms import pagefind_form
 
 __all__ = [
@@ -54,6 +62,7 @@ __all__ = [
     "LeakReport",
     "PrivateSide",
     "check_export",
+    "source_digests",
 ]
 
 NGRAM = 5
@@ -64,7 +73,7 @@ ALLOWED_SUFFIXES = frozenset(
     {
         ".html", ".json", ".xml", ".txt", ".css", ".js", ".svg", ".ico",
         ".png", ".jpg", ".webp", ".woff2", ".pf_fragment", ".pf_index", ".pf_meta",
-        ".pf_filter", ".pagefind",
+        ".pf_filter", ".pagefind", MEDIA_SUFFIX,
     }
 )  # fmt: skip
 ALLOWED_NAMES = frozenset({"_headers"})
@@ -72,7 +81,7 @@ ALLOWED_NAMES = frozenset({"_headers"})
 #: which code is full of.
 _CODE_SUFFIXES = frozenset({".js", ".css", ".svg", ".pagefind"})
 _GZIP_SUFFIXES = frozenset({".pf_fragment", ".pf_index", ".pf_meta", ".pf_filter", ".pagefind"})
-_BINARY_SUFFIXES = frozenset({".png", ".jpg", ".webp", ".woff2", ".ico", ".pagefind"})
+_BINARY_SUFFIXES = frozenset({".png", ".jpg", ".webp", ".woff2", ".ico", ".pagefind", MEDIA_SUFFIX})
 _PAGEFIND_MAGIC = b"pagefind_dcd"
 _WORD_RE = re.compile(r"\w+")
 _RAW_WORD_RE = re.compile(rf"(?:\w|{INWORD})+")
@@ -176,6 +185,10 @@ class PrivateSide:
         self.unchecked_redactions = unchecked_redactions
         self._lengths = sorted({len(k) for k in needles})
         self._firsts = {k[0] for k in needles}
+        #: sha256 -> a file of the testimonies directory (relative name): never exported.
+        self.originals: dict[str, str] = {}
+        #: Export path of each published recording -> the (start, end) seconds it silences.
+        self.media: dict[str, tuple[tuple[float, float], ...]] = {}
 
     def __len__(self) -> int:
         return len(self.needles)
@@ -336,6 +349,33 @@ def _position(text: str, view: str, words: list[str], index: int, length: int) -
     return -1
 
 
+def source_digests(directory: Path) -> dict[str, str]:
+    """sha256 of every non-empty file under the testimonies directory -> its relative name."""
+    digests = {}
+    for path in sorted(Path(directory).rglob("*")):
+        if path.is_file() and path.stat().st_size:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests.setdefault(digest, path.relative_to(directory).as_posix())
+    return digests
+
+
+def _check_media(path: Path, name: str, private: PrivateSide) -> Leak | None:
+    """A recording in the export: one of its published copies, silent where it must be."""
+    ranges = private.media.get(name)
+    if ranges is None:
+        return Leak(name, 0, Origin("media file", "no published recording"), what="a recording")
+    try:
+        loud = loud_ranges(path, ranges)
+    except MediaUnreadable:
+        return Leak(
+            name, 0, Origin("media file", "cannot be decoded"), what="an unverified recording"
+        )
+    if loud:
+        where = ", ".join(str(r) for r in loud)
+        return Leak(name, -1, Origin("redacted range not silent", where), what="audible redaction")
+    return None
+
+
 def check_export(
     root: Path, private: PrivateSide, files: Iterable[Path] | None = None
 ) -> LeakReport:
@@ -361,6 +401,15 @@ def check_export(
                 Leak(name, 0, Origin("unexpected file type", path.suffix or path.name), what="file")
             )
             continue
+        if private.originals and hashlib.sha256(raw).hexdigest() in private.originals:
+            origin = Origin("copy of a testimonies-directory file", "an original")
+            report.leaks.append(Leak(name, 0, origin, what="a private file"))
+            continue
+        if path.suffix == MEDIA_SUFFIX:
+            found = _check_media(path, name, private)
+            if found is not None:
+                report.leaks.append(found)
+                continue
         data, decompressed = _decompressed(path, raw)
         if data is None:
             origin = Origin("unreadable compressed file", "the search index")

@@ -26,6 +26,7 @@ from ..security import CSP, SECURITY_HEADERS
 from .pagefind import BUNDLE, WORD_STARTS
 
 __all__ = [
+    "EXPORT_MEDIA",
     "EXPORT_NOINDEX",
     "EXPORT_WORD_STARTS",
     "STATIC_EXPORT",
@@ -37,6 +38,9 @@ __all__ = [
 #: ``app.config`` keys the export sets.
 STATIC_EXPORT = "STATIC_EXPORT"
 EXPORT_NOINDEX = "EXPORT_NOINDEX"
+#: The published copies of recordings the export verified and writes:
+#: ``{(testimony id, recording number): webapp.media.PublishedCopy}``.
+EXPORT_MEDIA = "EXPORT_MEDIA"
 #: The word-start table of the public text (:func:`archive.wordforms.chunks`): file -> part.
 EXPORT_WORD_STARTS = "EXPORT_WORD_STARTS"
 

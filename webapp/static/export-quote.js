@@ -459,6 +459,17 @@
     return c.t.id.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+|_+$/g, "") + "_" + c.anchor.start;
   }
 
+  // "at 12:34–13:02" (citations.py's _at): the quote's passage's time button carries the span.
+  function at(c) {
+    var turn = c.anchor.passage && document.getElementById(c.anchor.passage);
+    var time = turn && turn.querySelector(".passage-time[data-span]");
+    return time ? "at " + time.getAttribute("data-span") : null;
+  }
+  function quoteNote(c, quote, open, close) {
+    var where = at(c);
+    return "Quoted: " + (open || "“") + quote + (close || "”") + (where ? ", " + where : "");
+  }
+
   function plainText(c) {
     var t = c.t, parts = [];
     if (t.narrator) { parts.push(t.narrator + "."); }
@@ -466,6 +477,7 @@
     var details = [t.interviewer ? "Interview by " + t.interviewer : "Interview"];
     if (t.date) { details.push(t.date); }
     if (t.place) { details.push(t.place); }
+    if (at(c)) { details.push(at(c)); }
     parts.push(details.join(", ") + ".");
     parts.push(c.site + ".");
     if (t.license) { parts.push("License: " + t.license + "."); }
@@ -483,7 +495,7 @@
     if (t.place) { item["event-place"] = t.place; }
     if (t.source) { item.source = t.source; }
     if (t.license) { item.license = t.license; }
-    item.note = "Quoted: “" + quotePreview(c) + "”";
+    item.note = quoteNote(c, quotePreview(c));
     return JSON.stringify([item], null, 2) + "\n";
   }
 
@@ -508,7 +520,7 @@
     fields.push(["url", c.url.replace(/\\/g, "").replace(/\}/g, "%7D").replace(/\{/g, "%7B")]);
     fields.push(["urldate", c.accessed]);
     fields.push(["language", t.language]);
-    var notes = ["Quoted: ``" + bib(quotePreview(c)) + "''"];
+    var notes = [quoteNote(c, bib(quotePreview(c)), "``", "''")];
     if (t.license) { notes.push("License: " + bib(t.license)); }
     fields.push(["note", notes.join(". ")]);
     var body = fields.map(function (f) { return "  " + f[0] + " = {" + f[1] + "}"; }).join(",\n");
@@ -532,7 +544,7 @@
     lines.push(risLine("LA", t.language));
     lines.push(risLine("UR", c.url));
     lines.push(risLine("Y2", c.accessed.replace(/-/g, "/")));
-    lines.push(risLine("N1", "Quoted: “" + quotePreview(c) + "”"));
+    lines.push(risLine("N1", quoteNote(c, quotePreview(c))));
     if (t.license) { lines.push(risLine("N1", "License: " + t.license)); }
     lines.push("ER  - ");
     return lines.join("\r\n") + "\r\n";

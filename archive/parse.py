@@ -93,6 +93,8 @@ ATTR_LINE_RE = re.compile(r"^\s*(?:>\s*)*\{:?[^}\n]*\}\s*$")  # also inside a bl
 #: as text, and a misspelt ``.redact`` in it would publish what it meant to hide.
 LEFTOVER_ATTRS_RE = re.compile(r"\{:[^}\n]*\}|\{\s*[.#][^}\n]*\}|\{[^}\n]*\bredact", re.I)
 NESTED_BLOCKS = ("p", "ul", "ol", "li", "blockquote", "pre")
+#: What a file without a status line is taken to be (front matter and accounts alike).
+DEFAULT_STATUS = "public"
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[*+-]|\d+\.)\s")
 PASSAGE_ATTRS = {"id", "themes", "class", "t"}
 INLINE_ATTRS = {"a": {"href", "title"}, "span": {"class"}, "img": {"src", "alt", "title"}}
@@ -186,7 +188,7 @@ def _front_matter(
         language = "und"
     fields["language"] = language
 
-    status = data.get("status", "public")
+    status = data.get("status", DEFAULT_STATUS)
     if status not in STATUSES:
         err("status", f"status {status!r} is not one of {', '.join(STATUSES)}")
         status = "restricted"  # fail closed
@@ -883,7 +885,7 @@ def front_matter_versions(
             data = load_mapping(front, str(path), first_line=2)[0]
         except (OSError, ValidationError):
             continue  # its own parse reports it
-        status = data.get("status")
+        status = data.get("status", DEFAULT_STATUS)
         try:
             after = _partial_date(data["publish_after"], "", 0, "publish_after")
         except (KeyError, ValidationError):

@@ -130,6 +130,7 @@ from .model import (
     passage_offsets,
 )
 from .parse import iter_testimony_files, parse_file
+from .safefile import UnsafeFile, read_regular_file
 from .progress import progress
 from .themes import load_vocabulary
 
@@ -910,9 +911,10 @@ class _Source:
             if stat is not None and entry is not None and entry.get("stat") == stat:
                 result[p.name] = (entry["hash"], str(p), stat)
                 continue
-            try:
-                result[p.name] = (hashlib.sha256(p.read_bytes()).hexdigest(), str(p), stat)
-            except OSError:
+            try:  # never a plain read: the name may be a FIFO or a link to /dev/zero
+                data = read_regular_file(p, self.directory)
+                result[p.name] = (hashlib.sha256(data).hexdigest(), str(p), stat)
+            except (OSError, UnsafeFile):
                 result[p.name] = ("", str(p), None)  # unreadable: parse_file reports it
         return result
 

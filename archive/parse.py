@@ -28,8 +28,9 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE, AtomicString
 from slugify import slugify
 
-from .errors import ValidationError, ValidationErrors
+from .errors import UnreadableFileError, ValidationError, ValidationErrors
 from .media import TIME_HINT, check_recordings, parse_media_field, parse_time_span
+from .safefile import MAX_FILE_BYTES, UnsafeFile, read_regular_file
 from .model import (
     REDACTED_MARKER,
     STATUSES,
@@ -45,7 +46,6 @@ from .yamlsafe import load_mapping
 
 __all__ = ["MAX_FILE_BYTES", "iter_testimony_files", "load_archive", "parse_file", "parse_text"]
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
 REQUIRED = ("id", "title")
 OPTIONAL = (
     "narrator",
@@ -163,8 +163,19 @@ def _front_matter(
         language = "und"
     fields["language"] = language
 
-    status = data.get("status", "public")
-    if status not in STATUSES:
+    # No default: a file that forgets its status must not be published by omission.
+    status = data.get("status")
+    if status is None:
+        errors.append(
+            ValidationError(
+                path,
+                lines.get("status", 1),
+                "'status' is required: a testimony is not public unless it says so",
+                hint="add 'status: restricted' (or 'status: public' once it may be published)",
+            )
+        )
+        status = "restricted"
+    elif status not in STATUSES:
         err("status", f"status {status!r} is not one of {', '.join(STATUSES)}")
         status = "restricted"  # fail closed
     fields["status"] = status
@@ -683,16 +694,28 @@ def parse_text(
     return testimony
 
 
-def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testimony:
-    """Parse one testimony file; raise :class:`ValidationErrors` listing every problem in it."""
+def parse_file(
+    path: str | Path, vocabulary: Vocabulary | None = None, directory: str | Path | None = None
+) -> Testimony:
+    """Parse one testimony file; raise :class:`ValidationErrors` listing every problem in it.
+
+    The file must be a regular file inside ``directory`` (default: its own
+    directory), checked before anything is read (see :mod:`archive.safefile`).
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, path.parent if directory is None else directory)
+    except UnsafeFile as exc:
+        raise ValidationErrors([UnreadableFileError(path, None, str(exc), hint=exc.hint)]) from None
     except OSError as exc:
-        error = ValidationError(path, None, f"cannot read: {exc.strerror}")
+        error = UnreadableFileError(path, None, f"cannot read: {exc.strerror or exc}")
         raise ValidationErrors([error]) from None
     try:
         text = _decode(raw, str(path))
+    except ValidationError as exc:
+        error = UnreadableFileError(exc.path, exc.line, exc.message, hint=exc.hint)
+        raise ValidationErrors([error]) from None
+    try:
         return parse_text(text, path, vocabulary, hashlib.sha256(raw).hexdigest())
     except ValidationError as exc:
         raise ValidationErrors([exc]) from None
@@ -709,14 +732,23 @@ def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testim
 
 
 def iter_testimony_files(directory: str | Path) -> Iterator[Path]:
-    """Testimony files of an archive directory, in a stable order."""
+    """Testimony files of an archive directory, in a stable order.
+
+    Every ``*.md`` name is listed, whatever it is: :func:`parse_file` refuses
+    (with an error naming it) what is not a regular file inside the directory,
+    so a FIFO or a link to ``/dev/zero`` is reported, never read.
+    """
     yield from sorted(Path(directory).glob("*.md"))
 
 
 def load_archive(
     directory: str | Path, paths: list[Path] | None = None, vocabulary: Vocabulary | None = None
 ) -> Archive:
-    """Read every testimony of a directory; collect errors instead of stopping at the first."""
+    """Read every testimony of a directory; collect errors instead of stopping at the first.
+
+    Files given in ``paths`` that lie in ``directory`` are held to it; others
+    (``archive validate some/where/x.md``) to their own directory.
+    """
     directory = Path(directory)
     errors: list[ValidationError] = []
     if vocabulary is None:
@@ -726,9 +758,11 @@ def load_archive(
             errors += exc.errors
             vocabulary = load_vocabulary(None)
     testimonies: dict[str, Testimony] = {}
+    root = directory.resolve()
     for path in paths if paths is not None else iter_testimony_files(directory):
+        inside = Path(path).absolute().parent.resolve() == root
         try:
-            t = parse_file(path, vocabulary)
+            t = parse_file(path, vocabulary, directory if inside else None)
         except ValidationErrors as exc:
             errors += exc.errors
             continue

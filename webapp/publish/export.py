@@ -59,7 +59,7 @@ from flask import Flask, request, url_for
 from werkzeug.test import EnvironBuilder
 
 from archive.config import Config, resolve_config
-from archive.errors import ExportError, ValidationErrors
+from archive.errors import ExportError, UnreadableFileError, ValidationErrors
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
 from archive.progress import progress
@@ -68,7 +68,13 @@ from archive.wordforms import chunks, word_starts
 from .leakcheck import LeakReport, PrivateSide, check_export
 from .linkcheck import LinkReport, check_links
 from .pagefind import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
-from .staticmode import EXPORT_NOINDEX, EXPORT_WORD_STARTS, STATIC_EXPORT, export_headers
+from .staticmode import (
+    EXPORT_NOINDEX,
+    EXPORT_PREVIEW,
+    EXPORT_WORD_STARTS,
+    STATIC_EXPORT,
+    export_headers,
+)
 
 __all__ = [
     "PREVIEW_BASE_URL",
@@ -160,16 +166,45 @@ class ExportReport:
 # --- URLs and files -----------------------------------------------------------------------
 
 
+#: A clean published address: http(s), an ASCII host (IDNs in their xn-- form) or an
+#: IPv6 literal, an optional port, and a path of unreserved characters and %XX escapes.
+#: No user or password, query, fragment, quote, space or control character: the
+#: address is written into attributes, XML, robots.txt and _headers as it is.
+_BASE_URL_RE = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?P<port>:[0-9]{1,5})?(?P<path>(?:/(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})*)*)",
+    re.ASCII,
+)
+
+
 def normalise_base_url(base_url: str) -> str:
-    """``https://example.org/archive`` -> ``https://example.org/archive/``; refuse non-URLs."""
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ExportError(
-            f"base URL {base_url!r} is not an http(s) address",
-            hint="give the address the site will be published at, e.g. https://example.org/archive/",
-        )
-    path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    """``https://example.org/archive`` -> ``https://example.org/archive/``; refuse anything else.
+
+    Only a clean http(s) address passes (see ``_BASE_URL_RE``); the message names
+    what is wrong without echoing control characters.
+    """
+    hint = "give the address the site will be published at, e.g. https://example.org/archive/"
+    shown = ascii(base_url)
+    match = _BASE_URL_RE.fullmatch(base_url)
+    if match is None:
+        parts = urlsplit(base_url) if base_url.isprintable() else None
+        reason = (
+            "it holds a control character" if parts is None
+            else "it is not an http(s) address" if parts.scheme.lower() not in ("http", "https")
+            else "it holds a user name or password" if "@" in parts.netloc
+            else "it holds a query or fragment" if "?" in base_url or "#" in base_url
+            else "it holds a space, a quote or another character a clean address has no "
+            "need of (write it percent-encoded)"
+        )  # fmt: skip
+        raise ExportError(f"base URL {shown} is refused: {reason}", hint=hint)
+    port = match["port"]
+    if port is not None and not 0 < int(port[1:]) < 65536:
+        raise ExportError(f"base URL {shown} is refused: port {port[1:]} is out of range", hint=hint)
+    path = match["path"].strip("/")
+    if any(part in (".", "..") for part in path.split("/")):
+        raise ExportError(f"base URL {shown} is refused: its path has '.' or '..'", hint=hint)
+    path = f"/{path}/" if path else "/"
+    return f"{match['scheme']}://{match['host'].lower()}{port or ''}{path}"
 
 
 def output_path(url: str, script_root: str = "") -> str:
@@ -200,13 +235,20 @@ def _strip_root(url: str, script_root: str) -> str:
 
 
 def export_app(
-    config: Config, archive: Archive, base_url: str, today: dt.date, *, noindex: bool = False
+    config: Config,
+    archive: Archive,
+    base_url: str,
+    today: dt.date,
+    *,
+    noindex: bool = False,
+    preview: bool = False,
 ) -> Flask:
     """The app over an archive already read, with the settings a static site needs.
 
     ``base_url`` is the published address: its path becomes the script root
     every ``url_for`` link starts with, and absolute links (citations, feed,
-    sitemap) use it whole. The word-start table of the public text (see
+    sitemap) use it whole. ``preview`` marks every page as a preview (a banner
+    and ``noindex``). The word-start table of the public text (see
     :mod:`archive.wordforms`) is worked out here, once: the search page names
     its files, and the export writes them.
     """
@@ -224,7 +266,8 @@ def export_app(
             "APPLICATION_ROOT": root or "/",
             "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
             STATIC_EXPORT: True,
-            EXPORT_NOINDEX: noindex,
+            EXPORT_NOINDEX: noindex or preview,
+            EXPORT_PREVIEW: today.isoformat() if preview else None,
             EXPORT_WORD_STARTS: chunks(word_starts(archive.public(today))),
         }
     )
@@ -658,8 +701,15 @@ def _load(directory: Path, workers: int) -> Archive:
     return Archive(directory, head.vocabulary, testimonies, errors)
 
 
-def read_archive(config: Config) -> Archive:
-    """Phase 1: every file, validated; one error anywhere refuses the whole export."""
+def read_archive(config: Config, skipped: list[str] | None = None) -> Archive:
+    """Phase 1: every file, validated; one error anywhere refuses the whole export.
+
+    Except a file that cannot be read as a testimony at all
+    (:class:`UnreadableFileError`: a FIFO, a device, a link out of the directory,
+    over the size limit, not UTF-8): a hostile file must not stop the archive,
+    so it is left out and its error added to ``skipped`` (when given; else it
+    refuses the export too). Nothing in it could have been published anyway.
+    """
     if not config.testimonies.is_dir():
         raise ExportError(
             f"{config.testimonies}: no such directory",
@@ -667,8 +717,12 @@ def read_archive(config: Config) -> Archive:
         )
     files = sum(1 for _ in iter_testimony_files(config.testimonies))
     archive = _load(config.testimonies, _workers(files, _READ_PARALLEL_FROM))
-    if archive.errors:
-        raise ValidationErrors(sorted(archive.errors, key=lambda e: (e.path, e.line or 0)))
+    errors = sorted(archive.errors, key=lambda e: (e.path, e.line or 0))
+    if skipped is not None and all(isinstance(e, UnreadableFileError) for e in errors):
+        skipped += [str(e) for e in errors]
+        errors = []
+    if errors:
+        raise ValidationErrors(errors)
     return archive
 
 
@@ -692,6 +746,7 @@ def export_site(
     now: dt.date | None = None,
     check: bool = False,
     noindex: bool = False,
+    preview: bool = False,
     progress: bool = False,
 ) -> ExportReport:
     """Export the public archive to ``out``; raise :class:`ExportError` and leave ``out`` as it was on any failure.
@@ -700,11 +755,22 @@ def export_site(
     ``site_url`` setting); ``now`` is the date embargoes are judged on
     (default: ``today``, then the real date); ``check`` also proves every
     internal link resolves; ``noindex`` asks search engines to stay away.
+    A ``now`` after the real date publishes what is still under embargo today:
+    it is refused unless ``preview`` is given, which marks every page as a
+    preview (a visible banner, and ``noindex``).
     """
     config = config or resolve_config()
     out = Path(out)
     started = time.perf_counter()
     today = now or config.today_or_now()
+    real_today = dt.date.today()
+    if today > real_today and not preview:
+        given_as = "--now" if now is not None else "ARCHIVE_TODAY"
+        raise ExportError(
+            f"{given_as} {today.isoformat()} is after today ({real_today.isoformat()}): the "
+            "export would publish testimonies still under embargo",
+            hint="add --preview to make a marked preview (banner, noindex), not for publication",
+        )
     report = ExportReport(out=out, base_url="")
     given = base_url or config.site_url
     if not given:
@@ -715,11 +781,13 @@ def export_site(
     report.base_url = base = normalise_base_url(given or PREVIEW_BASE_URL)
     _check_target(out, force, config)
 
-    archive = read_archive(config)
+    skipped: list[str] = []
+    archive = read_archive(config, skipped)
+    report.warnings += [f"left out, cannot be read: {problem}" for problem in skipped]
     report.testimonies = len(archive.public(today))
     report.timings["read"] = time.perf_counter() - started
 
-    app = export_app(config, archive, base, today, noindex=noindex)
+    app = export_app(config, archive, base, today, noindex=noindex, preview=preview)
     out.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -27,6 +27,7 @@ from .pagefind import BUNDLE, WORD_STARTS
 
 __all__ = [
     "EXPORT_NOINDEX",
+    "EXPORT_PREVIEW",
     "EXPORT_WORD_STARTS",
     "STATIC_EXPORT",
     "export_csp",
@@ -37,6 +38,8 @@ __all__ = [
 #: ``app.config`` keys the export sets.
 STATIC_EXPORT = "STATIC_EXPORT"
 EXPORT_NOINDEX = "EXPORT_NOINDEX"
+#: A preview export (``--preview``): the date embargoes are judged on (ISO), else None.
+EXPORT_PREVIEW = "EXPORT_PREVIEW"
 #: The word-start table of the public text (:func:`archive.wordforms.chunks`): file -> part.
 EXPORT_WORD_STARTS = "EXPORT_WORD_STARTS"
 
@@ -98,7 +101,8 @@ def _context() -> dict[str, Any]:
     root = request.script_root
     export: dict[str, Any] = {
         "csp": export_csp(),
-        "noindex": bool(config.get(EXPORT_NOINDEX)),
+        "noindex": bool(config.get(EXPORT_NOINDEX)) or bool(config.get(EXPORT_PREVIEW)),
+        "preview": config.get(EXPORT_PREVIEW),
         "scripts": _SCRIPTS.get(endpoint, ()),
         "pagefind": f"{root}/{BUNDLE}/pagefind.js",
         "site_root": f"{root}/",

@@ -130,8 +130,8 @@ from .model import (
     passage_offsets,
 )
 from .parse import iter_testimony_files, parse_file
-from .safefile import UnsafeFile, read_regular_file
 from .progress import progress
+from .safefile import UnsafeFile, read_regular_file
 from .themes import load_vocabulary
 
 __all__ = [

@@ -30,7 +30,6 @@ from slugify import slugify
 
 from .errors import UnreadableFileError, ValidationError, ValidationErrors
 from .media import TIME_HINT, check_recordings, parse_media_field, parse_time_span
-from .safefile import MAX_FILE_BYTES, UnsafeFile, read_regular_file
 from .model import (
     REDACTED_MARKER,
     STATUSES,
@@ -41,6 +40,7 @@ from .model import (
     Testimony,
     Vocabulary,
 )
+from .safefile import MAX_FILE_BYTES, UnsafeFile, read_regular_file
 from .themes import load_vocabulary
 from .yamlsafe import load_mapping
 

@@ -63,6 +63,7 @@ from archive.errors import ExportError, UnreadableFileError, ValidationErrors
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
 from archive.progress import progress
+from archive.secrets import read_secrets
 from archive.wordforms import chunks, word_starts
 
 from .leakcheck import LeakReport, PrivateSide, check_export
@@ -199,7 +200,9 @@ def normalise_base_url(base_url: str) -> str:
         raise ExportError(f"base URL {shown} is refused: {reason}", hint=hint)
     port = match["port"]
     if port is not None and not 0 < int(port[1:]) < 65536:
-        raise ExportError(f"base URL {shown} is refused: port {port[1:]} is out of range", hint=hint)
+        raise ExportError(
+            f"base URL {shown} is refused: port {port[1:]} is out of range", hint=hint
+        )
     path = match["path"].strip("/")
     if any(part in (".", "..") for part in path.split("/")):
         raise ExportError(f"base URL {shown} is refused: its path has '.' or '..'", hint=hint)
@@ -606,12 +609,20 @@ def _public_chrome(app: Flask, site: Path | None) -> list[str]:
 def private_side(
     app: Flask, archive: Archive, config: Config, today: dt.date, site: Path | None = None
 ) -> PrivateSide:
-    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`)."""
+    """What the export on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`).
+
+    The secrets are read from the files' bytes by :mod:`archive.secrets`, never from
+    ``archive`` (the parsed model the pages came from), which gives only the themes.
+    """
     paths = [str(config.testimonies.resolve()), str(config.index.resolve())]
     if site is not None:
         paths.append(str(site.resolve()))
-    chrome = _public_chrome(app, site)
-    return PrivateSide.from_archive(archive, today, public_extra=chrome, paths=paths)
+    public = _public_chrome(app, site) + [app.config.get("site_url") or "", today.isoformat()]
+    for theme in archive.vocabulary.themes.values():
+        public += [theme.slug, theme.description, *theme.labels.values()]
+        public += [k for words in theme.keywords.values() for k in words]
+    secrets = read_secrets(config.testimonies, today)
+    return PrivateSide.from_secrets(secrets, public_extra=public, paths=paths)
 
 
 # --- the whole export -----------------------------------------------------------------------

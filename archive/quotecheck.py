@@ -18,6 +18,8 @@ span (0..1).
 from __future__ import annotations
 
 import difflib
+import threading
+import time
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -50,6 +52,12 @@ _FEW_TERMS = 3
 _COMMON_SHARE = 0.02  # a word in more than this share of passages is common
 _MIN_COMMON_DF = 20
 _CONTEXT_WORDS = 3  # words beyond the rough alignment that difflib may take or trim
+_ALIGN_CHARS = 240  # a longer quote is aligned by this many characters at each end
+#: Quote checks aligning at once in one process. Alignment is CPU work that holds the
+#: GIL; more than one at a time would starve every other request (a one-word search
+#: took 26 s beside four 2,000-character quotes). A check waits for its turn within
+#: its own time budget, and answers ``timed_out`` if the budget runs out first.
+_ALIGNING = threading.BoundedSemaphore(1)
 
 
 @dataclass(frozen=True)
@@ -282,10 +290,20 @@ def _align(quote: _Words, window: _Words) -> tuple[int, int] | None:
     """Word range ``[i, j)`` of ``window`` that the quote came from, or None."""
     if not window.folded:
         return None
-    found = fuzz.partial_ratio_alignment(quote.joined, window.joined)
-    if found is None:
-        return None
-    lo, hi = found.dest_start, found.dest_end  # dest: the window, whichever is longer
+    if len(quote.joined) > 2 * _ALIGN_CHARS:
+        # A long quote is placed by its beginning and its end: one alignment of the whole
+        # costs time growing with both lengths (0.4 s for 2,000 characters), in C code
+        # that holds the GIL, so no other request could run meanwhile.
+        head = fuzz.partial_ratio_alignment(quote.joined[:_ALIGN_CHARS], window.joined)
+        tail = fuzz.partial_ratio_alignment(quote.joined[-_ALIGN_CHARS:], window.joined)
+        if head is None or tail is None:
+            return None
+        lo, hi = head.dest_start, max(head.dest_end, tail.dest_end)
+    else:
+        found = fuzz.partial_ratio_alignment(quote.joined, window.joined)
+        if found is None:
+            return None
+        lo, hi = found.dest_start, found.dest_end  # dest: the window, whichever is longer
     first = window.word_at(lo)
     last = window.word_at(max(lo, hi - 1))
     i = max(0, first - _CONTEXT_WORDS)
@@ -333,6 +351,10 @@ def check_quote(
 ) -> QuoteCheck:
     """Find the passages a pasted quote most likely comes from, best first.
 
+    ``time_limit`` is one budget for the whole check: finding candidates, waiting
+    for a turn to align (one check aligns at a time) and aligning them. When it
+    runs out, the matches found so far are returned with ``timed_out`` set.
+
     Raises :class:`QueryError` for a quote with no words or longer than
     :data:`archive.anchors.MAX_QUOTE_CHARS`. See :class:`QuoteCheck` for the
     JSON shape and :class:`QuoteMatch` for what each match holds. Passages of
@@ -345,24 +367,14 @@ def check_quote(
     quote = _Words.of(quote_text)
     if not quote.folded:
         raise QueryError("the quote has no words to look for", hint="paste the quoted words")
-    with _opened(index) as opened, opened.searching() as searcher:
-        docnums, timed_out = _candidates(searcher, quote_text, time_limit)
-        quote_set = set(quote.folded)
-        ranked = []
-        for rank, docnum in enumerate(docnums):
-            fields = searcher.stored_fields(docnum)
-            text = fields.get("text")
-            if text is None or fields.get("offset") is None or fields.get("testimony") in exclude:
-                continue
-            words = {_fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)}
-            ranked.append((-len(quote_set & words), rank, docnum, fields))
-        ranked.sort(key=lambda r: r[:2])
-        found: list[tuple[float, QuoteMatch]] = []
-        for _, _, docnum, fields in ranked[:_ALIGNED]:
-            window = _window(searcher, docnum, fields)
-            match = _match(window, quote, base_url)
-            if match is not None and match.score >= MIN_SCORE:
-                found.append((match.score, match))
+    deadline = time.monotonic() + time_limit
+    found: list[tuple[float, QuoteMatch]] = []
+    if not _ALIGNING.acquire(timeout=time_limit):
+        return QuoteCheck(quote_text, (), True)
+    try:
+        timed_out = _check(index, quote_text, quote, base_url, exclude, deadline, found)
+    finally:
+        _ALIGNING.release()
     chosen: list[QuoteMatch] = []
     for _, match in sorted(found, key=lambda x: (-x[0], x[1].testimony, x[1].start)):
         if any(
@@ -374,6 +386,41 @@ def check_quote(
         if len(chosen) == limit:
             break
     return QuoteCheck(quote_text, tuple(chosen), timed_out)
+
+
+def _check(
+    index: str | Path | SearchIndex,
+    quote_text: str,
+    quote: _Words,
+    base_url: str,
+    exclude: Collection[str],
+    deadline: float,
+    found: list[tuple[float, QuoteMatch]],
+) -> bool:
+    """Candidates, then alignments, into ``found`` until ``deadline``; True if it ran out."""
+    with _opened(index) as opened, opened.searching() as searcher:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True
+        docnums, timed_out = _candidates(searcher, quote_text, left)
+        quote_set = set(quote.folded)
+        ranked = []
+        for rank, docnum in enumerate(docnums):
+            fields = searcher.stored_fields(docnum)
+            text = fields.get("text")
+            if text is None or fields.get("offset") is None or fields.get("testimony") in exclude:
+                continue
+            words = {_fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)}
+            ranked.append((-len(quote_set & words), rank, docnum, fields))
+        ranked.sort(key=lambda r: r[:2])
+        for _, _, docnum, fields in ranked[:_ALIGNED]:
+            if time.monotonic() >= deadline:
+                return True
+            window = _window(searcher, docnum, fields)
+            match = _match(window, quote, base_url)
+            if match is not None and match.score >= MIN_SCORE:
+                found.append((match.score, match))
+        return timed_out
 
 
 def _match(window: _Window, quote: _Words, base_url: str) -> QuoteMatch | None:

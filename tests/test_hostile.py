@@ -72,7 +72,7 @@ def test_there_are_enough_vectors():
 
 # --- 1. script injection ----------------------------------------------------------------------
 
-HEAD = '---\nid: {id}\ntitle: "{id}"\nlanguage: en\n---\n\n'
+HEAD = '---\nid: {id}\ntitle: "{id}"\nlanguage: en\nstatus: public\n---\n\n'
 
 
 @pytest.mark.parametrize(("body", "message", "lines"), REJECTED, ids=lambda v: repr(v)[:40])

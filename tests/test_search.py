@@ -122,7 +122,7 @@ TESTIMONIES = {
 def write_archive(directory: Path, testimonies: dict = TESTIMONIES) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for testimony_id, (front, body) in testimonies.items():
-        meta = {"id": testimony_id, "language": "en"} | front
+        meta = {"id": testimony_id, "language": "en", "status": "public"} | front
         lines = ["---", *(f"{k}: {v}" for k, v in meta.items()), "---", "", ""]
         (directory / f"{testimony_id}.md").write_text("\n".join(lines) + body, encoding="utf-8")
     return directory

@@ -618,7 +618,7 @@ def _export(site: Site, tmp: Path, now: str) -> dict[str, set[str]]:
     out = tmp / f"site-{now}"
     result = run_archive(
         "--testimonies", str(site.testimonies), "--index", str(tmp / "export-index"), "export",
-        str(out), "--now", now, "--base-url", "http://127.0.0.1:8000/archive/",
+        str(out), "--now", now, "--preview", "--base-url", "http://127.0.0.1:8000/archive/",
         today=now,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

@@ -112,9 +112,12 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
                 "checked": checked,
                 "valid": len(archive.testimonies),
                 "errors": [e.as_dict() for e in archive.errors],
+                "warnings": [e.as_dict() for e in archive.warnings],
             }
         )
     else:
+        for warning in archive.warnings:
+            click.echo(f"warning: {warning}", err=True)
         for error in archive.errors:
             click.echo(str(error), err=True)
         files_with_errors = len({e.path for e in archive.errors})

@@ -13,7 +13,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SETTINGS", "Config", "Setting", "default_index_dir", "resolve_config"]
+__all__ = [
+    "SETTINGS",
+    "Config",
+    "Setting",
+    "default_index_dir",
+    "resolve_config",
+    "setting_flag",
+]
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,26 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Date (YYYY-MM-DD) embargoes are judged against; default: the real date. For tests and previews.",
     ),
+    Setting(
+        "fast_path",
+        "ARCHIVE_FAST_PATH",
+        "1",
+        "Set to 0 to match searches with Whoosh's own matchers and collectors only "
+        "(same results, slower; for checking archive/search/fastpath.py).",
+    ),
 )
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def setting_flag(name: str, explicit: object = None) -> bool:
+    """An on/off setting: ``explicit`` if given, else its environment variable, else its default."""
+    if explicit is None:
+        setting = next(s for s in SETTINGS if s.name == name)
+        explicit = os.environ.get(setting.env) or setting.default
+    if isinstance(explicit, bool):
+        return explicit
+    return str(explicit).lower() in _TRUE
 
 
 def default_index_dir(testimonies: Path) -> Path:
@@ -74,6 +100,7 @@ class Config:
     site_url: str = ""
     log_queries: bool = False
     today: dt.date | None = None
+    fast_path: bool = True
 
     @property
     def public_index(self) -> Path:
@@ -106,7 +133,8 @@ def resolve_config(**explicit: object) -> Config:
         testimonies=testimonies,
         index=Path(str(index)).expanduser() if index else default_index_dir(testimonies),
         site_url=str(values["site_url"] or ""),
-        log_queries=str(values["log_queries"]).lower() in ("1", "true", "yes", "on"),
+        log_queries=setting_flag("log_queries", values["log_queries"]),
         today=today,  # type: ignore[arg-type]
+        fast_path=setting_flag("fast_path", values["fast_path"]),
     )
     return config

@@ -35,7 +35,8 @@ from .anchors import MAX_QUOTE_CHARS, Anchor, make_anchor
 from .errors import AnchorError, QueryError
 from .fields import TEXT_FIELDS
 from .model import PASSAGE_SEPARATOR
-from .search import TIME_LIMIT, SearchIndex, _neighbour, _opened
+from .search import TIME_LIMIT
+from .search.opened import SearchIndex, neighbour, opened
 from .urls import testimony_url
 
 __all__ = ["FOUND_SCORE", "MIN_SCORE", "Citation", "QuoteCheck", "QuoteMatch", "check_quote"]
@@ -269,12 +270,12 @@ class _Window:
     words: _Words
 
 
-def _window(searcher: Any, docnum: int, fields: dict) -> _Window:
+def _window(searcher: Any, docnum: int, fields: dict, fast_path: bool) -> _Window:
     chain = [fields]
-    before = _neighbour(searcher, docnum, fields, -1)
+    before = neighbour(searcher, docnum, fields, -1, fast_path)
     if before is not None:
         chain.insert(0, before)
-    after = _neighbour(searcher, docnum, fields, +1)
+    after = neighbour(searcher, docnum, fields, +1, fast_path)
     if after is not None:
         chain.append(after)
     pieces, passages, pos = [], [], 0
@@ -398,7 +399,7 @@ def _check(
     found: list[tuple[float, QuoteMatch]],
 ) -> bool:
     """Candidates, then alignments, into ``found`` until ``deadline``; True if it ran out."""
-    with _opened(index) as opened, opened.searching() as searcher:
+    with opened(index) as handle, handle.searching() as searcher:
         left = deadline - time.monotonic()
         if left <= 0:
             return True
@@ -416,7 +417,7 @@ def _check(
         for _, _, docnum, fields in ranked[:_ALIGNED]:
             if time.monotonic() >= deadline:
                 return True
-            window = _window(searcher, docnum, fields)
+            window = _window(searcher, docnum, fields, handle.fast_path)
             match = _match(window, quote, base_url)
             if match is not None and match.score >= MIN_SCORE:
                 found.append((match.score, match))

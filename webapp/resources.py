@@ -73,7 +73,7 @@ class Snapshot:
             raise IndexError_(problem, hint="run 'archive index' to bring the index up to date")
         with self._lock:
             if self._index is None:
-                self._index = open_search_index(self.config.public_index)
+                self._index = open_search_index(self.config.public_index, self.config.fast_path)
             return self._index
 
     def stale_testimonies(self) -> frozenset[str]:

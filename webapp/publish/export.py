@@ -709,7 +709,9 @@ def _load(directory: Path, workers: int) -> Archive:
                 errors += problems
     finally:
         _READING = None
-    return Archive(directory, head.vocabulary, testimonies, errors)
+    archive = Archive(directory, head.vocabulary, testimonies, errors)
+    archive.bind_translations()  # across runs: a translation and its original may be in two
+    return archive
 
 
 def read_archive(config: Config, skipped: list[str] | None = None) -> Archive:

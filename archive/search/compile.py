@@ -1,0 +1,368 @@
+"""Compiling a parsed query (:mod:`archive.query`) into a Whoosh query.
+
+Each word is analyzed once per language field and looked up in the index:
+words, phrases (as word pairs in passage text), prefixes (expanded to the
+most frequent words), typo corrections and "did you mean", filters and
+dates. What the query means is decided here and in :mod:`.queries`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from rapidfuzz.distance import OSA
+from whoosh import query as wq
+from whoosh.codec.base import Automata
+
+from .. import query as q
+from ..analysis import fold
+from ..fields import TEXT_FIELDS, pair_terms, pairs_field
+from . import fastpath
+from .queries import AndNot, InRow
+
+__all__ = ["Compiled", "Compiler", "Pattern", "compile_query", "suggestion_text"]
+
+#: Words also match these testimony-level fields, with less weight than the
+#: passage text: a title word says little about which passage to read.
+META_BOOSTS = {"title": 0.2, "narrator": 0.2, "place": 0.1}
+PREFIX_EXPANSIONS = 64  # words a prefix may stand for, most frequent first
+_PREFIX_SCAN = 5000  # lexicon entries looked at for one prefix
+TYPO_CANDIDATES = 5
+_MIN_TYPO_CHARS = 5  # shorter words are never corrected silently...
+_MIN_SUGGEST_CHARS = 4  # ...but may get a "did you mean"
+_MAX_TYPO_CHARS = 32
+_TYPO_BOOST = 0.8
+
+
+# A highlight pattern is a sequence of term alternatives: ("escap",) marks every
+# occurrence of one term, ("sent", "home") only where the terms are adjacent.
+Pattern = tuple[str, ...]
+
+
+@dataclass
+class Compiled:
+    query: wq.Query
+    scored: bool  # has words that rank passages (not only filters)
+    highlights: list[dict[str, set[Pattern]]]  # one per positive word/phrase/prefix
+    suggestion: dict[q.Word, str]
+    notices: list[str]
+
+
+class Compiler:
+    """Turns the parsed tree into Whoosh queries, one word at a time, per field."""
+
+    def __init__(self, searcher: Any, suggest: bool = True, fast_path: bool = True) -> None:
+        self.searcher = searcher
+        # The same phrase, its matcher set up only when walked (see fastpath.Phrase).
+        self.phrase = fastpath.Phrase if fast_path else wq.Phrase
+        self.suggest = suggest  # typo corrections and "did you mean" from the index's words
+        self.reader = searcher.reader()
+        self.schema = searcher.schema
+        self.text_fields = [f for f in TEXT_FIELDS if f in self.schema]
+        self.meta_fields = {f: b for f, b in META_BOOSTS.items() if f in self.schema}
+        self.highlights: list[dict[str, set[Pattern]]] = []
+        self.suggestion: dict[q.Word, str] = {}
+        self.notices: list[str] = []
+        self.scored = False
+        self._terms: dict[tuple[str, str], list[str]] = {}
+
+    # -- helpers
+
+    def terms(self, fieldname: str, text: str) -> list[str]:
+        key = (fieldname, text)
+        found = self._terms.get(key)
+        if found is None:
+            found = list(self.schema[fieldname].process_text(text, mode="query"))
+            self._terms[key] = found
+        return found
+
+    def exists(self, fieldname: str, terms: Iterable[str]) -> bool:
+        return all(self.reader.doc_frequency(fieldname, t) > 0 for t in terms)
+
+    def _sequence(self, fieldname: str, terms: list[str], boost: float = 1.0) -> wq.Query:
+        """Terms in a row in a field that keeps positions (title, narrator, place)."""
+        if len(terms) == 1:
+            return wq.Term(fieldname, terms[0], boost=boost)
+        return self.phrase(fieldname, terms, boost=boost)
+
+    @staticmethod
+    def _text_sequence(fieldname: str, terms: list[str], boost: float = 1.0) -> wq.Query:
+        """Terms in a row in passage text (see archive.fields).
+
+        A phrase is its word pairs: for two words the pair is the phrase
+        itself, scored by how often the phrase occurs (where Whoosh would
+        score its words one by one); past two words the passages holding
+        every pair are checked against their terms column.
+        """
+        if len(terms) == 1:
+            return wq.Term(fieldname, terms[0], boost=boost)
+        pairs = [wq.Term(pairs_field(fieldname), p) for p in pair_terms(terms)]
+        if len(pairs) == 1:
+            return pairs[0].with_boost(boost)
+        return InRow(wq.And(pairs), terms, boost=boost)
+
+    # -- nodes
+
+    def compile(self, node: q.Node, negative: bool = False) -> wq.Query:
+        if isinstance(node, q.And):
+            return self._and(node, negative)
+        if isinstance(node, q.Or):
+            return wq.Or([self.compile(c, negative) for c in node.children])
+        if isinstance(node, q.Not):
+            return wq.Not(self.compile(node.child, not negative))
+        if isinstance(node, q.Word):
+            return self._word(node, negative)
+        if isinstance(node, q.Phrase):
+            return self._phrase(node.text, negative)
+        if isinstance(node, q.Prefix):
+            return self._prefix(node, negative)
+        if isinstance(node, q.DateRange):
+            # Undated passages are stored with 0: an open start must not reach them.
+            low = node.low if node.low is not None else 1
+            return wq.NumericRange("date_sort", low, node.high, constantscore=True)
+        if isinstance(node, q.Filter):
+            return self._filter(node)
+        raise TypeError(node)  # pragma: no cover - the parser makes only the nodes above
+
+    def _and(self, node: q.And, negative: bool) -> wq.Query:
+        positives = [c for c in node.children if not isinstance(c, q.Not)]
+        negatives = [c.child for c in node.children if isinstance(c, q.Not)]
+        compiled = [self.compile(c, negative) for c in positives]
+        base: wq.Query = wq.And(compiled) if compiled else wq.Every()
+        if not negatives:
+            return base
+        return AndNot(base, wq.Or([self.compile(c, not negative) for c in negatives]))
+
+    def _word(self, node: q.Word, negative: bool) -> wq.Query:
+        parts: list[wq.Query] = []
+        marks: dict[str, set[Pattern]] = {}
+        for f in self.text_fields:
+            terms = self.terms(f, node.text)
+            if terms and self.exists(f, terms):
+                parts.append(self._text_sequence(f, terms))
+                marks.setdefault(f, set()).add(tuple(terms))
+        for f, boost in self.meta_fields.items():
+            terms = self.terms(f, node.text)
+            if terms and self.exists(f, terms):
+                parts.append(self._sequence(f, terms, boost))
+        if not any(self.terms(f, node.text) for f in self.text_fields):
+            return wq.NullQuery  # punctuation only, cannot match anything
+        if not parts and not negative and self.suggest:
+            parts = self._typo(node, marks)
+        if not negative:
+            self.scored = True
+            if marks:
+                self.highlights.append(marks)
+        return wq.Or(parts) if parts else wq.NullQuery
+
+    def _phrase(self, text: str, negative: bool) -> wq.Query:
+        parts: list[wq.Query] = []
+        marks: dict[str, set[Pattern]] = {}
+        for f in self.text_fields:
+            terms = self.terms(f, text)
+            if terms and self.exists(f, terms):
+                parts.append(self._text_sequence(f, terms))
+                marks.setdefault(f, set()).add(tuple(terms))
+        for f, boost in self.meta_fields.items():
+            terms = self.terms(f, text)
+            if terms and self.exists(f, terms):
+                parts.append(self._sequence(f, terms, boost))
+        if not negative:
+            self.scored = True
+            if marks:
+                self.highlights.append(marks)
+        return wq.Or(parts) if parts else wq.NullQuery
+
+    def _prefix(self, node: q.Prefix, negative: bool) -> wq.Query:
+        parts: list[wq.Query] = []
+        marks: dict[str, set[Pattern]] = {}
+        capped = False
+        for f in [*self.text_fields, *self.meta_fields]:
+            terms, cut = self._expand(f, node.text)
+            capped = capped or cut
+            boost = self.meta_fields.get(f, 1.0)
+            parts.extend(wq.Term(f, t, boost=boost) for t in terms)
+            if terms and f in self.text_fields:
+                marks.setdefault(f, set()).update((t,) for t in terms)
+        if capped:
+            self.notices.append(
+                f"'{node.text}*' matches many words; only the {PREFIX_EXPANSIONS} most "
+                "frequent were searched (type more letters to narrow it)"
+            )
+        if not negative:
+            self.scored = True
+            if marks:
+                self.highlights.append(marks)
+        return wq.Or(parts) if parts else wq.NullQuery
+
+    def _expand(self, fieldname: str, prefix: str) -> tuple[list[str], bool]:
+        """Terms of ``fieldname`` for words starting with ``prefix``.
+
+        Prefixes are matched against the words as written (the spelling
+        field, when the analyzer stems or lemmatizes), then mapped to the
+        field's terms: "runni*" finds "running" although its term is "run".
+        """
+        fieldobj = self.schema[fieldname]
+        spellname = fieldobj.spelling_fieldname(fieldname)
+        if spellname not in self.schema:
+            spellname = fieldname
+        folded = list(self.schema[fieldname].process_text(prefix, mode="query", tokenize=False))
+        start = fold(prefix) if spellname != fieldname else (folded[0] if folded else "")
+        if not start:
+            return [], False
+        from_bytes = self.schema[spellname].from_bytes
+        words = [
+            (freq, from_bytes(btext))
+            for btext, freq in _prefix_terms(self.reader, spellname, start, _PREFIX_SCAN)
+        ]
+        words.sort(key=lambda x: (-x[0], x[1]))
+        capped = len(words) > PREFIX_EXPANSIONS
+        chosen = [w for _, w in words[:PREFIX_EXPANSIONS]]
+        if spellname == fieldname:
+            return chosen, capped
+        terms: list[str] = []
+        for word in chosen:
+            for term in self.schema[fieldname].process_text(word, mode="index"):
+                if term not in terms and self.reader.doc_frequency(fieldname, term):
+                    terms.append(term)
+        return terms, capped
+
+    def _typo(self, node: q.Word, marks: dict[str, set[Pattern]]) -> list[wq.Query]:
+        """Words within a small edit distance of a word that matches nothing.
+
+        1 edit for 5-7 letters, 2 for longer words; shorter words only get a
+        "did you mean" (4 letters, 1 edit). Candidates come from the index's
+        own words, and only those still in a live document count.
+        """
+        word = fold(node.text)
+        if not word.isalpha() or not _MIN_SUGGEST_CHARS <= len(word) <= _MAX_TYPO_CHARS:
+            return []
+        maxdist = 1 if len(word) < 8 else 2
+        found: dict[str, tuple[int, int, str]] = {}  # word -> (distance, -freq, field)
+        for f in self.text_fields:
+            fieldobj = self.schema[f]
+            if not getattr(fieldobj, "spelling", False):
+                continue
+            spellname = fieldobj.spelling_fieldname(f)
+            if spellname not in self.schema:
+                continue
+            for cand in _terms_within(self.reader, f, word, maxdist):
+                if cand == word or cand in found:
+                    continue
+                freq = self._live_frequency(spellname, cand)
+                if freq:
+                    found[cand] = (OSA.distance(word, cand), -freq, f)
+        if not found:
+            return []
+        ranked = sorted(found.items(), key=lambda item: (item[1][0], item[1][1], item[0]))
+        self.suggestion[node] = ranked[0][0]
+        if len(word) < _MIN_TYPO_CHARS:
+            return []
+        parts: list[wq.Query] = []
+        used = []
+        for cand, (_, _, f) in ranked[:TYPO_CANDIDATES]:
+            terms = self.terms(f, cand)
+            if terms and self.exists(f, terms):
+                parts.append(self._text_sequence(f, terms, _TYPO_BOOST))
+                marks.setdefault(f, set()).add(tuple(terms))
+                used.append(cand)
+        if used:
+            self.notices.append(
+                f"no passage has '{node.text}'; showing passages with "
+                + ", ".join(f"'{w}'" for w in used)
+            )
+        return parts
+
+    def _live_frequency(self, fieldname: str, text: str) -> int:
+        """Documents still holding a word: the lexicon keeps words of deleted documents."""
+        matcher = self.reader.postings(fieldname, text)
+        count = 0
+        while matcher.is_active() and count < 1000:
+            count += 1
+            matcher.next()
+        return count
+
+    def _filter(self, node: q.Filter) -> wq.Query:
+        if node.name == "theme":
+            return wq.ConstantScoreQuery(wq.Term("theme_tree", node.value), 0.0)
+        if node.name == "lang":
+            # lang:uk also matches region tags as written in files (uk-UA).
+            codes = [
+                t
+                for t in map(bytes.decode, self.reader.lexicon("language"))
+                if t.lower() == node.value or t.lower().startswith(node.value + "-")
+            ]
+            return wq.Or([wq.Term("language", c) for c in codes]) if codes else wq.NullQuery
+        fieldname = node.name  # place, narrator: words of a text field
+        terms = self.terms(fieldname, node.value) if fieldname in self.schema else []
+        if not terms:
+            return wq.NullQuery
+        if node.phrase:
+            return wq.ConstantScoreQuery(self._sequence(fieldname, terms), 0.0)
+        return wq.ConstantScoreQuery(wq.And([wq.Term(fieldname, t) for t in terms]), 0.0)
+
+
+def _prefix_terms(reader: Any, fieldname: str, prefix: str, limit: int) -> list[tuple[bytes, int]]:
+    """The first ``limit`` terms of a field starting with ``prefix``, with their doc frequency.
+
+    What ``reader.iter_prefix`` gives, read a segment at a time: over several
+    segments Whoosh merges their term lists and looks each term up again in
+    every segment. The first ``limit`` terms of the merged list are among the
+    first ``limit`` of each segment, and a segment with no terms in the field
+    is not looked at.
+    """
+    frequency: dict[bytes, int] = {}
+    for sub in getattr(reader, "readers", None) or [reader]:
+        if fieldname not in sub.indexed_field_names():
+            continue
+        for btext, info in islice(sub.iter_prefix(fieldname, prefix), limit):
+            frequency[btext] = frequency.get(btext, 0) + info.doc_frequency()
+    return [(btext, frequency[btext]) for btext in sorted(frequency)[:limit]]
+
+
+def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int) -> set[str]:
+    """Spelling words of a text field within ``maxdist`` edits, first letter fixed.
+
+    One Levenshtein automaton is built and run over each segment's word list
+    (Whoosh would rebuild it per segment, and its multi-segment fallback
+    computes the distance to every word sharing the first letter).
+    """
+    spellname = reader.schema[fieldname].spelling_fieldname(fieldname)
+    dfa = Automata.levenshtein_dfa(word, maxdist, 1)
+    found: set[str] = set()
+    for sub in getattr(reader, "readers", None) or [reader]:
+        if sub.field_length(fieldname):
+            found.update(Automata.find_matches(dfa, sub.cursor(spellname)))
+    return found
+
+
+def compile_query(
+    parsed: q.ParsedQuery, searcher: Any, suggest: bool = True, fast_path: bool = True
+) -> Compiled:
+    """The Whoosh query for ``parsed``, with what highlighting and the page need."""
+    compiler = Compiler(searcher, suggest, fast_path)
+    if parsed.root is None:
+        query: wq.Query = wq.Every()
+    elif isinstance(parsed.root, q.Not):
+        query = AndNot(wq.Every(), compiler.compile(parsed.root.child, True))
+    else:
+        query = compiler.compile(parsed.root)
+    return Compiled(
+        query.normalize(),
+        compiler.scored,
+        compiler.highlights,
+        compiler.suggestion,
+        [*parsed.notices, *compiler.notices],
+    )
+
+
+def suggestion_text(parsed: q.ParsedQuery, corrections: Mapping[q.Word, str]) -> str | None:
+    if not corrections:
+        return None
+    text = parsed.text
+    for word in sorted(corrections, key=lambda w: w.start, reverse=True):
+        text = text[: word.start] + corrections[word] + text[word.end :]
+    return " ".join(text.split())

@@ -1,0 +1,184 @@
+"""``search()``: one query from text to a page of results.
+
+Parse (:mod:`archive.query`), compile (:mod:`.compile`), match
+(:mod:`.match`), count facets (:mod:`.facets`), then read, highlight and link
+the page's hits (:mod:`.highlight`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from whoosh import query as wq
+
+from .. import query as q
+from ..errors import QueryError
+from ..fields import text_field
+from ..urls import testimony_url
+from .compile import Compiled, compile_query, suggestion_text
+from .facets import clean_filters, facet_counts, filter_query
+from .highlight import Mark, anchor_span, hit_anchor, marks_for, occurrences, snippet
+from .match import TIME_LIMIT, Matches, match
+from .opened import SearchIndex, opened, stored_fields
+from .queries import AndNot
+from .results import Group, Hit, SearchResults
+
+__all__ = ["MAX_PER_PAGE", "SORTS", "search"]
+
+MAX_PER_PAGE = 100
+SORTS = ("relevance", "date")
+
+
+def search(
+    index: str | Path | SearchIndex,
+    query: str,
+    *,
+    filters: Mapping[str, Any] | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str = "relevance",
+    base_url: str = "",
+    time_limit: float = TIME_LIMIT,
+    exclude: Collection[str] = (),
+    fast_path: bool | None = None,
+) -> SearchResults:
+    """Run a query typed by anyone; return one page of highlighted, linked hits.
+
+    ``index`` is an index directory (opened for this call) or an open
+    :class:`SearchIndex`. ``filters`` selects facet values (``{"theme":
+    "furlough", "language": ["ru", "uk"]}``: any value within a facet, every
+    facet), applied on top of the query; an empty query lists the passages the
+    filters select. ``page`` past the last page gives no hits and
+    ``past_end``; a page below 1, an unknown sort or a bad query raises
+    :class:`QueryError`. See :class:`SearchResults` for the JSON shape.
+
+    ``exclude`` names testimonies whose indexed text may be out of date (their
+    file changed since the index was built, maybe with a new redaction):
+    none of their passages is matched, counted or shown, and no typo
+    correction or "did you mean" is offered, since the index's word lists
+    still hold their old words.
+
+    ``fast_path`` (default: the index's, from the ``fast_path`` setting) says
+    whether :mod:`.fastpath` does the matching and reading; the results are
+    the same either way.
+    """
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise QueryError("page must be a whole number from 1", hint="use page=1 for the first page")
+    if (
+        isinstance(per_page, bool)
+        or not isinstance(per_page, int)
+        or not 1 <= per_page <= MAX_PER_PAGE
+    ):
+        raise QueryError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort '{sort}'", hint=f"use one of: {', '.join(SORTS)}")
+    if query is None:
+        query = ""
+    parsed = q.parse_query(query)
+    cleaned_filters = clean_filters(filters)
+    with opened(index) as handle, handle.searching(fast_path) as searcher:
+        fast = handle.fast_path if fast_path is None else fast_path
+        compiled = compile_query(parsed, searcher, suggest=not exclude, fast_path=fast)
+        # Filters go into the query: matching (and its time limit) treats them
+        # like any other clause, and they narrow the totals and facets too.
+        narrowing = filter_query(cleaned_filters)
+        query = compiled.query
+        if narrowing is not None:
+            query = narrowing if parsed.root is None else wq.And([query, narrowing])
+        if exclude:
+            left_out = wq.Or([wq.Term("testimony", t) for t in sorted(exclude)])
+            query = AndNot(query, left_out).normalize()
+        order = "date" if sort == "date" else "relevance" if compiled.scored else "index"
+        matches = match(
+            handle, searcher, query, order, (page - 1) * per_page, per_page, time_limit, fast
+        )
+        timed_out = matches.timed_out
+        total = matches.total
+        facets = facet_counts(handle, searcher, matches.docs)
+        show_score = order == "relevance"
+        # Private hits must not become shareable links: their offsets count in the
+        # private text, and an anchor would carry redacted words into a URL.
+        linkable = handle.manifest.get("kind") != "private"
+        hits = _hits(handle, searcher, compiled, matches, show_score, base_url, linkable, fast)
+        notices = list(compiled.notices)
+        if exclude:
+            notices.append(
+                "testimonies changed since the search index was built are left out "
+                "until it is rebuilt"
+            )
+        if timed_out:
+            notices.append(
+                f"the search stopped after {time_limit:g} s and shows what it found by then; "
+                "add words or filters for complete results"
+            )
+        suggestion = suggestion_text(parsed, compiled.suggestion)
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.testimony, []).append(hit)
+    return SearchResults(
+        query=" ".join(parsed.text.split()),
+        total=total,
+        page=page,
+        per_page=per_page,
+        hits=tuple(hits),
+        groups=tuple(Group(t, hs[0].title, tuple(hs)) for t, hs in groups.items()),
+        facets=facets,
+        suggestion=suggestion,
+        notices=tuple(notices),
+        timed_out=timed_out,
+        sort=sort,
+        filters=cleaned_filters,
+    )
+
+
+def _hits(
+    index: SearchIndex,
+    searcher: Any,
+    compiled: Compiled,
+    matches: Matches,
+    show_score: bool,
+    base_url: str,
+    linkable: bool,
+    fast_path: bool,
+) -> list[Hit]:
+    items = matches.page
+    reader = searcher.reader()
+    stored = {docnum: stored_fields(reader, docnum, fast_path) for _, docnum in items}
+    texts = {d: (f.get("text") or "") for d, f in stored.items()}
+    by_field: dict[str, list[int]] = {}
+    for d, f in stored.items():
+        by_field.setdefault(text_field(f.get("language")), []).append(d)
+    marks: dict[int, list[Mark]] = {d: [] for d in stored}
+    for fieldname, docnums in by_field.items():
+        groups = [g.get(fieldname, set()) for g in compiled.highlights]
+        terms = {t for patterns in groups for pattern in patterns for t in pattern}
+        if not terms or fieldname not in searcher.schema:
+            continue
+        occ = occurrences(index, searcher, fieldname, {d: stored[d] for d in docnums}, terms)
+        for d in docnums:
+            marks[d] = marks_for(groups, occ.get(d, {}))
+    hits = []
+    for score, d in items:
+        f = stored[d]
+        html, parts, lo, hi = snippet(texts[d], marks[d])
+        span = anchor_span(marks[d], lo, hi)
+        anchor = hit_anchor(f, *span) if span and linkable else None
+        testimony, passage = f.get("testimony", ""), f.get("passage", "")
+        hits.append(
+            Hit(
+                testimony=testimony,
+                passage=passage,
+                title=f.get("title") or testimony,
+                narrator=f.get("narrator"),
+                date=f.get("date"),
+                language=f.get("language"),
+                score=round(float(score), 4) if show_score and score is not None else None,
+                snippet=html,
+                url=testimony_url(testimony, passage, anchor, base_url),
+                anchor=anchor,
+                snippet_parts=parts,
+            )
+        )
+    return hits

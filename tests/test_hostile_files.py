@@ -23,8 +23,10 @@ import pytest
 from conftest import ROOT
 
 import archive.parse
+import archive.redaction
 from archive.config import resolve_config
 from archive.errors import ExportError
+from archive.redaction import PublicSource
 from webapp.publish.export import export_site
 
 VALID = (
@@ -130,6 +132,18 @@ def test_now_after_today_needs_preview_and_preview_marks_every_page(tmp_path):
         assert "<style" not in text and "style=" not in text
 
 
+def switch_off_redaction(monkeypatch) -> None:
+    """Redaction switched off at its one place: the public source is the body with every
+    placeholder given its words back, so the renderer publishes what was redacted."""
+    made = archive.redaction.public_source
+
+    def unredacted(body: str, path: str, first_line: int) -> PublicSource:
+        source = made(body, path, first_line)
+        return PublicSource(source.reveal(source.text), errors=source.errors)
+
+    monkeypatch.setattr(archive.parse, "public_source", unredacted)
+
+
 def test_with_redaction_switched_off_the_export_refuses(tmp_path, monkeypatch):
     """The mutation test: the renderer publishes redacted words; the check must catch it."""
     testimonies = tmp_path / "testimonies"
@@ -137,8 +151,7 @@ def test_with_redaction_switched_off_the_export_refuses(tmp_path, monkeypatch):
     (testimonies / "good-one.md").write_text(VALID.format(id="good-one"), encoding="utf-8")
     config = resolve_config(testimonies=testimonies, index=tmp_path / "index")
     export_site(tmp_path / "clean", config)  # passes as is
-    # The identity in place of the function that makes the public form of a block.
-    monkeypatch.setattr(archive.parse, "_publicise", lambda el, whole: el)
+    switch_off_redaction(monkeypatch)
     with pytest.raises(ExportError, match="non-public material") as caught:
         export_site(tmp_path / "mutated", config)
     assert "inline redaction" in str(caught.value) and "Zorvakh" not in str(caught.value)

@@ -129,7 +129,9 @@ def write_hostile_archive(directory: Path) -> dict[str, list[str]]:
         front = _front(title=f"Body vectors {n}", place="Kharkiv region", source="Tests")
         (directory / f"{testimony_id}.md").write_text(
             f"---\nid: {testimony_id}\n{front}language: en\ndate: 2023-0{n % 9 + 1}\n"
-            f"themes: [{themes[n % len(themes)]}]\nstatus: public\n---\n" + "\n\n".join(parts) + "\n",
+            f"themes: [{themes[n % len(themes)]}]\nstatus: public\n---\n"
+            + "\n\n".join(parts)
+            + "\n",
             encoding="utf-8",
         )
         ids.append(testimony_id)

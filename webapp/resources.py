@@ -34,6 +34,7 @@ from archive.errors import IndexError_
 from archive.index import current_generation, indexed_testimonies
 from archive.model import Archive
 from archive.parse import load_archive
+from archive.quotecheck import QuoteWorkers
 from archive.search import SearchIndex, open_search_index
 
 __all__ = ["Snapshot", "get_resources", "init_app"]
@@ -53,6 +54,9 @@ class Snapshot:
     #: Testimonies left out of ``archive`` and of every search until their new
     #: version is indexed (see the module docstring).
     withheld: frozenset[str] = frozenset()
+    #: Processes the quote check runs in (under ``archive serve``), or None: in the
+    #: request's own thread.
+    quote_workers: QuoteWorkers | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -142,6 +146,23 @@ class _Resources:
         #: True while a watcher installs every new generation itself: requests
         #: then never reload (a reload reads the whole archive).
         self.watched = False
+        self.quote_workers: QuoteWorkers | None = None
+
+    def start_quote_workers(self) -> None:
+        """Run quote checks in worker processes from now on (what a threaded server
+        wants: see :class:`archive.quotecheck.QuoteWorkers`); started and warmed now."""
+        workers = QuoteWorkers().start(self.config.public_index)
+        with self._lock:
+            self.quote_workers = workers
+            snap = self._snapshot
+            if snap is not None and self._archive is not None:
+                self._snapshot = self._make(self._archive, snap.generation, snap.today, snap._index)
+
+    def stop_quote_workers(self) -> None:
+        with self._lock:
+            workers, self.quote_workers = self.quote_workers, None
+        if workers is not None:
+            workers.close()
 
     def _make(self, archive: Archive, generation: Any, today: dt.date, index: Any) -> Snapshot:
         # Called with self._lock held.
@@ -151,7 +172,10 @@ class _Resources:
             kept = {k: t for k, t in archive.testimonies.items() if k not in withheld}
             errors = [e for e in archive.errors if Path(e.path).stem not in withheld]
             shown = Archive(archive.directory, archive.vocabulary, kept, errors)
-        return Snapshot(self.config, shown, generation, today, index, withheld=withheld)
+        return Snapshot(
+            self.config, shown, generation, today, index, withheld=withheld,
+            quote_workers=self.quote_workers,
+        )  # fmt: skip
 
     def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:
         # With a snapshot to fall back on, never wait for another thread's reload.

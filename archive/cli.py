@@ -722,6 +722,9 @@ def quotes_remove(ctx: click.Context, quote_id: str) -> None:
               help="Only check the links of the export already in OUT; write nothing.")  # fmt: skip
 @click.option("--noindex", is_flag=True,
               help="Ask search engines not to index the site (robots.txt and a meta tag).")  # fmt: skip
+@click.option("--preview", is_flag=True,
+              help="Allow a --now after today: every page then says 'Preview, not for "
+                   "publication' and carries noindex.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def export_command(
@@ -733,6 +736,7 @@ def export_command(
     check: bool,
     check_only: bool,
     noindex: bool,
+    preview: bool,
     as_json: bool,
 ) -> None:
     """Publish the public testimonies as a static website in OUT.
@@ -741,12 +745,15 @@ def export_command(
     browser (Pagefind) and quote links work without a server. Nothing that
     is restricted, embargoed on the export date or redacted is written:
     every file is checked for it before OUT is replaced. The export refuses
-    to run while any testimony fails validation.
+    to run while any testimony fails validation; a file that cannot be read
+    at all (a FIFO, a device, a link out of the directory, too large, not
+    UTF-8) is left out with a warning instead. A --now after today is refused
+    unless --preview marks the export as a preview.
 
     \b
     Examples:
       archive export site/ --base-url https://example.org/archive/ --check
-      archive export site/ --force --now 2027-01-02 --noindex
+      archive export site/ --force --now 2027-01-02 --preview
       archive export --check-only site/
     """
     from webapp.publish.export import check_site, export_site
@@ -771,6 +778,7 @@ def export_command(
         now=now.date() if now else None,
         check=check,
         noindex=noindex,
+        preview=preview,
         progress=not as_json,
     )
     if as_json:

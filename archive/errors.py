@@ -16,6 +16,7 @@ __all__ = [
     "IndexBusyError",
     "IndexError_",
     "QueryError",
+    "UnreadableFileError",
     "ValidationError",
     "ValidationErrors",
 ]
@@ -60,6 +61,22 @@ class ValidationError(ArchiveError):
 
 def _validation_error(path: str, line: int | None, message: str, hint: str | None):
     return ValidationError(path, line, message, hint=hint)
+
+
+class UnreadableFileError(ValidationError):
+    """A file that cannot be read as a testimony at all: not a regular file (a FIFO, a
+    device, a link out of the directory), over the size limit, or not UTF-8 text.
+
+    It is reported like any problem; the export leaves such a file out (with a
+    warning) rather than refusing, since a hostile file must not stop the archive.
+    """
+
+    def __reduce__(self):
+        return _unreadable_file_error, (self.path, self.line, self.message, self.hint)
+
+
+def _unreadable_file_error(path: str, line: int | None, message: str, hint: str | None):
+    return UnreadableFileError(path, line, message, hint=hint)
 
 
 class ValidationErrors(ArchiveError):

@@ -131,6 +131,7 @@ from .model import (
 )
 from .parse import account_statuses, iter_testimony_files, parse_file
 from .progress import progress
+from .safefile import UnsafeFile, read_regular_file
 from .themes import load_vocabulary
 
 __all__ = [
@@ -952,10 +953,10 @@ class _Source:
                 digest = entry["hash"].split(":")[0]
                 result[p.name] = (_bound_hash(digest, self.bindings.get(p.stem)), str(p), stat)
                 continue
-            try:
-                digest = hashlib.sha256(p.read_bytes()).hexdigest()
+            try:  # never a plain read: the name may be a FIFO or a link to /dev/zero
+                digest = hashlib.sha256(read_regular_file(p, self.directory)).hexdigest()
                 result[p.name] = (_bound_hash(digest, self.bindings.get(p.stem)), str(p), stat)
-            except OSError:
+            except (OSError, UnsafeFile):
                 result[p.name] = ("", str(p), None)  # unreadable: parse_file reports it
         return result
 

@@ -41,6 +41,7 @@ from pathlib import Path, PurePosixPath
 from .analysis import TOKEN_PATTERN, fold
 from .errors import ValidationError
 from .model import REDACTED_MARKER, Passage, Testimony, TimeSpan
+from .safefile import UnsafeFile, read_regular_file
 
 __all__ = [
     "SIDECAR_SUFFIX",
@@ -283,8 +284,10 @@ def _number(value: object) -> float | None:
 def load_sidecar(path: Path) -> Sidecar:
     """Read and shape-check a sidecar; raise :class:`ValidationError` at the first problem."""
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # like a testimony: a regular file beside it, never a FIFO or a device
+        text = read_regular_file(path, path.parent).decode("utf-8")
+    except UnsafeFile as exc:
+        raise ValidationError(where, None, f"word-time sidecar {exc}", hint=exc.hint) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(where, None, f"cannot read the word-time sidecar ({exc})") from None
     data, lines = load_json_with_lines(text, where)

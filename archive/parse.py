@@ -35,7 +35,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE, AtomicString
 from slugify import slugify
 
-from .errors import ValidationError, ValidationErrors
+from .errors import UnreadableFileError, ValidationError, ValidationErrors
 from .media import TIME_HINT, check_recordings, parse_media_field, parse_time_span
 from .model import (
     REDACTED_MARKER,
@@ -57,6 +57,7 @@ from .redaction import (
     front_matter_errors,
     public_source,
 )
+from .safefile import MAX_FILE_BYTES, UnsafeFile, read_regular_file
 from .themes import load_vocabulary
 from .yamlsafe import load_mapping
 
@@ -69,7 +70,6 @@ __all__ = [
     "parse_text",
 ]
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
 REQUIRED = ("id", "title")
 OPTIONAL = (
     "narrator",
@@ -93,8 +93,6 @@ ATTR_LINE_RE = re.compile(r"^\s*(?:>\s*)*\{:?[^}\n]*\}\s*$")  # also inside a bl
 #: as text, and a misspelt ``.redact`` in it would publish what it meant to hide.
 LEFTOVER_ATTRS_RE = re.compile(r"\{:[^}\n]*\}|\{\s*[.#][^}\n]*\}|\{[^}\n]*\bredact", re.I)
 NESTED_BLOCKS = ("p", "ul", "ol", "li", "blockquote", "pre")
-#: What a file without a status line is taken to be (front matter and accounts alike).
-DEFAULT_STATUS = "public"
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[*+-]|\d+\.)\s")
 PASSAGE_ATTRS = {"id", "themes", "class", "t"}
 INLINE_ATTRS = {"a": {"href", "title"}, "span": {"class"}, "img": {"src", "alt", "title"}}
@@ -188,8 +186,19 @@ def _front_matter(
         language = "und"
     fields["language"] = language
 
-    status = data.get("status", DEFAULT_STATUS)
-    if status not in STATUSES:
+    # No default: a file that forgets its status must not be published by omission.
+    status = data.get("status")
+    if status is None:
+        errors.append(
+            ValidationError(
+                path,
+                lines.get("status", 1),
+                "'status' is required: a testimony is not public unless it says so",
+                hint="add 'status: restricted' (or 'status: public' once it may be published)",
+            )
+        )
+        status = "restricted"
+    elif status not in STATUSES:
         err("status", f"status {status!r} is not one of {', '.join(STATUSES)}")
         status = "restricted"  # fail closed
     fields["status"] = status
@@ -792,16 +801,28 @@ def parse_text(
     return testimony
 
 
-def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testimony:
-    """Parse one testimony file; raise :class:`ValidationErrors` listing every problem in it."""
+def parse_file(
+    path: str | Path, vocabulary: Vocabulary | None = None, directory: str | Path | None = None
+) -> Testimony:
+    """Parse one testimony file; raise :class:`ValidationErrors` listing every problem in it.
+
+    The file must be a regular file inside ``directory`` (default: its own
+    directory), checked before anything is read (see :mod:`archive.safefile`).
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, path.parent if directory is None else directory)
+    except UnsafeFile as exc:
+        raise ValidationErrors([UnreadableFileError(path, None, str(exc), hint=exc.hint)]) from None
     except OSError as exc:
-        error = ValidationError(path, None, f"cannot read: {exc.strerror}")
+        error = UnreadableFileError(path, None, f"cannot read: {exc.strerror or exc}")
         raise ValidationErrors([error]) from None
     try:
         text = _decode(raw, str(path))
+    except ValidationError as exc:
+        error = UnreadableFileError(exc.path, exc.line, exc.message, hint=exc.hint)
+        raise ValidationErrors([error]) from None
+    try:
         return parse_text(text, path, vocabulary, hashlib.sha256(raw).hexdigest())
     except ValidationError as exc:
         raise ValidationErrors([exc]) from None
@@ -818,14 +839,23 @@ def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testim
 
 
 def iter_testimony_files(directory: str | Path) -> Iterator[Path]:
-    """Testimony files of an archive directory, in a stable order."""
+    """Testimony files of an archive directory, in a stable order.
+
+    Every ``*.md`` name is listed, whatever it is: :func:`parse_file` refuses
+    (with an error naming it) what is not a regular file inside the directory,
+    so a FIFO or a link to ``/dev/zero`` is reported, never read.
+    """
     yield from sorted(Path(directory).glob("*.md"))
 
 
 def load_archive(
     directory: str | Path, paths: list[Path] | None = None, vocabulary: Vocabulary | None = None
 ) -> Archive:
-    """Read every testimony of a directory; collect errors instead of stopping at the first."""
+    """Read every testimony of a directory; collect errors instead of stopping at the first.
+
+    Files given in ``paths`` that lie in ``directory`` are held to it; others
+    (``archive validate some/where/x.md``) to their own directory.
+    """
     directory = Path(directory)
     errors: list[ValidationError] = []
     if vocabulary is None:
@@ -835,9 +865,11 @@ def load_archive(
             errors += exc.errors
             vocabulary = load_vocabulary(None)
     testimonies: dict[str, Testimony] = {}
+    root = directory.resolve()
     for path in paths if paths is not None else iter_testimony_files(directory):
+        inside = Path(path).absolute().parent.resolve() == root
         try:
-            t = parse_file(path, vocabulary)
+            t = parse_file(path, vocabulary, directory if inside else None)
         except ValidationErrors as exc:
             errors += exc.errors
             continue
@@ -865,7 +897,11 @@ def load_archive(
 
 
 def _key_line(path: Path, key: str) -> int | None:
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+    try:  # the file may have been swapped for a FIFO since it was parsed
+        text = read_regular_file(path, path.parent).decode("utf-8", "replace")
+    except (OSError, UnsafeFile):
+        return None
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.startswith(f"{key}:"):
             return number
     return None
@@ -880,12 +916,12 @@ def front_matter_versions(
     versions: dict[str, tuple[str | None, str | None, PartialDate | None]] = {}
     for path in iter_testimony_files(directory):
         try:
-            text = _decode(path.read_bytes(), str(path))
+            text = _decode(read_regular_file(path, directory), str(path))
             front = _split_front_matter(text, str(path))[0]
             data = load_mapping(front, str(path), first_line=2)[0]
-        except (OSError, ValidationError):
+        except (OSError, UnsafeFile, ValidationError, RecursionError):
             continue  # its own parse reports it
-        status = data.get("status", DEFAULT_STATUS)
+        status = data.get("status")  # none is an error: restricted meanwhile
         try:
             after = _partial_date(data["publish_after"], "", 0, "publish_after")
         except (KeyError, ValidationError):

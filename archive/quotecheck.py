@@ -18,8 +18,15 @@ span (0..1).
 from __future__ import annotations
 
 import difflib
+import multiprocessing
+import os
+import threading
+import time
 import unicodedata
 from collections.abc import Collection
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +44,15 @@ from .search import TIME_LIMIT
 from .search.opened import SearchIndex, neighbour, opened
 from .urls import testimony_url
 
-__all__ = ["FOUND_SCORE", "MIN_SCORE", "Citation", "QuoteCheck", "QuoteMatch", "check_quote"]
+__all__ = [
+    "FOUND_SCORE",
+    "MIN_SCORE",
+    "Citation",
+    "QuoteCheck",
+    "QuoteMatch",
+    "QuoteWorkers",
+    "check_quote",
+]
 
 #: Matches scoring below this are not reported at all.
 MIN_SCORE = 0.55
@@ -51,6 +66,16 @@ _FEW_TERMS = 3
 _COMMON_SHARE = 0.02  # a word in more than this share of passages is common
 _MIN_COMMON_DF = 20
 _CONTEXT_WORDS = 3  # words beyond the rough alignment that difflib may take or trim
+_ALIGN_CHARS = 240  # a longer quote is aligned by this many characters at each end
+#: Quote checks aligning at once in one process, when no :class:`QuoteWorkers` do it.
+#: Alignment is CPU work that holds the GIL; more than one at a time would starve
+#: every other request (a one-word search took 26 s beside four 2,000-character
+#: quotes). A check waits for its turn within its own time budget, and answers
+#: ``timed_out`` if the budget runs out first.
+_ALIGNING = threading.BoundedSemaphore(1)
+#: Past its deadline, how long a caller still waits for a worker's answer: one
+#: alignment (bounded by ``_ALIGN_CHARS``) and the trip back.
+_WORKER_GRACE = 0.25
 
 
 @dataclass(frozen=True)
@@ -283,10 +308,20 @@ def _align(quote: _Words, window: _Words) -> tuple[int, int] | None:
     """Word range ``[i, j)`` of ``window`` that the quote came from, or None."""
     if not window.folded:
         return None
-    found = fuzz.partial_ratio_alignment(quote.joined, window.joined)
-    if found is None:
-        return None
-    lo, hi = found.dest_start, found.dest_end  # dest: the window, whichever is longer
+    if len(quote.joined) > 2 * _ALIGN_CHARS:
+        # A long quote is placed by its beginning and its end: one alignment of the whole
+        # costs time growing with both lengths (0.4 s for 2,000 characters), in C code
+        # that holds the GIL, so no other request could run meanwhile.
+        head = fuzz.partial_ratio_alignment(quote.joined[:_ALIGN_CHARS], window.joined)
+        tail = fuzz.partial_ratio_alignment(quote.joined[-_ALIGN_CHARS:], window.joined)
+        if head is None or tail is None:
+            return None
+        lo, hi = head.dest_start, max(head.dest_end, tail.dest_end)
+    else:
+        found = fuzz.partial_ratio_alignment(quote.joined, window.joined)
+        if found is None:
+            return None
+        lo, hi = found.dest_start, found.dest_end  # dest: the window, whichever is longer
     first = window.word_at(lo)
     last = window.word_at(max(lo, hi - 1))
     i = max(0, first - _CONTEXT_WORDS)
@@ -331,8 +366,15 @@ def check_quote(
     base_url: str = "",
     time_limit: float = TIME_LIMIT,
     exclude: Collection[str] = (),
+    workers: QuoteWorkers | None = None,
 ) -> QuoteCheck:
     """Find the passages a pasted quote most likely comes from, best first.
+
+    ``time_limit`` is one budget for the whole check: finding candidates, waiting
+    for a turn to align (one check aligns at a time) and aligning them. When it
+    runs out, the matches found so far are returned with ``timed_out`` set.
+    With ``workers`` the check runs in one of their processes (see
+    :class:`QuoteWorkers`), so a long quote never holds this process's GIL.
 
     Raises :class:`QueryError` for a quote with no words or longer than
     :data:`archive.anchors.MAX_QUOTE_CHARS`. See :class:`QuoteCheck` for the
@@ -346,24 +388,20 @@ def check_quote(
     quote = _Words.of(quote_text)
     if not quote.folded:
         raise QueryError("the quote has no words to look for", hint="paste the quoted words")
-    with opened(index) as handle, handle.searching() as searcher:
-        docnums, timed_out = _candidates(searcher, quote_text, time_limit)
-        quote_set = set(quote.folded)
-        ranked = []
-        for rank, docnum in enumerate(docnums):
-            fields = searcher.stored_fields(docnum)
-            text = fields.get("text")
-            if text is None or fields.get("offset") is None or fields.get("testimony") in exclude:
-                continue
-            words = {_fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)}
-            ranked.append((-len(quote_set & words), rank, docnum, fields))
-        ranked.sort(key=lambda r: r[:2])
-        found: list[tuple[float, QuoteMatch]] = []
-        for _, _, docnum, fields in ranked[:_ALIGNED]:
-            window = _window(searcher, docnum, fields, handle.fast_path)
-            match = _match(window, quote, base_url)
-            if match is not None and match.score >= MIN_SCORE:
-                found.append((match.score, match))
+    deadline = time.monotonic() + time_limit
+    found: list[tuple[float, QuoteMatch]] = []
+    answer = (
+        None if workers is None else workers.check(index, quote_text, base_url, exclude, deadline)
+    )
+    if answer is not None:
+        found, timed_out = answer
+    else:
+        if not _ALIGNING.acquire(timeout=time_limit):
+            return QuoteCheck(quote_text, (), True)
+        try:
+            timed_out = _check(index, quote_text, quote, base_url, exclude, deadline, found)
+        finally:
+            _ALIGNING.release()
     chosen: list[QuoteMatch] = []
     for _, match in sorted(found, key=lambda x: (-x[0], x[1].testimony, x[1].start)):
         if any(
@@ -375,6 +413,162 @@ def check_quote(
         if len(chosen) == limit:
             break
     return QuoteCheck(quote_text, tuple(chosen), timed_out)
+
+
+class QuoteWorkers:
+    """Worker processes that run quote checks away from a server's request threads.
+
+    Finding candidates and aligning them is CPU-bound Python: in a threaded server
+    four long quotes at once kept a one-word search waiting for the GIL (4.5 ms
+    alone, 237 ms beside them). In a worker process they take a core of their own.
+    The pool is made on first use (or by :meth:`start`, which also warms a worker
+    up: imports and the opened index); processes are spawned, never forked from a
+    threaded server. A worker opens the index by its path and keeps it open (it
+    picks up a newer generation itself). The caller waits until the check's
+    deadline (plus :data:`_WORKER_GRACE`) and then answers ``timed_out``; the worker
+    stops at the same deadline, and a check still queued when it passes is skipped.
+    """
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes or max(1, min(4, (os.cpu_count() or 2) // 2))
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=context,
+                    initializer=_worker_init,
+                    initargs=(os.getpid(),),
+                )
+            return self._pool
+
+    def start(self, index: str | Path | SearchIndex) -> QuoteWorkers:
+        """Start the processes now and have each open ``index``, without waiting."""
+        path, fast_path = _index_args(index)
+        pool = self._executor()
+        for _ in range(self.processes):
+            pool.submit(_worker_open, path, fast_path)
+        return self
+
+    def check(
+        self,
+        index: str | Path | SearchIndex,
+        quote_text: str,
+        base_url: str,
+        exclude: Collection[str],
+        deadline: float,
+    ) -> tuple[list[tuple[float, QuoteMatch]], bool] | None:
+        """``(found, timed_out)`` from a worker, or None if the pool broke (the caller
+        then checks in its own process; the next call makes a new pool)."""
+        path, fast_path = _index_args(index)
+        try:
+            future = self._executor().submit(
+                _worker_check, path, fast_path, quote_text, base_url, tuple(exclude), deadline
+            )
+            return future.result(timeout=max(0.0, deadline - time.monotonic()) + _WORKER_GRACE)
+        except FutureTimeout:
+            future.cancel()
+            return [], True
+        except BrokenProcessPool:
+            self.close()
+            return None
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _index_args(index: str | Path | SearchIndex) -> tuple[str, bool | None]:
+    if isinstance(index, SearchIndex):
+        return str(index.path), index.fast_path
+    return str(index), None
+
+
+def _worker_init(parent: int) -> None:
+    # A server stopped by a signal never shuts its pool down: a worker whose parent
+    # is gone ends itself rather than linger.
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+#: In a worker process: the indexes it has opened, by (path, fast_path).
+_WORKER_INDEXES: dict[tuple[str, bool | None], SearchIndex] = {}
+
+
+def _worker_open(path: str, fast_path: bool | None) -> SearchIndex | None:
+    key = (path, fast_path)
+    if key not in _WORKER_INDEXES:
+        try:
+            _WORKER_INDEXES[key] = SearchIndex(path, fast_path)
+        except Exception:  # noqa: BLE001 - a missing index is reported by the check itself
+            return None
+    return _WORKER_INDEXES[key]
+
+
+def _worker_check(
+    path: str,
+    fast_path: bool | None,
+    quote_text: str,
+    base_url: str,
+    exclude: tuple[str, ...],
+    deadline: float,
+) -> tuple[list[tuple[float, QuoteMatch]], bool]:
+    # time.monotonic() is one clock for every process of the machine, so the
+    # caller's deadline holds here too.
+    if time.monotonic() >= deadline:
+        return [], True  # its caller has stopped waiting
+    index = _worker_open(path, fast_path)
+    found: list[tuple[float, QuoteMatch]] = []
+    timed_out = _check(
+        path if index is None else index, quote_text, _Words.of(quote_text), base_url,
+        exclude, deadline, found,
+    )  # fmt: skip
+    return found, timed_out
+
+
+def _check(
+    index: str | Path | SearchIndex,
+    quote_text: str,
+    quote: _Words,
+    base_url: str,
+    exclude: Collection[str],
+    deadline: float,
+    found: list[tuple[float, QuoteMatch]],
+) -> bool:
+    """Candidates, then alignments, into ``found`` until ``deadline``; True if it ran out."""
+    with opened(index) as handle, handle.searching() as searcher:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True
+        docnums, timed_out = _candidates(searcher, quote_text, left)
+        quote_set = set(quote.folded)
+        ranked = []
+        for rank, docnum in enumerate(docnums):
+            fields = searcher.stored_fields(docnum)
+            text = fields.get("text")
+            if text is None or fields.get("offset") is None or fields.get("testimony") in exclude:
+                continue
+            words = {_fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)}
+            ranked.append((-len(quote_set & words), rank, docnum, fields))
+        ranked.sort(key=lambda r: r[:2])
+        for _, _, docnum, fields in ranked[:_ALIGNED]:
+            if time.monotonic() >= deadline:
+                return True
+            window = _window(searcher, docnum, fields, handle.fast_path)
+            match = _match(window, quote, base_url)
+            if match is not None and match.score >= MIN_SCORE:
+                found.append((match.score, match))
+        return timed_out
 
 
 def _match(window: _Window, quote: _Words, base_url: str) -> QuoteMatch | None:

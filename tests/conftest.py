@@ -62,7 +62,10 @@ def write_testimony(tmp_path: Path):
         body: str = "**Q:** Where were you?\n\n**A:** At home.\n",
         **front: object,
     ) -> Path:
-        meta = {"id": testimony_id, "title": f'"{testimony_id}"', "language": "en"} | front
+        # "status: public" takes the line of the default "language: en" (which the parser
+        # assumes anyway), so line numbers stay as tests count them; status=None omits it.
+        third = ("language", "en") if "status" in front else ("status", "public")
+        meta = {"id": testimony_id, "title": f'"{testimony_id}"', third[0]: third[1]} | front
         lines = ["---", *(f"{k}: {v}" for k, v in meta.items() if v is not None), "---", "", ""]
         path = directory / f"{testimony_id}.md"
         path.write_text("\n".join(lines) + body, encoding="utf-8")

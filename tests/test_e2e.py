@@ -44,11 +44,12 @@ def _serve_archive(tmp: Path):
     testimonies = write_archive(tmp / "testimonies", WEB_TESTIMONIES)
     (testimonies / "xss.md").write_text(
         '---\nid: xss\ntitle: "<script>alert(3)</script> title"\n'
-        'narrator: "<img src=x onerror=alert(4)>"\nlanguage: en\n---\n\n' + XSS_BODY,
+        'narrator: "<img src=x onerror=alert(4)>"\nlanguage: en\nstatus: public\n---\n\n'
+        + XSS_BODY,
         encoding="utf-8",
     )
     (testimonies / "attrs.md").write_text(
-        '---\nid: attrs\ntitle: "Attr abuse"\nlanguage: en\n---\n\n'
+        '---\nid: attrs\ntitle: "Attr abuse"\nlanguage: en\nstatus: public\n---\n\n'
         'Words.\n{: onclick="alert(1)" }\n\n[x]{: onmouseover="alert(2)" }\n',
         encoding="utf-8",
     )
@@ -282,7 +283,7 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
     rare CJK character before the selection must not shift the quoted words."""
     testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     (testimonies / "emoji.md").write_text(
-        '---\nid: emoji\ntitle: "Messages"\nlanguage: en\n---\n\n'
+        '---\nid: emoji\ntitle: "Messages"\nlanguage: en\nstatus: public\n---\n\n'
         "He wrote 😀😀 and 𠜎 in the chat.\n\n"
         "Then 😀 the convoy left at dawn, 😀 and we waited.\n",
         encoding="utf-8",

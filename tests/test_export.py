@@ -19,6 +19,7 @@ from helpers import make_app
 from archive.cli import main
 from archive.config import resolve_config
 from archive.errors import ExportError, ValidationErrors
+from archive.secrets import read_secrets
 from archive.wordforms import MAX_ENDING, MIN_START, chunks, pagefind_form, word_starts
 from webapp.media import publish_all
 from webapp.publish.export import (
@@ -217,7 +218,7 @@ def test_later_pages_of_listings_get_path_urls(tmp_path, samples_dir):
     # 60 small public testimonies in one language: its listing has two pages.
     for i in range(60):
         (samples_dir / f"extra-{i:02d}.md").write_text(
-            f'---\nid: extra-{i:02d}\ntitle: "Extra {i}"\nlanguage: uk\ndate: 2020-01-{i % 28 + 1:02d}\n'
+            f'---\nid: extra-{i:02d}\ntitle: "Extra {i}"\nlanguage: uk\nstatus: public\ndate: 2020-01-{i % 28 + 1:02d}\n'
             f"---\n\nА ми чекали на відпустку {i}.\n",
             encoding="utf-8",
         )
@@ -308,7 +309,7 @@ def test_refuses_a_non_empty_directory_without_force(tmp_path, write_testimony):
 def test_now_lifts_an_embargo(tmp_path, samples_dir):
     config = _config(samples_dir, tmp_path)
     export_site(tmp_path / "before", config, base_url=BASE, now=NOW)
-    export_site(tmp_path / "after", config, base_url=BASE, now=AFTER_EMBARGO)
+    export_site(tmp_path / "after", config, base_url=BASE, now=AFTER_EMBARGO, preview=True)
     assert not (tmp_path / "before" / "t" / EMBARGOED).exists()
     page = tmp_path / "after" / "t" / EMBARGOED / "index.html"
     assert page.is_file() and "listed as missing" in page.read_text(encoding="utf-8")
@@ -387,7 +388,7 @@ def test_a_leak_inside_a_compressed_index_fragment_is_found(exported, tmp_path):
     leaks = check_export(site, private).leaks
     assert len(leaks) == 1 and leaks[0].file.startswith("pagefind/fragment/")
     assert leaks[0].decompressed and leaks[0].position > 0
-    assert "redacted passage" in str(leaks[0])
+    assert "redacted block" in str(leaks[0])
 
 
 def test_a_restricted_testimony_rendered_as_public_is_caught(exported, tmp_path):
@@ -407,7 +408,7 @@ def test_a_restricted_testimony_rendered_as_public_is_caught(exported, tmp_path)
     files = {leak.file for leak in leaks}
     assert f"t/{RESTRICTED}/index.html" in files and f"t/{RESTRICTED}.json" in files
     assert any(f.startswith("pagefind/fragment/") for f in files)
-    assert all("restricted testimony" in str(leak) for leak in leaks)
+    assert all("non-public" in str(leak) for leak in leaks)
 
 
 def test_unexpected_files_and_private_paths_fail_the_check(exported, tmp_path):
@@ -424,12 +425,11 @@ def test_redactions_that_are_public_elsewhere_are_counted_not_checked(tmp_path):
     directory = tmp_path / "archive"
     directory.mkdir()
     (directory / "a.md").write_text(
-        '---\nid: a\ntitle: "A"\n---\n\nWe crossed at [Verkhnii Lars]{.redact} at night.\n\n'
+        '---\nid: a\ntitle: "A"\nstatus: public\n---\n\nWe crossed at [Verkhnii Lars]{.redact} at night.\n\n'
         "The [army]{.redact} was everywhere, the army of the other side too.\n",
         encoding="utf-8",
     )
-    archive = read_archive(resolve_config(testimonies=directory))
-    private = PrivateSide.from_archive(archive, NOW)
+    private = PrivateSide.from_secrets(read_secrets(directory, NOW))
     assert ("verkhnii", "lars") in private.needles and ("verkhnii",) in private.needles
     assert ("army",) not in private.needles  # the word is also public: it proves nothing
     assert private.unchecked_redactions == 1
@@ -485,7 +485,17 @@ def test_export_command(tmp_path, samples_dir):
     out = tmp_path / "site"
     args = ["--testimonies", str(samples_dir), "--index", str(tmp_path / "index"), "export"]
     result = CliRunner().invoke(
-        main, [*args, str(out), "--base-url", BASE, "--now", AFTER_EMBARGO.isoformat(), "--check"]
+        main,
+        [
+            *args,
+            str(out),
+            "--base-url",
+            BASE,
+            "--now",
+            AFTER_EMBARGO.isoformat(),
+            "--preview",
+            "--check",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Leak check: passed" in result.output and "Link check:" in result.output

@@ -359,7 +359,7 @@ def test_links_and_citations_made_in_the_page_equal_the_servers(site, page, tmp_
 def test_characters_beyond_the_basic_plane_shift_no_quote(browser, tmp_path):
     """Emoji and rare CJK characters count once, as on the server, before and in a quote."""
     emoji = (
-        '---\nid: emoji\ntitle: "Messages"\nlanguage: en\n---\n\n'
+        '---\nid: emoji\ntitle: "Messages"\nlanguage: en\nstatus: public\n---\n\n'
         "He wrote 😀😀 and 𠜎 in the chat.\n\nThen 😀 the convoy left at dawn, 😀 and we waited.\n"
     )
     served = StaticSite(tmp_path / "static", extra={"emoji": emoji})

@@ -140,6 +140,7 @@ MARKER = """---
 id: kill-marker
 title: "Marker"
 language: en
+status: public
 ---
 
 The words of the rounds so far:"""

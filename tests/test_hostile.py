@@ -72,7 +72,7 @@ def test_there_are_enough_vectors():
 
 # --- 1. script injection ----------------------------------------------------------------------
 
-HEAD = '---\nid: {id}\ntitle: "{id}"\nlanguage: en\n---\n\n'
+HEAD = '---\nid: {id}\ntitle: "{id}"\nlanguage: en\nstatus: public\n---\n\n'
 
 
 @pytest.mark.parametrize(("body", "message", "lines"), REJECTED, ids=lambda v: repr(v)[:40])
@@ -129,7 +129,9 @@ def write_hostile_archive(directory: Path) -> dict[str, list[str]]:
         front = _front(title=f"Body vectors {n}", place="Kharkiv region", source="Tests")
         (directory / f"{testimony_id}.md").write_text(
             f"---\nid: {testimony_id}\n{front}language: en\ndate: 2023-0{n % 9 + 1}\n"
-            f"themes: [{themes[n % len(themes)]}]\n---\n\n" + "\n\n".join(parts) + "\n",
+            f"themes: [{themes[n % len(themes)]}]\nstatus: public\n---\n"
+            + "\n\n".join(parts)
+            + "\n",
             encoding="utf-8",
         )
         ids.append(testimony_id)
@@ -139,7 +141,7 @@ def write_hostile_archive(directory: Path) -> dict[str, list[str]]:
         values["title"] = vector
         (directory / f"{testimony_id}.md").write_text(
             f"---\nid: {testimony_id}\n{_front(**values)}language: en\ndate: 1937\n"
-            f"themes: [{themes[j % len(themes)]}]\n---\n\n"
+            f"themes: [{themes[j % len(themes)]}]\nstatus: public\n---\n"
             f"**Q:** Where? **A:** Near the river, said the alert {j}.\n",
             encoding="utf-8",
         )
@@ -480,8 +482,8 @@ id: {id}
 title: "A good account"
 language: en
 themes: [desertion]
+status: public
 ---
-
 **Q:** Where did the {word} go?
 
 **A:** Across the river at night.
@@ -559,7 +561,7 @@ def malformed_files(draw) -> bytes:
         return valid.replace("language: en\n", f"language: en\n{front}").encode()
     if kind == "status":
         value = draw(st.sampled_from(["secret", "embargoed", "PUBLIC", "[public]", "1"]))
-        return valid.replace("language: en\n", f"language: en\nstatus: {value}\n").encode()
+        return valid.replace("status: public\n", f"status: {value}\n").encode()
     if kind == "body-attr":
         attr = draw(st.sampled_from(['onclick="x"', "style=x", ".shiny", "#Bad_Id", 'foo="1"']))
         return (valid + f"{{: {attr} }}\n").encode()

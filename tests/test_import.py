@@ -194,5 +194,5 @@ def test_sidecar_of_an_import_survives_an_editor_redaction(archive_dir):
 )
 def test_escaped_words_render_back_to_themselves(words):
     body = escape_markdown(words)
-    t = parse_text(f"---\nid: x\ntitle: X\n---\n\n{body}\n", "x.md")
+    t = parse_text(f"---\nid: x\ntitle: X\nstatus: public\n---\n\n{body}\n", "x.md")
     assert [p.text for p in t.passages] == [words] and not t.passages[0].redactions

@@ -153,7 +153,7 @@ def test_crlf_and_bom_are_accepted(write_testimony):
         ({"colour": "red"}, r"unknown key 'colour'", 5),
         ({"title": None}, r"'title' is required", 1),
         ({"title": "[a, b]"}, r"title must be text", 3),
-        ({"language": "English"}, r"not a BCP 47 tag", 4),
+        ({"language": "English"}, r"not a BCP 47 tag", 5),
         ({"status": "secret"}, r"status 'secret' is not one of", 5),
         ({"status": "embargoed"}, r"needs publish_after", 5),
         ({"date": '"1937-13"'}, r"not an ISO date", 5),
@@ -162,6 +162,7 @@ def test_crlf_and_bom_are_accepted(write_testimony):
         ({"themes": "[furlough, dancing]"}, r"unknown theme 'dancing'", 5),
         ({"themes": "furlough"}, r"themes must be a list", 5),
         ({"translation_of": "missing-original"}, r"not in the archive", 5),
+        ({"status": None}, r"'status' is required", 1),
     ],
 )
 def test_front_matter_errors(write_testimony, front, pattern, line):
@@ -496,3 +497,11 @@ def test_plain_text_shortcut_parses_exactly_as_full_inline_processing(monkeypatc
     parse._CONVERTERS.md = None
     assert fast == full
     assert "<code>code</code>" in fast[0][2][0].html and "<em>em</em>" in fast[0][2][1].html
+
+
+def test_a_file_without_status_is_an_error_and_never_public(write_testimony):
+    path = write_testimony("t1", status=None)
+    error = _one_error(path, r"'status' is required", 1)
+    assert "status: restricted" in (error.hint or "")
+    archive = load_archive(path.parent)
+    assert not archive.testimonies  # not loaded, so never served, indexed or exported

@@ -101,7 +101,8 @@ def _archive(tmp_path, body: str, language: str = "en"):
     (tmp_path / "themes.yaml").write_text(VOCAB, encoding="utf-8")
     path = tmp_path / "t1.md"
     path.write_text(
-        f'---\nid: t1\ntitle: "T"\nlanguage: {language}\n---\n\n{body}', encoding="utf-8"
+        f'---\nid: t1\ntitle: "T"\nlanguage: {language}\nstatus: public\n---\n{body}',
+        encoding="utf-8",
     )
     return load_archive(tmp_path), path
 

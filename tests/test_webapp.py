@@ -760,7 +760,7 @@ def test_index_swap_is_noticed_without_restart(fresh):
     client = app.test_client()
     assert client.get("/t/newcomer/").status_code == 404
     (config.testimonies / "newcomer.md").write_text(
-        '---\nid: newcomer\ntitle: "Newcomer"\nlanguage: en\n---\n\nA new furlough story.\n',
+        '---\nid: newcomer\ntitle: "Newcomer"\nlanguage: en\nstatus: public\n---\nA new furlough story.\n',
         encoding="utf-8",
     )
     build_index(config)
@@ -829,11 +829,11 @@ def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
     )
     (testimonies / "xss.md").write_text(
         '---\nid: xss\ntitle: "<script>alert(3)</script>"\nnarrator: "<img src=x onerror=alert(4)>"\n'
-        f'language: en\nplace: "javascript:alert(5)"\n---\n\n{body}\n',
+        f'language: en\nplace: "javascript:alert(5)"\nstatus: public\n---\n{body}\n',
         encoding="utf-8",
     )
     (testimonies / "attrs.md").write_text(
-        '---\nid: attrs\ntitle: "Attr list abuse"\nlanguage: en\n---\n\n'
+        '---\nid: attrs\ntitle: "Attr list abuse"\nlanguage: en\nstatus: public\n---\n'
         'Text here.\n{: onclick="alert(1)" style="color:red" }\n',
         encoding="utf-8",
     )

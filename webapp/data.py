@@ -886,7 +886,12 @@ def quote_check(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
         raise PageError(400, f"the quote is too long (at most {MAX_QUOTE_INPUT} characters)")
     try:
         result = check_quote(
-            snap.search_index(), text, limit=3, base_url=_base(), exclude=snap.stale_testimonies()
+            snap.search_index(),
+            text,
+            limit=3,
+            base_url=_base(),
+            exclude=snap.stale_testimonies(),
+            workers=snap.quote_workers,
         ).as_dict()
     except (QueryError, AnchorError) as exc:
         raise PageError(400, str(exc)) from None

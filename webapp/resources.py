@@ -35,6 +35,7 @@ from archive.index import current_generation, indexed_testimonies
 from archive.ledger import Ledger, Placed, ledger_path, load_ledger, placed_quotes
 from archive.model import Archive
 from archive.parse import load_archive
+from archive.quotecheck import QuoteWorkers
 from archive.search import SearchIndex, open_search_index
 
 __all__ = ["Snapshot", "get_resources", "init_app"]
@@ -80,6 +81,9 @@ class Snapshot:
     #: version is indexed (see the module docstring).
     withheld: frozenset[str] = frozenset()
     ledger_source: LedgerSource | None = None
+    #: Processes the quote check runs in (under ``archive serve``), or None: in the
+    #: request's own thread.
+    quote_workers: QuoteWorkers | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -186,6 +190,23 @@ class _Resources:
         #: then never reload (a reload reads the whole archive).
         self.watched = False
         self.ledger = LedgerSource(config.testimonies)
+        self.quote_workers: QuoteWorkers | None = None
+
+    def start_quote_workers(self) -> None:
+        """Run quote checks in worker processes from now on (what a threaded server
+        wants: see :class:`archive.quotecheck.QuoteWorkers`); started and warmed now."""
+        workers = QuoteWorkers().start(self.config.public_index)
+        with self._lock:
+            self.quote_workers = workers
+            snap = self._snapshot
+            if snap is not None and self._archive is not None:
+                self._snapshot = self._make(self._archive, snap.generation, snap.today, snap._index)
+
+    def stop_quote_workers(self) -> None:
+        with self._lock:
+            workers, self.quote_workers = self.quote_workers, None
+        if workers is not None:
+            workers.close()
 
     def _make(self, archive: Archive, generation: Any, today: dt.date, index: Any) -> Snapshot:
         # Called with self._lock held.
@@ -203,6 +224,7 @@ class _Resources:
             index,
             withheld=withheld,
             ledger_source=self.ledger,
+            quote_workers=self.quote_workers,
         )
 
     def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:

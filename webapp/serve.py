@@ -70,6 +70,7 @@ def serve(
     app = app_for(config, **({EDITOR: True} if editor else {}))
     resources = app.extensions["archive"]
     resources.current()  # read the archive now, not on the first request
+    resources.start_quote_workers()  # quote checks in their own processes, off the GIL
     watcher = Watcher(resources, config).start() if watch else None
     announce(
         f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop); "
@@ -84,5 +85,6 @@ def serve(
 
         waitress.serve(app, host=host, port=port, threads=threads, ident="testimony-archive")
     finally:
+        resources.stop_quote_workers()
         if watcher is not None:
             watcher.stop()

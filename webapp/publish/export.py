@@ -59,11 +59,12 @@ from flask import Flask, request, url_for
 from werkzeug.test import EnvironBuilder
 
 from archive.config import Config, resolve_config
-from archive.errors import ExportError, ValidationErrors
+from archive.errors import ExportError, UnreadableFileError, ValidationErrors
 from archive.ledger import Ledger, check_ledger, load_ledger
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
 from archive.progress import progress
+from archive.secrets import read_secrets
 from archive.wordforms import chunks, word_starts
 
 from ..media import MediaLeak, publish_all
@@ -74,6 +75,7 @@ from .pagefind import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
 from .staticmode import (
     EXPORT_MEDIA,
     EXPORT_NOINDEX,
+    EXPORT_PREVIEW,
     EXPORT_WORD_STARTS,
     STATIC_EXPORT,
     export_headers,
@@ -169,16 +171,47 @@ class ExportReport:
 # --- URLs and files -----------------------------------------------------------------------
 
 
+#: A clean published address: http(s), an ASCII host (IDNs in their xn-- form) or an
+#: IPv6 literal, an optional port, and a path of unreserved characters and %XX escapes.
+#: No user or password, query, fragment, quote, space or control character: the
+#: address is written into attributes, XML, robots.txt and _headers as it is.
+_BASE_URL_RE = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?P<port>:[0-9]{1,5})?(?P<path>(?:/(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})*)*)",
+    re.ASCII,
+)
+
+
 def normalise_base_url(base_url: str) -> str:
-    """``https://example.org/archive`` -> ``https://example.org/archive/``; refuse non-URLs."""
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    """``https://example.org/archive`` -> ``https://example.org/archive/``; refuse anything else.
+
+    Only a clean http(s) address passes (see ``_BASE_URL_RE``); the message names
+    what is wrong without echoing control characters.
+    """
+    hint = "give the address the site will be published at, e.g. https://example.org/archive/"
+    shown = ascii(base_url)
+    match = _BASE_URL_RE.fullmatch(base_url)
+    if match is None:
+        parts = urlsplit(base_url) if base_url.isprintable() else None
+        reason = (
+            "it holds a control character" if parts is None
+            else "it is not an http(s) address" if parts.scheme.lower() not in ("http", "https")
+            else "it holds a user name or password" if "@" in parts.netloc
+            else "it holds a query or fragment" if "?" in base_url or "#" in base_url
+            else "it holds a space, a quote or another character a clean address has no "
+            "need of (write it percent-encoded)"
+        )  # fmt: skip
+        raise ExportError(f"base URL {shown} is refused: {reason}", hint=hint)
+    port = match["port"]
+    if port is not None and not 0 < int(port[1:]) < 65536:
         raise ExportError(
-            f"base URL {base_url!r} is not an http(s) address",
-            hint="give the address the site will be published at, e.g. https://example.org/archive/",
+            f"base URL {shown} is refused: port {port[1:]} is out of range", hint=hint
         )
-    path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    path = match["path"].strip("/")
+    if any(part in (".", "..") for part in path.split("/")):
+        raise ExportError(f"base URL {shown} is refused: its path has '.' or '..'", hint=hint)
+    path = f"/{path}/" if path else "/"
+    return f"{match['scheme']}://{match['host'].lower()}{port or ''}{path}"
 
 
 def output_path(url: str, script_root: str = "") -> str:
@@ -217,12 +250,14 @@ def export_app(
     noindex: bool = False,
     ledger: Ledger | None = None,
     media: dict | None = None,
+    preview: bool = False,
 ) -> Flask:
     """The app over an archive already read, with the settings a static site needs.
 
     ``base_url`` is the published address: its path becomes the script root
     every ``url_for`` link starts with, and absolute links (citations, feed,
-    sitemap) use it whole. The word-start table of the public text (see
+    sitemap) use it whole. ``preview`` marks every page as a preview (a banner
+    and ``noindex``). The word-start table of the public text (see
     :mod:`archive.wordforms`) is worked out here, once: the search page names
     its files, and the export writes them. ``media`` are the published copies of
     recordings (:func:`webapp.media.publish_all`): the pages offer those, and only those.
@@ -241,7 +276,8 @@ def export_app(
             "APPLICATION_ROOT": root or "/",
             "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
             STATIC_EXPORT: True,
-            EXPORT_NOINDEX: noindex,
+            EXPORT_NOINDEX: noindex or preview,
+            EXPORT_PREVIEW: today.isoformat() if preview else None,
             EXPORT_WORD_STARTS: chunks(word_starts(archive.public(today))),
             EXPORT_MEDIA: dict(media or {}),
         }
@@ -590,8 +626,10 @@ def _public_chrome(app: Flask, site: Path | None) -> list[str]:
 def private_side(
     app: Flask, archive: Archive, config: Config, today: dt.date, site: Path | None = None
 ) -> PrivateSide:
-    """What the export of ``archive`` on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`).
+    """What the export on ``today`` must not hold (see :mod:`webapp.publish.leakcheck`).
 
+    The secrets are read from the files' bytes by :mod:`archive.secrets`, never from
+    ``archive`` (the parsed model the pages came from), which gives only the themes.
     Besides text: the bytes of every file of the testimonies directory (recordings,
     sidecars, testimonies), and, for each published recording's file, the ranges that
     must be silent in it.
@@ -599,8 +637,12 @@ def private_side(
     paths = [str(config.testimonies.resolve()), str(config.index.resolve())]
     if site is not None:
         paths.append(str(site.resolve()))
-    chrome = _public_chrome(app, site)
-    private = PrivateSide.from_archive(archive, today, public_extra=chrome, paths=paths)
+    public = _public_chrome(app, site) + [app.config.get("site_url") or "", today.isoformat()]
+    for theme in archive.vocabulary.themes.values():
+        public += [theme.slug, theme.description, *theme.labels.values()]
+        public += [k for words in theme.keywords.values() for k in words]
+    secrets = read_secrets(config.testimonies, today)
+    private = PrivateSide.from_secrets(secrets, public_extra=public, paths=paths)
     private.originals = source_digests(config.testimonies)
     with app.test_request_context("/", base_url=app.config["ARCHIVE"].site_url or None):
         root = request.script_root
@@ -699,8 +741,15 @@ def _load(directory: Path, workers: int) -> Archive:
     return archive
 
 
-def read_archive(config: Config) -> Archive:
-    """Phase 1: every file, validated; one error anywhere refuses the whole export."""
+def read_archive(config: Config, skipped: list[str] | None = None) -> Archive:
+    """Phase 1: every file, validated; one error anywhere refuses the whole export.
+
+    Except a file that cannot be read as a testimony at all
+    (:class:`UnreadableFileError`: a FIFO, a device, a link out of the directory,
+    over the size limit, not UTF-8): a hostile file must not stop the archive,
+    so it is left out and its error added to ``skipped`` (when given; else it
+    refuses the export too). Nothing in it could have been published anyway.
+    """
     if not config.testimonies.is_dir():
         raise ExportError(
             f"{config.testimonies}: no such directory",
@@ -708,8 +757,12 @@ def read_archive(config: Config) -> Archive:
         )
     files = sum(1 for _ in iter_testimony_files(config.testimonies))
     archive = _load(config.testimonies, _workers(files, _READ_PARALLEL_FROM))
-    if archive.errors:
-        raise ValidationErrors(sorted(archive.errors, key=lambda e: (e.path, e.line or 0)))
+    errors = sorted(archive.errors, key=lambda e: (e.path, e.line or 0))
+    if skipped is not None and all(isinstance(e, UnreadableFileError) for e in errors):
+        skipped += [str(e) for e in errors]
+        errors = []
+    if errors:
+        raise ValidationErrors(errors)
     return archive
 
 
@@ -733,6 +786,7 @@ def export_site(
     now: dt.date | None = None,
     check: bool = False,
     noindex: bool = False,
+    preview: bool = False,
     progress: bool = False,
 ) -> ExportReport:
     """Export the public archive to ``out``; raise :class:`ExportError` and leave ``out`` as it was on any failure.
@@ -741,11 +795,22 @@ def export_site(
     ``site_url`` setting); ``now`` is the date embargoes are judged on
     (default: ``today``, then the real date); ``check`` also proves every
     internal link resolves; ``noindex`` asks search engines to stay away.
+    A ``now`` after the real date publishes what is still under embargo today:
+    it is refused unless ``preview`` is given, which marks every page as a
+    preview (a visible banner, and ``noindex``).
     """
     config = config or resolve_config()
     out = Path(out)
     started = time.perf_counter()
     today = now or config.today_or_now()
+    real_today = dt.date.today()
+    if today > real_today and not preview:
+        given_as = "--now" if now is not None else "ARCHIVE_TODAY"
+        raise ExportError(
+            f"{given_as} {today.isoformat()} is after today ({real_today.isoformat()}): the "
+            "export would publish testimonies still under embargo",
+            hint="add --preview to make a marked preview (banner, noindex), not for publication",
+        )
     report = ExportReport(out=out, base_url="")
     given = base_url or config.site_url
     if not given:
@@ -756,7 +821,9 @@ def export_site(
     report.base_url = base = normalise_base_url(given or PREVIEW_BASE_URL)
     _check_target(out, force, config)
 
-    archive = read_archive(config)
+    skipped: list[str] = []
+    archive = read_archive(config, skipped)
+    report.warnings += [f"left out, cannot be read: {problem}" for problem in skipped]
     ledger = load_ledger(config.testimonies)
     if ledger.errors:
         raise ValidationErrors(ledger.errors)
@@ -775,7 +842,9 @@ def export_site(
         ) from None
     report.timings["recordings"] = time.perf_counter() - mark
 
-    app = export_app(config, archive, base, today, noindex=noindex, ledger=ledger, media=media)
+    app = export_app(
+        config, archive, base, today, noindex=noindex, ledger=ledger, media=media, preview=preview
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -1,16 +1,16 @@
-"""Prove that an exported site holds nothing that is not public.
+"""Prove that an exported site (or any response of the app) holds nothing that is not public.
 
-The pages are rendered from the public side of the model only; this check
-does not trust that. It takes the *private* side of the same archive and
-looks for it in every file of the export, after undoing every encoding a
-page may apply (HTML entities, percent-encoding in links, JSON strings,
-Pagefind's gzip-compressed index and fragments):
+The pages are rendered from the public side of the model; this check does
+not trust that, nor the parser behind it. Its list of secrets comes from
+:mod:`archive.secrets`, a second, deliberately simple reader of the raw
+testimony files that shares no code with the parser or the renderer:
 
-* every inline redaction (``Passage.redactions``) and the private text of
-  every whole-passage redaction;
-* every passage, title, narrator, place and source of the testimonies that
-  are not public on the export date (restricted, or still under embargo);
-* absolute paths of the testimony and index directories;
+* every inline redaction (bracketed span followed by anything like
+  ``{.redact}``, look-alikes and misspellings included, front matter too);
+* every block marked redacted;
+* every word of every testimony that is not public on the export date
+  (restricted, embargoed, a translation of or translated by one, no status);
+* absolute paths of the testimony and index directories.
 * any file whose bytes are those of a file in the testimonies directory (an original
   recording, a word-time sidecar, a testimony), found by content hash;
 * recordings: every media file must be a published copy the export made (a recording of a
@@ -18,24 +18,38 @@ Pagefind's gzip-compressed index and fragments):
   at or above :data:`archive.muting.SILENCE_DBFS`, or a file that cannot be decoded,
   fails the check.
 
-Texts are compared as sequences of case-folded words without marks (as
-Pagefind compares them, and as the search's word-start table spells them,
-so "й" is "и"). A private text is
-looked for as each run of :data:`NGRAM` consecutive words (or whole, when
-shorter); an inline redaction (typically a name or a place) also as each
-of its distinctive words (at least :data:`MIN_WORD_CHARS` characters, not a
-number). Anything that also occurs in the public side (public passages and
-metadata, the themes vocabulary, the site's templates, scripts and pages
-that hold no testimony) is dropped: it cannot tell a leak from a legitimate
-page, and the export states how many redactions it could not check so. A finding names the file, the byte position and where the
-private text comes from (``file:line``), never the text itself: the report
-may end up in a terminal log.
+Every file is searched after undoing every encoding a page may apply:
+HTML entities (in text and attribute values alike), percent-encoding (once
+and twice, ``+`` as a space), JSON strings and ``\\uXXXX`` escapes, and
+Pagefind's gzip-compressed index and fragments. Texts are compared as
+sequences of case-folded words without marks (as Pagefind compares them, so
+"й" is "и"); a secret is also looked for as its slug (python-slugify:
+``Вербівці`` -> ``verbivtsi``), the form it takes in a URL like
+``/browse/place/SLUG/``.
+
+The matching rule, for secrets that are short or made of common words:
+
+* each secret is looked for whole when it has at most :data:`NGRAM` words,
+  else as each run of :data:`NGRAM` consecutive words;
+* a *short* secret (an inline redaction, a front matter value or id of a
+  non-public testimony: names, places, units) is also looked for as each of
+  its words of at least :data:`MIN_WORD_CHARS` letters; a *long* one (a
+  redacted block, a paragraph of a non-public testimony) as each of its
+  words of at least :data:`MIN_BODY_WORD_CHARS` letters;
+* a word is dropped when a word of the public text *begins* with it (the
+  public text being what :mod:`archive.secrets` leaves of the public files,
+  the themes, the site's templates, scripts and pages that show no
+  testimony): a stem or a word-start entry of a public word would otherwise
+  look like a leak; a sequence is dropped when it occurs in public text. A
+  dropped inline redaction is counted and reported as not checked.
+
+A finding names the file, the byte position and where the private text comes
+from (``file:line``), never the text itself: the report may end up in a log.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import gzip
 import hashlib
 import html
@@ -43,30 +57,38 @@ import json
 import os
 import re
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
-from archive.analysis import INWORD
-from archive.model import Archive, Testimony
+from slugify import slugify
+
+from archive.analysis import INWORD, analyze
 from archive.muting import MEDIA_SUFFIX, MediaUnreadable, loud_ranges
+from archive.secrets import Secrets
 from archive.wordforms import pagefind_form
 
 __all__ = [
     "ALLOWED_SUFFIXES",
+    "MIN_BODY_WORD_CHARS",
     "MIN_WORD_CHARS",
     "NGRAM",
     "Leak",
     "LeakReport",
     "PrivateSide",
+    "check_bytes",
     "check_export",
     "source_digests",
 ]
 
 NGRAM = 5
 MIN_WORD_CHARS = 4
+MIN_BODY_WORD_CHARS = 6
+#: Kinds of secret that are short (a name, a place): every word of them counts.
+_SHORT_KINDS = frozenset({"inline redaction", "non-public id", "non-public field"})
 #: What an export may hold. A testimony (``.md``), a vocabulary (``.yaml``) or a
 #: search index file (Whoosh ``.toc``/``.seg``) has none of these endings.
 ALLOWED_SUFFIXES = frozenset(
@@ -84,6 +106,7 @@ _GZIP_SUFFIXES = frozenset({".pf_fragment", ".pf_index", ".pf_meta", ".pf_filter
 _BINARY_SUFFIXES = frozenset({".png", ".jpg", ".webp", ".woff2", ".ico", ".pagefind", MEDIA_SUFFIX})
 _PAGEFIND_MAGIC = b"pagefind_dcd"
 _WORD_RE = re.compile(r"\w+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _RAW_WORD_RE = re.compile(rf"(?:\w|{INWORD})+")
 _TAG_RE = re.compile(r"<[^>]*>")
 _JSON_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -143,34 +166,6 @@ class LeakReport:
         )
 
 
-def _public_fields(t: Testimony) -> list[str]:
-    values = [t.id, t.title, t.narrator, t.interviewer, t.place, t.source, t.license]
-    values += [p.id for p in t.passages]
-    values += [p.public_text for p in t.passages]
-    values += [_TAG_RE.sub(" ", html.unescape(b.html)) for b in t.blocks if b.html]
-    return [v for v in values if v]
-
-
-def _private_items(t: Testimony, public: bool) -> Iterator[tuple[str, Origin]]:
-    if public:
-        for p in t.passages:
-            where = f"{t.path}:{p.line}"
-            for text in p.redactions:
-                yield text, Origin("inline redaction", where)
-            if p.redacted:
-                yield p.text, Origin("redacted passage", where)
-        return
-    kind = "embargoed testimony" if t.status == "embargoed" else "restricted testimony"
-    for value in (t.id, t.title, t.narrator, t.interviewer, t.place, t.source):
-        if value:
-            yield value, Origin(kind, str(t.path))
-    for block in t.blocks:
-        if block.html:
-            yield _TAG_RE.sub(" ", html.unescape(block.html)), Origin(kind, str(t.path))
-        for p in block.passages:
-            yield p.text, Origin(kind, f"{t.path}:{p.line}")
-
-
 class PrivateSide:
     """What must not be in an export: word sequences, distinctive words, literal paths."""
 
@@ -194,57 +189,70 @@ class PrivateSide:
         return len(self.needles)
 
     @classmethod
-    def from_archive(
+    def from_secrets(
         cls,
-        archive: Archive,
-        today: dt.date,
+        secrets: Secrets,
         *,
         public_extra: Iterable[str] = (),
         paths: Iterable[str] = (),
     ) -> PrivateSide:
-        """The private side of ``archive`` on ``today``, minus what is public anyway.
+        """What must not be published, from :func:`archive.secrets.read_secrets`.
 
         ``public_extra`` is text that is public whatever the archive holds (the
-        site's templates and scripts); ``paths`` are literal strings (absolute
-        directories) that must not appear either.
+        site's templates and scripts, the themes); ``paths`` are literal strings
+        (absolute directories) that must not appear either.
         """
-        public_texts: list[str] = list(public_extra)
-        items: list[tuple[str, Origin]] = []
-        for testimony_id in sorted(archive.testimonies):
-            t = archive.testimonies[testimony_id]
-            public = t.is_public(today)
-            if public:
-                public_texts += _public_fields(t)
-            items += _private_items(t, public)
-        for theme in archive.vocabulary.themes.values():
-            public_texts += [theme.slug, theme.description, *theme.labels.values()]
-            public_texts += [k for words in theme.keywords.values() for k in words]
+        public_words: set[str] = set()
+        public_seqs: list[list[str]] = []
+        extra = list(public_extra)
+        languages = [*secrets.public_languages, *(["en"] * len(extra))]
+        for text, language in zip([*secrets.public_text, *extra], languages, strict=True):
+            # Slugs of public text are public too (a place's browse URL), as secrets'
+            # slugs are looked for; so are the stems and lemmas of its Cyrillic words,
+            # which the word-start table lists.
+            for words in (_words(text), _words(slugify(text)) if not text.isascii() else []):
+                public_words.update(words)
+                public_seqs.append(words)
+            if _CYRILLIC.search(text):
+                public_words.update(pagefind_form(term) for term in analyze(text, language))
+        ordered = sorted(public_words)
+
+        def begins_public_word(word: str) -> bool:
+            at = bisect_left(ordered, word)
+            return at < len(ordered) and ordered[at].startswith(word)
 
         needles: dict[tuple[str, ...], Origin] = {}
         redactions: dict[tuple[str, ...], int] = {}
-        for text, origin in items:
-            words = _words(text)
-            if not words:
-                continue
-            if len(words) <= NGRAM:
-                grams = [tuple(words)]
-            else:
-                grams = [tuple(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)]
-            if origin.kind == "inline redaction":
-                redactions[tuple(words)] = redactions.get(tuple(words), 0) + 1
-            for gram in grams:
-                needles.setdefault(gram, origin)
-            if origin.kind != "inline redaction":
-                continue  # whole texts are found by their word sequences
-            for word in words:
-                if len(word) >= MIN_WORD_CHARS and not word.isdigit():
-                    needles.setdefault((word,), origin)
+        unchecked = 0
+        for secret in secrets.secrets:
+            origin = Origin(secret.kind, secret.where)
+            short = secret.kind in _SHORT_KINDS
+            forms = [_words(secret.text)]
+            slug = _words(slugify(secret.text))  # how it reads in a URL path
+            if slug and slug != forms[0]:
+                forms.append(slug)
+            for words in forms:
+                if not words:
+                    continue
+                if len(words) <= NGRAM:
+                    grams = [tuple(words)]
+                else:
+                    grams = [tuple(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)]
+                if len(grams) == 1 and len(grams[0]) == 1 and begins_public_word(words[0]):
+                    unchecked += secret.kind == "inline redaction" and words is forms[0]
+                    continue  # one word that a public word begins with proves nothing
+                for gram in grams:
+                    needles.setdefault(gram, origin)
+                if secret.kind == "inline redaction":
+                    redactions[tuple(words)] = redactions.get(tuple(words), 0) + 1
+                least = MIN_WORD_CHARS if short else MIN_BODY_WORD_CHARS
+                for word in words:
+                    if len(word) >= least and not word.isdigit() and not begins_public_word(word):
+                        needles.setdefault((word,), origin)
 
         lengths = sorted({len(k) for k in needles})
         firsts = {k[0] for k in needles}
-        unchecked = 0
-        for text in public_texts if needles else ():
-            words = _words(text)
+        for words in public_seqs if needles else ():
             for i, word in enumerate(words):
                 if word not in firsts:
                     continue
@@ -323,8 +331,11 @@ def _views(path: Path, raw: bytes) -> tuple[str, list[str]]:
     extra = [
         _JSON_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), v) for v in views if "\\u" in v
     ]
-    extra += [unquote(v) for v in views + extra if "%" in v]
-    views += [v for v in extra if v not in views]
+    # Percent-encoded links, once and twice, with "+" for a space in a query.
+    for _ in range(2):
+        extra += [unquote_plus(v) for v in views + extra if "%" in v or "+" in v]
+    extra += [html.unescape(v) for v in extra if "&" in v]
+    views += list(dict.fromkeys(v for v in extra if v not in views))
     return text, views
 
 
@@ -373,6 +384,35 @@ def _check_media(path: Path, name: str, private: PrivateSide) -> Leak | None:
     if loud:
         where = ", ".join(str(r) for r in loud)
         return Leak(name, -1, Origin("redacted range not silent", where), what="audible redaction")
+
+
+def check_bytes(
+    name: str, raw: bytes, private: PrivateSide, *, suffix: str | None = None
+) -> Leak | None:
+    """The first leak in one file or response body ``raw`` (named ``name``), or None.
+
+    ``suffix`` (default: that of ``name``) says how to read it: ``.json``, ``.html``...
+    """
+    suffix = Path(name).suffix if suffix is None else suffix
+    path = Path(f"x{suffix}")
+    data, decompressed = _decompressed(path, raw)
+    if data is None:
+        origin = Origin("unreadable compressed file", "the search index")
+        return Leak(name, 0, origin, what="a file that cannot be checked")
+    found = _find_path(data, [p.encode("utf-8") for p in private.paths], name, decompressed)
+    if found is not None:
+        return found
+    if not len(private) or (suffix in _BINARY_SUFFIXES and not decompressed):
+        return None
+    text, views = _views(path, data)
+    single = suffix not in _CODE_SUFFIXES
+    for view in views:
+        words = _words(view)
+        hit = private.first_match(words, single_words=single)
+        if hit is not None:
+            index, length, origin = hit
+            position = _position(text, view, words, index, length)
+            return Leak(name, position, origin, decompressed)
     return None
 
 
@@ -383,7 +423,6 @@ def check_export(
     them under ``root``); the report lists the leaks."""
     root = Path(root)
     report = LeakReport(needles=len(private), unchecked_redactions=private.unchecked_redactions)
-    paths = [p.encode("utf-8") for p in private.paths]
     chosen = (p for p in root.rglob("*") if p.is_file()) if files is None else files
     # Names as strings: sorting and relative_to() on 8,000 Path objects took half the check.
     prefix = os.fspath(root).rstrip(os.sep) + os.sep
@@ -409,28 +448,10 @@ def check_export(
             found = _check_media(path, name, private)
             if found is not None:
                 report.leaks.append(found)
-                continue
-        data, decompressed = _decompressed(path, raw)
-        if data is None:
-            origin = Origin("unreadable compressed file", "the search index")
-            report.leaks.append(Leak(name, 0, origin, what="a file that cannot be checked"))
             continue
-        found = _find_path(data, paths, name, decompressed)
-        if found is not None:
-            report.leaks.append(found)
-            continue
-        if not len(private) or (path.suffix in _BINARY_SUFFIXES and not decompressed):
-            continue
-        text, views = _views(path, data)
-        single = path.suffix not in _CODE_SUFFIXES
-        for view in views:
-            words = _words(view)
-            hit = private.first_match(words, single_words=single)
-            if hit is not None:
-                index, length, origin = hit
-                position = _position(text, view, words, index, length)
-                report.leaks.append(Leak(name, position, origin, decompressed))
-                break
+        leak = check_bytes(name, raw, private, suffix=path.suffix)
+        if leak is not None:
+            report.leaks.append(leak)
     return report
 
 

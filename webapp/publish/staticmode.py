@@ -28,6 +28,7 @@ from .pagefind import BUNDLE, WORD_STARTS
 __all__ = [
     "EXPORT_MEDIA",
     "EXPORT_NOINDEX",
+    "EXPORT_PREVIEW",
     "EXPORT_WORD_STARTS",
     "STATIC_EXPORT",
     "export_csp",
@@ -41,6 +42,8 @@ EXPORT_NOINDEX = "EXPORT_NOINDEX"
 #: The published copies of recordings the export verified and writes:
 #: ``{(testimony id, recording number): webapp.media.PublishedCopy}``.
 EXPORT_MEDIA = "EXPORT_MEDIA"
+#: A preview export (``--preview``): the date embargoes are judged on (ISO), else None.
+EXPORT_PREVIEW = "EXPORT_PREVIEW"
 #: The word-start table of the public text (:func:`archive.wordforms.chunks`): file -> part.
 EXPORT_WORD_STARTS = "EXPORT_WORD_STARTS"
 
@@ -102,7 +105,8 @@ def _context() -> dict[str, Any]:
     root = request.script_root
     export: dict[str, Any] = {
         "csp": export_csp(),
-        "noindex": bool(config.get(EXPORT_NOINDEX)),
+        "noindex": bool(config.get(EXPORT_NOINDEX)) or bool(config.get(EXPORT_PREVIEW)),
+        "preview": config.get(EXPORT_PREVIEW),
         "scripts": _SCRIPTS.get(endpoint, ()),
         "pagefind": f"{root}/{BUNDLE}/pagefind.js",
         "site_root": f"{root}/",

@@ -321,7 +321,9 @@ def test_a_full_disk_fails_clearly_and_the_old_index_keeps_serving(tmp_path):
     testimonies.mkdir()
     # Three samples: two generations of their index fit in the 3 MB disk, once it is not full.
     (testimonies / "recordings").mkdir()
-    for name in ("themes.yaml", "officer-left-unit-2023.md", "lawyer-legal-exits-2024.md",
+    # The English officer is a translation: its original comes too, or it is not public.
+    for name in ("themes.yaml", "officer-left-unit-2023.md", "officer-left-unit-2023-ru.md",
+                 "lawyer-legal-exits-2024.md",
                  "conscript-hiding-at-home-2024.md", "officer-left-unit-2023.words.json",
                  "recordings/officer-left-unit-2023.ogg"):  # fmt: skip
         shutil.copy(SAMPLES / name, testimonies / name)

@@ -306,3 +306,40 @@ class StaticSite:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def select_words(page, words: str) -> None:
+    """Select ``words`` inside the testimony text as a person would with the mouse."""
+    page.evaluate(
+        """words => {
+            const root = document.getElementById('testimony_text');
+            const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+            let node;
+            while ((node = walker.nextNode())) {
+                const i = node.data.indexOf(words);
+                if (i >= 0) {
+                    const range = document.createRange();
+                    range.setStart(node, i);
+                    range.setEnd(node, i + words.length);
+                    const sel = window.getSelection();
+                    sel.removeAllRanges();
+                    sel.addRange(range);
+                    return;
+                }
+            }
+            throw new Error('words not found: ' + words);
+        }""",
+        words,
+    )
+
+
+def serious_axe_violations(page) -> list:
+    """axe-core's serious and critical findings on the page: (rule, impact, first targets)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

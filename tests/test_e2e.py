@@ -22,6 +22,8 @@ from e2e_helpers import (
     in_viewport,
     launch_chromium,
     live_server,
+    select_words,
+    serious_axe_violations,
 )
 from helpers import make_app, write_archive
 
@@ -77,34 +79,9 @@ def site(tmp_path_factory):
         yield server
 
 
-def _select(page, words: str) -> None:
-    """Select ``words`` inside the testimony text as a person would with the mouse."""
-    page.evaluate(
-        """words => {
-            const root = document.getElementById('testimony_text');
-            const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-            let node;
-            while ((node = walker.nextNode())) {
-                const i = node.data.indexOf(words);
-                if (i >= 0) {
-                    const range = document.createRange();
-                    range.setStart(node, i);
-                    range.setEnd(node, i + words.length);
-                    const sel = window.getSelection();
-                    sel.removeAllRanges();
-                    sel.addRange(range);
-                    return;
-                }
-            }
-            throw new Error('words not found: ' + words);
-        }""",
-        words,
-    )
-
-
 def _cite(page, words: str) -> str:
     """Select ``words``, press Cite; the quote the citation panel shows."""
-    _select(page, words)
+    select_words(page, words)
     page.wait_for_selector("#quote_toolbar:not([hidden])")
     page.click("#quote_cite")
     page.wait_for_selector("#quote_panel:not([hidden])")
@@ -131,7 +108,7 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         page = context.new_page()
         watch = Watch(page)
         page.goto(f"{server.url}/t/officer/")
-        _select(page, SELECTED)
+        select_words(page, SELECTED)
         page.wait_for_selector("#quote_toolbar:not([hidden])")
         page.click("#quote_copy")
         page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
@@ -188,7 +165,7 @@ def test_toolbar_is_keyboard_usable(site, page):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     assert in_viewport(page, ".skip-link")
-    _select(page, "twenty-six men")
+    select_words(page, "twenty-six men")
     page.wait_for_selector("#quote_toolbar:not([hidden])")
     page.focus("#quote_cite")
     page.keyboard.press("Enter")
@@ -240,16 +217,9 @@ def test_no_canary_reaches_the_browser(site, page):
     ],
 )
 def test_axe_finds_no_serious_violations(site, page, path):
-    from axe_playwright_python.sync_playwright import Axe
 
     page.goto(site.url + path)
-    results = Axe().run(page)
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == []
+    assert serious_axe_violations(page) == []
     assert page.watch.errors == []
 
 
@@ -263,7 +233,7 @@ def test_screenshots(site, browser):
             page.screenshot(path=str(SCREENSHOTS / f"{label}-{name}.png"))
         page.goto(site.url + "/t/officer/")
         page.screenshot(path=str(SCREENSHOTS / f"testimony-{name}.png"))
-        _select(page, "twenty-six men to nine")
+        select_words(page, "twenty-six men to nine")
         page.wait_for_selector("#quote_toolbar:not([hidden])")
         page.screenshot(path=str(SCREENSHOTS / f"testimony-selection-{name}.png"))
         page.click("#quote_cite")
@@ -296,7 +266,7 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
         page = context.new_page()
         watch = Watch(page)
         page.goto(f"{server.url}/t/emoji/")
-        _select(page, "the convoy left at dawn")
+        select_words(page, "the convoy left at dawn")
         page.wait_for_selector("#quote_toolbar:not([hidden])")
         page.click("#quote_copy")
         page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
@@ -318,7 +288,7 @@ def test_a_drag_from_inside_words_links_the_whole_words(site, page):
     """Intl.Segmenter's words: a selection starting in "fused" and ending in "refer" makes
     the link of "refused to sign the referal", on the server's page (archive.js)."""
     page.goto(f"{site.url}/t/officer/")
-    _select(page, "fused to sign the refer")
+    select_words(page, "fused to sign the refer")
     page.wait_for_selector("#quote_toolbar:not([hidden])")
     page.click("#quote_copy")
     page.wait_for_selector("#quote_toolbar[data-link]", state="attached")

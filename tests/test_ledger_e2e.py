@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import TODAY, WEB_TESTIMONIES, Watch, chromium_path, launch_chromium, live_server
+from e2e_helpers import (
+    TODAY,
+    WEB_TESTIMONIES,
+    Watch,
+    chromium_path,
+    launch_chromium,
+    live_server,
+    select_words,
+)
 from helpers import make_app, write_archive
 
 from archive.config import resolve_config
@@ -14,29 +22,6 @@ from webapp.editor import EDITOR
 pytestmark = pytest.mark.e2e
 
 WORDS = "half the battalion has a hernia"
-
-
-def _select(page, words: str) -> None:
-    page.evaluate(
-        """words => {
-            const root = document.getElementById('testimony_text');
-            const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-            let node;
-            while ((node = walker.nextNode())) {
-                const i = node.data.indexOf(words);
-                if (i >= 0) {
-                    const range = document.createRange();
-                    range.setStart(node, i);
-                    range.setEnd(node, i + words.length);
-                    window.getSelection().removeAllRanges();
-                    window.getSelection().addRange(range);
-                    return;
-                }
-            }
-            throw new Error('words not found: ' + words);
-        }""",
-        words,
-    )
 
 
 def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
@@ -56,7 +41,7 @@ def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
         page = context.new_page()
         watch = Watch(page)
         page.goto(f"{server.url}/t/officer/")
-        _select(page, WORDS)
+        select_words(page, WORDS)
         page.wait_for_selector("#quote_toolbar:not([hidden])")
         page.click("#quote_copy")
         page.wait_for_selector("#quote_toolbar[data-link]", state="attached")

@@ -10,7 +10,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from e2e_helpers import TODAY, StaticSite, Watch, chromium_path, launch_chromium, live_server
+from e2e_helpers import (
+    TODAY,
+    StaticSite,
+    Watch,
+    chromium_path,
+    launch_chromium,
+    live_server,
+    serious_axe_violations,
+)
 from helpers import make_app
 
 from archive.anchors import make_anchor
@@ -113,16 +121,9 @@ def test_a_quote_link_cues_the_player_at_the_quotes_passage(sites, page, where):
 
 @pytest.mark.parametrize("where", ["server", "export"])
 def test_the_player_page_is_accessible_and_its_media_is_a_published_copy(sites, page, where):
-    from axe_playwright_python.sync_playwright import Axe
 
     page.goto(sites[where] + f"t/{ID}/")
-    results = Axe().run(page)
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == []
+    assert serious_axe_violations(page) == []
     src = page.evaluate("document.getElementById('player_audio_1').currentSrc")
     body = page.request.get(src).body()
     original = (SAMPLES / "recordings" / f"{ID}.ogg").read_bytes()

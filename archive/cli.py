@@ -79,7 +79,7 @@ def main(ctx: click.Context, testimonies: Path | None, index_dir: Path | None) -
     Examples:
       archive validate
       archive --testimonies ../shared/corpus/wpa stats
-      archive search 'leave "sent home"'
+      archive search 'leave "at home"'
     """
     ctx.obj = resolve_config(testimonies=testimonies, index=index_dir)
 
@@ -376,7 +376,7 @@ def search_command(
 
     \b
     Examples:
-      archive search 'leave "sent home"'
+      archive search 'leave "at home"'
       archive search 'soldiers who shot themselves to get to hospital'
       archive search 'отпуск OR відпустка' --lang ru --lang uk
       archive search 'desert* -hospital date:2023..2024' --sort date --json

@@ -856,6 +856,9 @@ def _everything(results, typed: str = "") -> str:
 
     data = results.as_dict()
     del data["query"]
+    # Echoes of the typed words too: which of them no text holds, and the query as typed.
+    data["unknown"] = [w for w in data["unknown"] if w.lower() not in typed.lower()]
+    data["search_instead"] = None
     blob = json.dumps(data, ensure_ascii=False).lower()
     for word in typed.lower().replace('"', " ").replace("*", " ").split():
         blob = blob.replace(f"'{word}'", "")

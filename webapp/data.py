@@ -371,9 +371,13 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
 
 
 SEARCH_HELP = [
-    ("furlough", "Every form of the word: furloughs, furloughed. Russian and Ukrainian words "
-     "are found in all their forms too.", "furlough"),
-    ('"sent home"', "The exact phrase. «Ёлочки» and „other“ quotes work too.", '"sent home"'),
+    ("leave", "Every form of the word: leaves, leaving. Russian and Ukrainian words "
+     "are found in all their forms too.", "leave"),
+    ("shot themselves to get to hospital", "A description: passages with every word first, "
+     "then those with most of them, each saying which words it lacks.",
+     "shot themselves to get to hospital"),
+    ("+leave hospital", "+ requires a word, as typed.", "+leave hospital"),
+    ('"at home"', "The exact phrase. «Ёлочки» and „other“ quotes work too.", '"at home"'),
     ("leave OR furlough", "Either word (OR in capitals).", "отпуск OR отпуска"),
     ("border -Kazakhstan", "Leave out passages with a word (or NOT word).", "border -passport"),
     ("medic*", "Words that begin with these letters (at least three).", "medic*"),

@@ -423,6 +423,8 @@ class Compiler:
                 if compiled is wq.NullQuery:
                     return wq.NullQuery, None
                 required.append(compiled)
+        if not optional and not required:
+            return wq.NullQuery, None  # every word unknown: nothing, never everything
         significant = [(w, c, i) for w, c, i in optional if self.items[i].significant]
         if not significant:
             if not required:  # only stop words: every one of them

@@ -183,7 +183,7 @@ def search(
         hits=tuple(made),
         groups=tuple(groups),
         facets=facets,
-        suggestion=suggestion if showing is None else None,
+        suggestion=suggestion,
         notices=tuple(notices),
         timed_out=timed_out,
         sort=sort,

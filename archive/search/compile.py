@@ -21,7 +21,7 @@ from .. import query as q
 from ..analysis import fold, is_stopword
 from ..fields import TEXT_FIELDS, pair_terms, pairs_field
 from . import fastpath
-from .queries import AndNot, InRow
+from .queries import AndNot, InRow, UnionOr
 
 __all__ = [
     "MODES",
@@ -232,7 +232,7 @@ class Compiler:
                 self.items.append(
                     Item(node.text, _or(text_parts), meta, not stop, required or node.required)
                 )
-        return wq.Or(parts) if parts else wq.NullQuery
+        return UnionOr(parts) if parts else wq.NullQuery
 
     def _phrase(self, text: str, negative: bool) -> wq.Query:
         text_parts: list[wq.Query] = []
@@ -256,7 +256,7 @@ class Compiler:
                 self.items.append(Item(f'"{text}"', _or(text_parts), meta, True, True))
             elif any(self.terms(f, text) for f in self.text_fields):
                 self.unknown.append(f'"{text}"')
-        return wq.Or(parts) if parts else wq.NullQuery
+        return UnionOr(parts) if parts else wq.NullQuery
 
     def _prefix(self, node: q.Prefix, negative: bool) -> wq.Query:
         parts: list[wq.Query] = []
@@ -446,7 +446,7 @@ class Compiler:
                 self.items[i].required = True
             optional_query: list[wq.Query] = []
         else:
-            optional_query = [wq.Or([c for _, c, _ in optional])] if optional else []
+            optional_query = [UnionOr([c for _, c, _ in optional])] if optional else []
         parts = [*required, *optional_query]
         query = parts[0] if len(parts) == 1 else wq.And(parts) if parts else wq.Every()
         plan = Best([i for _, _, i in optional], minimum, pairs)
@@ -515,7 +515,7 @@ def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int) -> set[s
 def _or(parts: list[wq.Query]) -> wq.Query:
     if not parts:
         return wq.NullQuery
-    return parts[0] if len(parts) == 1 else wq.Or(parts)
+    return parts[0] if len(parts) == 1 else UnionOr(parts)
 
 
 def _plain(root: q.Node) -> tuple[q.Node, ...] | None:

@@ -7,7 +7,8 @@ Used by both ways of matching (the stock path of :mod:`.match` and
   (passage text keeps no positions; see :mod:`archive.fields`);
 * :class:`AndNot`: AND NOT that also checks its first candidate (Whoosh's
   lets it through when the excluded side starts earlier);
-* :data:`DATE_ORDER`: oldest first, undated last.
+* :data:`DATE_ORDER`: oldest first, undated last;
+* :class:`UnionOr`: an OR always matched as a tree of two-way unions.
 
 Checks that run inside matchers keep to the running search's time limit
 (:data:`DEADLINE`, set by whoever matches) and raise :class:`OutOfTime`.
@@ -36,6 +37,7 @@ __all__ = [
     "InRow",
     "InRowMatcher",
     "OutOfTime",
+    "UnionOr",
     "in_row_check",
 ]
 
@@ -70,6 +72,19 @@ class DateCategorizer(sorting.Categorizer):
 
 DATE_ORDER = DateOrder()
 UNDATED = DateCategorizer.UNDATED
+
+
+class UnionOr(wq.Or):
+    """An OR matched as Whoosh matches it in a large index (a binary tree of
+    UnionMatchers), whatever the index's size and the collector.
+
+    Whoosh's OR of three or more parts preloads every match into an array in
+    an index of 5,000 documents or fewer when its collector does not ask for
+    the current match: the fast path cannot read that matcher and would walk
+    it (best match ORs a query's words, and ORs each word's fields).
+    """
+
+    matcher_type = wq.Or.DEFAULT_MATCHER
 
 
 class InRow(wq.WrappingQuery):

@@ -33,6 +33,7 @@ from whoosh import query as wq
 from .compile import Compiled
 from .match import Matches, match
 from .opened import SearchIndex
+from .queries import UnionOr
 
 __all__ = ["GROUP_PASSAGES", "VIEWS", "Entry", "Ranked", "rank"]
 
@@ -122,7 +123,7 @@ def rank(
         for i in best.optional:
             meta = [m for m in items[i].meta.values() if m is not wq.NullQuery]
             held[i] = text_ids[i] | (
-                _ids(index, searcher, wq.Or(meta), clock, fast) if meta else set()
+                _ids(index, searcher, UnionOr(meta), clock, fast) if meta else set()
             )
         n = len(best.optional)
         pairs = [_ids(index, searcher, p, clock, fast) for p in best.pairs]
@@ -143,7 +144,7 @@ def rank(
         own = _ids(
             index,
             searcher,
-            wq.Or([wq.Term("passage_theme_tree", t) for t in sorted(set(themes))]),
+            UnionOr([wq.Term("passage_theme_tree", t) for t in sorted(set(themes))]),
             clock,
             fast,
         )
@@ -247,7 +248,7 @@ def _matched_on(
             if q is not wq.NullQuery:
                 fields[name].append(q)
     for name, queries in fields.items():
-        ids = _ids(index, searcher, wq.Or(queries), clock, fast)
+        ids = _ids(index, searcher, UnionOr(queries), clock, fast)
         for e in entries:
             if e.first_doc in ids:
                 e.matched_on.append(name)

@@ -21,7 +21,7 @@ from .. import query as q
 from ..analysis import fold, is_stopword
 from ..fields import TEXT_FIELDS, pair_terms, pairs_field
 from . import fastpath
-from .queries import AndNot, InRow, UnionOr
+from .queries import AndNot, DateFilter, InRow, UnionOr
 
 __all__ = [
     "MODES",
@@ -182,7 +182,8 @@ class Compiler:
         if isinstance(node, q.DateRange):
             # Undated passages are stored with 0: an open start must not reach them.
             low = node.low if node.low is not None else 1
-            return wq.NumericRange("date_sort", low, node.high, constantscore=True)
+            high = node.high if node.high is not None else 99_999_999
+            return DateFilter(low, high)
         if isinstance(node, q.Filter):
             return self._filter(node)
         raise TypeError(node)  # pragma: no cover - the parser makes only the nodes above

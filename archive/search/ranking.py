@@ -44,7 +44,6 @@ COORD_POWER = 2.0
 PAIR_BOOST = 0.5
 #: A passage tagged with a theme: itself, over one that inherits it from its testimony.
 OWN_THEME_BOOST = 1.5
-_ALL = 10**9
 
 
 @dataclass
@@ -106,19 +105,27 @@ def rank(
     fast: bool,
 ) -> Ranked:
     clock = _Clock(time_limit)
-    order = "relevance" if compiled.scored else "index"
-    found = match(index, searcher, query, order, 0, _ALL, clock.left(), fast)
+    if compiled.scored:
+        found = match(index, searcher, query, "relevance", 0, None, clock.left(), fast)
+        scores = {d: float(s or 0.0) for s, d in found.page}
+        if found.timed_out:  # a search cut short may have matched more than it scored
+            for d in found.docs:
+                scores.setdefault(d, 0.0)
+    else:
+        found = match(index, searcher, query, "index", 0, 0, clock.left(), fast)
+        scores = dict.fromkeys(found.docs, 0.0)
     clock.timed_out = found.timed_out
-    scores = {d: float(s or 0.0) for s, d in found.page}
-    for d in found.docs:  # a search cut short may have matched more than it ranked
-        scores.setdefault(d, 0.0)
     items = compiled.items
-    text_ids = [_ids(index, searcher, item.text, clock, fast) for item in items]
-    in_text = set().union(*text_ids) if text_ids else set()
+    best = compiled.best
+    presence = best is not None and bool(best.optional)
+    if presence or any(m is not wq.NullQuery for item in items for m in item.meta.values()):
+        text_ids = [_ids(index, searcher, item.text, clock, fast) for item in items]
+        in_text = set().union(*text_ids) if text_ids else set()
+    else:  # no word of the query is in a title, narrator or place: every match is in text
+        text_ids, in_text = [], None
 
     missing: dict[int, list[str]] = {}
-    best = compiled.best
-    if best is not None and best.optional:
+    if presence:
         held = {}
         for i in best.optional:
             meta = [m for m in items[i].meta.values() if m is not wq.NullQuery]
@@ -153,7 +160,7 @@ def rank(
                 scores[d] = scores[d] * OWN_THEME_BOOST if items else 1.0
 
     if items:
-        passage_level = in_text
+        passage_level = in_text  # None: every match
     elif themes:
         passage_level = own
     else:

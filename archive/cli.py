@@ -84,19 +84,38 @@ def main(ctx: click.Context, testimonies: Path | None, index_dir: Path | None) -
     ctx.obj = resolve_config(testimonies=testimonies, index=index_dir)
 
 
+def _ledger_report(config: Config, archive: Archive, testimonies: set[str] | None = None):
+    """The ledger's own errors and the warnings about its quotes (see archive.ledger)."""
+    from .ledger import check_ledger, load_ledger
+
+    ledger = load_ledger(config.testimonies)
+    problems = check_ledger(ledger, archive, config.today_or_now(), testimonies)
+    return ledger, problems
+
+
+def _echo_ledger_warnings(problems: list) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--strict", is_flag=True,
+              help="Treat warnings about published quotes (quotes.yaml) as errors: for CI.")  # fmt: skip
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Check testimony files against the format; exit 1 if any has errors.
+def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict: bool) -> None:
+    """Check testimony files and the quote ledger; exit 1 if any has errors.
 
-    Without PATHS, checks the whole archive (and its themes.yaml). Each
-    problem is printed as FILE:LINE: message (hint).
+    Without PATHS, checks the whole archive (its themes.yaml and quotes.yaml
+    too). Each problem is printed as FILE:LINE: message (hint). A published
+    quote (quotes.yaml) that an edit changed or lost, or whose testimony is
+    no longer public, is a warning; with --strict, an error.
 
     \b
     Examples:
       archive validate
+      archive validate --strict
       archive validate testimonies/officer-left-unit-2023.md
       archive validate --json | jq '.errors[].message'
     """
@@ -106,23 +125,32 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
     checked = (
         len(files) if files is not None else len(list(iter_testimony_files(config.testimonies)))
     )
+    ledger, warnings = _ledger_report(
+        config, archive, {f.stem for f in files} if files is not None else None
+    )
+    errors = list(archive.errors) + list(ledger.errors)
     if as_json:
         _echo_json(
             {
                 "checked": checked,
                 "valid": len(archive.testimonies),
-                "errors": [e.as_dict() for e in archive.errors],
+                "errors": [e.as_dict() for e in errors],
+                "warnings": [w.as_dict() for w in [*archive.warnings, *warnings]],
             }
         )
     else:
-        for error in archive.errors:
+        for warning in archive.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        for error in errors:
             click.echo(str(error), err=True)
-        files_with_errors = len({e.path for e in archive.errors})
+        _echo_ledger_warnings(warnings)
+        files_with_errors = len({e.path for e in errors})
         click.echo(
             f"{checked} file(s) checked: {len(archive.testimonies)} valid, "
-            f"{len(archive.errors)} error(s) in {files_with_errors} file(s)"
+            f"{len(errors)} error(s) in {files_with_errors} file(s)"
+            + (f", {len(warnings)} published quote(s) to look at" if warnings else "")
         )
-    if archive.errors:
+    if errors or (strict and warnings):
         ctx.exit(1)
 
 
@@ -257,11 +285,23 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
     report = build_index(
         config, full=full, include_restricted=include_restricted, progress=not as_json
     )
+    from .ledger import Ledger, ledger_path
+
+    # The index does not keep the files' text: read them again only when there is a ledger.
+    ledger, warnings = (
+        _ledger_report(config, load_archive(config.testimonies))
+        if ledger_path(config.testimonies).exists()
+        else (Ledger(ledger_path(config.testimonies)), [])
+    )
     if as_json:
-        _echo_json(report.as_dict())
+        _echo_json(
+            {**report.as_dict(), "ledger_warnings": [w.as_dict() for w in warnings],
+             "ledger_errors": [e.as_dict() for e in ledger.errors]}
+        )  # fmt: skip
     else:
-        for error in report.errors:
+        for error in [*report.errors, *ledger.errors]:
             click.echo(str(error), err=True)
+        _echo_ledger_warnings(warnings)
         click.echo(_index_summary(report))
         if report.private is not None:
             click.echo(_index_summary(report.private))
@@ -283,9 +323,18 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
     help="Do not watch the testimony files (read-only deployments); "
     "a reindex by 'archive index' is still picked up.",
 )
+@click.option("--editor", is_flag=True,
+              help="Editor mode: 'Copy link' also records the quote in quotes.yaml. "
+                   "Loopback addresses only.")  # fmt: skip
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, debug: bool, threads: int, no_watch: bool
+    ctx: click.Context,
+    host: str,
+    port: int,
+    debug: bool,
+    threads: int,
+    no_watch: bool,
+    editor: bool,
 ) -> None:
     """Serve the web pages and JSON API (waitress), after bringing the index up to date.
 
@@ -293,17 +342,27 @@ def serve(
     themes.yaml) are applied while serving: a changed testimony is left out
     of every answer at once, and shown again when its new version is
     indexed, a second or so later. Search queries are not logged unless
-    ARCHIVE_LOG_QUERIES=1.
+    ARCHIVE_LOG_QUERIES=1. With --editor, the page's "Copy link" records the
+    selected words in the quote ledger and copies their short link; a public
+    server never writes, so --editor is refused unless HOST is loopback
+    (127.0.0.1, ::1, localhost).
 
     \b
     Examples:
       archive serve
+      archive serve --editor
       archive --testimonies ../shared/corpus/wpa serve --port 8080
       ARCHIVE_SITE_URL=https://example.org/archive/ archive serve --host 0.0.0.0
       archive serve --no-watch
     """
+    from webapp.editor import is_loopback
     from webapp.serve import serve as run_server
 
+    if editor and not is_loopback(host):
+        raise click.ClickException(
+            f"--editor writes the quote ledger: it serves on a loopback address only, not {host} "
+            "(use --host 127.0.0.1)"
+        )
     config = _config(ctx)
     if not config.testimonies.is_dir():
         raise click.ClickException(
@@ -311,7 +370,14 @@ def serve(
             "(set --testimonies DIR or ARCHIVE_TESTIMONIES)"
         )
     run_server(
-        config, host, port, debug=debug, threads=threads, announce=click.echo, watch=not no_watch
+        config,
+        host,
+        port,
+        debug=debug,
+        threads=threads,
+        announce=click.echo,
+        watch=not no_watch,
+        editor=editor,
     )
 
 
@@ -438,31 +504,88 @@ def search_command(
             click.echo(f"{name}: " + ", ".join(f"{v} ({n})" for v, n in values[:8]))
 
 
+def _cite_text(config: Config, archive: Archive, testimony_id: str, start: int, end: int,
+               fallback_url: str) -> str | None:  # fmt: skip
+    """The plain-text citation the web gives for these words: the ledger quote's short
+    link when they are in the ledger, else ``fallback_url``."""
+    from .anchors import make_anchor
+    from .citations import citation_url, make_citation, plain_text
+    from .ledger import load_ledger, placed_quotes
+    from .model import passage_offsets, public_text
+
+    today = config.today_or_now()
+    t = archive.get_public(testimony_id, today)
+    if t is None:
+        return None
+    offsets = passage_offsets(t)
+    passage = max((p.id for p in t.passages if offsets[p.id] <= start),
+                  key=lambda pid: offsets[pid], default=None)  # fmt: skip
+    anchor = make_anchor(public_text(t), start, end, testimony=t.id, passage=passage)
+    placed = placed_quotes(load_ledger(config.testimonies), archive, today).get(t.id, [])
+    quote_id = next((p.quote.id for p in placed if (p.start, p.end) == (start, end)), None)
+    url = (
+        citation_url(t.id, anchor, quote_id=quote_id, base_url=config.site_url)
+        if quote_id
+        else fallback_url
+    )
+    return plain_text(make_citation(t, anchor, url=url, accessed=today))
+
+
 @main.command("quote")
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--limit", default=3, show_default=True, type=click.IntRange(1, 20),
               help="Candidate sources to show.")  # fmt: skip
+@click.option("--cite", is_flag=True,
+              help="Record the best match in the quote ledger (quotes.yaml) and print its "
+                   "citation with the short link.")  # fmt: skip
+@click.option("--where", metavar="NOTE", help="With --cite: where the quote is published.")
 @click.pass_context
-def quote_command(ctx: click.Context, text: str, as_json: bool, limit: int) -> None:
+def quote_command(
+    ctx: click.Context, text: str, as_json: bool, limit: int, cite: bool, where: str | None
+) -> None:
     """Find where a quote comes from and how it differs from the source.
 
     Paste the quote as it stands in your draft: changed words, dropped
     punctuation and a paragraph break inside it are all fine. Each match
     shows the exact source text, its score (0-1), a word-by-word diff and a
-    citation with a link to the words. Exit status 1 if no close match.
+    citation (the web's, word for word) with a link to the words. With
+    --cite, the best match goes into the quote ledger and the citation
+    carries its short link. Exit status 1 if no close match.
 
     \b
     Examples:
       archive quote 'I was a man able to do a mans work'
+      archive quote 'I was a man able to do a mans work' --cite --where 'Story of 2026-12-08'
       archive quote "$(pbpaste)" --json | jq '.matches[0].citation'
     """
+    from .ledger import add_quote_at
     from .quotecheck import check_quote
 
     config = _config(ctx)
     result = check_quote(config.public_index, text, limit=limit, base_url=config.site_url)
+    wanted = [config.testimonies / f"{m.testimony}.md" for m in result.matches]
+    archive = load_archive(
+        config.testimonies, paths=[p for p in dict.fromkeys(wanted) if p.is_file()]
+    )
+    recorded = None
+    if cite and result.found:
+        best = result.matches[0]
+        t = archive.get_public(best.testimony, config.today_or_now())
+        if t is None:
+            raise click.ClickException(f"{best.testimony} is not public: nothing was recorded")
+        recorded, _ = add_quote_at(config.testimonies, t, best.start, best.end, where=where,
+                                   today=config.today_or_now())  # fmt: skip
+    citations = [
+        _cite_text(config, archive, m.testimony, m.start, m.end, m.url) for m in result.matches
+    ]
     if as_json:
-        _echo_json(result.as_dict())
+        data = result.as_dict()
+        for match, citation in zip(data["matches"], citations, strict=True):
+            match["citation_text"] = citation
+        if cite:
+            data["ledger"] = recorded.as_dict() if recorded else None
+        _echo_json(data)
     else:
         color = sys.stdout.isatty()
         if not result.matches:
@@ -478,10 +601,142 @@ def quote_command(ctx: click.Context, text: str, as_json: bool, limit: int) -> N
                 new = click.style(op["quoted"], fg="green") if color else op["quoted"]
                 click.echo(f"   {op['op']}: {old!s} -> {new!s}" if op["op"] == "replace"
                            else f"   {op['op']}: {op['source'] or op['quoted']}")  # fmt: skip
-            cite = ", ".join(x for x in (c.narrator, c.date, c.source, c.license) if x)
-            click.echo(f"   Cite: {c.title}" + (f" ({cite})" if cite else "") + f". {c.url}")
+            click.echo(f"   Cite: {citations[number - 1] or match.url}")
+        if recorded is not None:
+            click.echo(f"Recorded in the quote ledger as {recorded.id}.")
+    if cite and not result.found:
+        click.echo("No close match: nothing was recorded in the ledger.", err=True)
     if not result.found:
         ctx.exit(1)
+
+
+@main.group()
+def quotes() -> None:
+    """The quote ledger (quotes.yaml): quotes the newsroom has cited or published."""
+
+
+def _quote_line(q, config: Config) -> str:
+    from .urls import quote_url
+
+    words = " ".join(q.exact.split())
+    words = words if len(words) <= 80 else words[:79] + "…"
+    note = f" ({q.where})" if q.where else ""
+    return f"{q.id}  {quote_url(q.id, config.site_url)}  {q.testimony}#{q.passage or ''}  " \
+           f"{q.cited}{note}\n    “{words}”"  # fmt: skip
+
+
+@quotes.command("add")
+@click.argument("testimony")
+@click.argument("words")
+@click.option("--where", metavar="NOTE", help="Where the quote is published (a note).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def quotes_add(ctx: click.Context, testimony: str, words: str, where: str | None,
+               as_json: bool) -> None:  # fmt: skip
+    """Record WORDS of the public TESTIMONY in the ledger and print their citation.
+
+    The words must occur once in the testimony's public text (spacing may
+    differ) and must not touch a redaction. Adding the same words again
+    gives the entry already there.
+
+    \b
+    Examples:
+      archive quotes add officer-left-unit-2023 "the battalion has a queue"
+      archive quotes add officer-left-unit-2023 "the battalion has a queue" --where "Story of 2026-12-08"
+    """
+    from .ledger import add_quote
+    from .urls import quote_url
+
+    config = _config(ctx)
+    archive = _load(ctx)
+    quote, new = add_quote(config.testimonies, archive, testimony, words, where=where,
+                           today=config.today_or_now())  # fmt: skip
+    url = quote_url(quote.id, config.site_url)
+    citation = _cite_text(config, archive, quote.testimony, quote.start, quote.end, url)
+    if as_json:
+        _echo_json({**quote.as_dict(), "url": url, "new": new, "citation": citation})
+        return
+    click.echo(("Added " if new else "Already in the ledger: ") + _quote_line(quote, config))
+    click.echo(f"Cite: {citation}")
+
+
+@quotes.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def quotes_list(ctx: click.Context, as_json: bool) -> None:
+    """Every quote in the ledger, with its short link.
+
+    \b
+    Example:
+      archive quotes list --json | jq '.[].id'
+    """
+    from .ledger import load_ledger
+    from .urls import quote_url
+
+    config = _config(ctx)
+    ledger = load_ledger(config.testimonies)
+    for error in ledger.errors:
+        click.echo(str(error), err=True)
+    if as_json:
+        _echo_json(
+            [{**q.as_dict(), "url": quote_url(q.id, config.site_url)} for q in ledger.quotes]
+        )
+    else:
+        for q in ledger.quotes:
+            click.echo(_quote_line(q, config))
+        click.echo(f"{len(ledger.quotes)} quote(s) in {ledger.path}")
+    if ledger.errors:
+        ctx.exit(1)
+
+
+@quotes.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 on any warning too (for CI).")
+@click.pass_context
+def quotes_check(ctx: click.Context, as_json: bool, strict: bool) -> None:
+    """Check every ledger quote against the current text.
+
+    Warns about a quote an edit has changed (old and new words), one that is
+    no longer found, and one whose testimony is no longer public. A quote
+    that only moved is fine. Exit 1 on errors in quotes.yaml, and with
+    --strict on warnings too.
+
+    \b
+    Examples:
+      archive quotes check
+      archive quotes check --strict --json
+    """
+    config = _config(ctx)
+    ledger, warnings = _ledger_report(config, _load(ctx))
+    if as_json:
+        _echo_json({"quotes": len(ledger.quotes), "errors": [e.as_dict() for e in ledger.errors],
+                    "warnings": [w.as_dict() for w in warnings]})  # fmt: skip
+    else:
+        for error in ledger.errors:
+            click.echo(str(error), err=True)
+        _echo_ledger_warnings(warnings)
+        click.echo(f"{len(ledger.quotes)} quote(s) checked: {len(ledger.errors)} error(s), "
+                   f"{len(warnings)} warning(s)")  # fmt: skip
+    if ledger.errors or (strict and warnings):
+        ctx.exit(1)
+
+
+@quotes.command("remove")
+@click.argument("quote_id")
+@click.pass_context
+def quotes_remove(ctx: click.Context, quote_id: str) -> None:
+    """Remove one quote from the ledger (its lines only; the rest of the file stays).
+
+    Its short link stops working: remove only a quote that was never published.
+
+    \b
+    Example:
+      archive quotes remove k7f3q2m
+    """
+    from .ledger import remove_quote
+
+    quote = remove_quote(_config(ctx).testimonies, quote_id)
+    click.echo(f"Removed {quote.id} ({quote.testimony}).")
 
 
 @main.command("export")

@@ -94,7 +94,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,7 @@ from .model import (
     decade_of,
     passage_offsets,
 )
-from .parse import iter_testimony_files, parse_file
+from .parse import account_statuses, iter_testimony_files, parse_file
 from .progress import progress
 from .themes import load_vocabulary
 
@@ -493,7 +493,11 @@ def indexed_testimonies(path: str | Path) -> dict[str, str] | None:
     manifest = _read_manifest(Path(path) / name) if name else None
     if manifest is None:
         return None
-    return {entry["id"]: entry["hash"] for entry in manifest.get("testimonies", {}).values()}
+    # The file's own hash: a version of an account has its shared status appended.
+    return {
+        entry["id"]: entry["hash"].split(":", 1)[0]
+        for entry in manifest.get("testimonies", {}).values()
+    }
 
 
 def _read_manifest(directory: Path) -> dict | None:
@@ -702,19 +706,40 @@ class _Entry:
     stat: list[int] | None = None  # [size, mtime_ns] seen before the file was read
 
 
+def _bound_hash(content_hash: str, binding: tuple | None) -> str:
+    """A file's hash for the manifest, with the status its account imposes on it (if
+    any): a change of the original's status then reprocesses its translations."""
+    return content_hash if binding is None else f"{content_hash}:{binding[0]}:{binding[1]}"
+
+
 def _process(
-    item: str | Testimony, vocabulary: Vocabulary, today: dt.date, private: bool
+    item: str | Testimony,
+    vocabulary: Vocabulary,
+    today: dt.date,
+    private: bool,
+    bindings: dict | None = None,
 ) -> tuple[_Entry | None, list[dict], list[ValidationError]]:
     """Parse one file (unless given parsed) and make its documents if it belongs here."""
     stat = None
-    if isinstance(item, Testimony):
+    if isinstance(item, Testimony):  # from a loaded archive: its account already applied
         t = item
+        binding = (bindings or {}).get(t.id)
+        if binding is not None:
+            t = replace(t, content_hash=_bound_hash(t.content_hash, binding))
     else:
         stat = _file_stat(item)  # before reading: a later write changes it
         try:
             t = parse_file(item, vocabulary)
         except ValidationErrors as exc:
             return None, [], exc.errors
+        binding = (bindings or {}).get(t.id)
+        if binding is not None:  # a translation shares its account's status (FORMAT 1.1)
+            t = replace(
+                t,
+                status=binding[0],
+                publish_after=binding[1],
+                content_hash=_bound_hash(t.content_hash, binding),
+            )
     included = private or t.is_public(today)
     docs = _documents(t, vocabulary, private) if included else []
     until = None
@@ -813,7 +838,12 @@ def _segment_writer(ix: FileIndex) -> SegmentWriter:
 
 
 def _write_segment(
-    directory: str, items: list, vocabulary: Vocabulary, today: dt.date, private: bool
+    directory: str,
+    items: list,
+    vocabulary: Vocabulary,
+    today: dt.date,
+    private: bool,
+    bindings: dict | None = None,
 ) -> _SegmentResult:
     """Parse ``items`` and write their documents as one new segment of ``directory``.
 
@@ -826,7 +856,7 @@ def _write_segment(
     writer = _segment_writer(ix)
     entries, errors = [], []
     for item in items:
-        entry, docs, errs = _process(item, vocabulary, today, private)
+        entry, docs, errs = _process(item, vocabulary, today, private, bindings)
         errors += errs
         if entry is not None:
             entries.append(entry)
@@ -883,6 +913,8 @@ class _Source:
     vocabulary: Vocabulary
     directory: Path | None = None
     archive: Archive | None = None
+    #: Testimony id -> the status its account imposes (a loaded archive has applied them).
+    bindings: dict = field(default_factory=dict)
 
     def items(self) -> tuple[list, list[int]]:
         """Every work item with its size, in file-name order."""
@@ -910,7 +942,8 @@ class _Source:
         """
         if self.archive is not None:
             return {
-                t.path.name: (t.content_hash, t, None) for t in self.archive.testimonies.values()
+                t.path.name: (_bound_hash(t.content_hash, self.bindings.get(t.id)), t, None)
+                for t in self.archive.testimonies.values()
             }
         known = known or {}
         result = {}
@@ -918,10 +951,13 @@ class _Source:
             stat = _file_stat(p)
             entry = known.get(p.name)
             if stat is not None and entry is not None and entry.get("stat") == stat:
-                result[p.name] = (entry["hash"], str(p), stat)
+                # The file is unchanged, its account's status may not be: bind it anew.
+                digest = entry["hash"].split(":")[0]
+                result[p.name] = (_bound_hash(digest, self.bindings.get(p.stem)), str(p), stat)
                 continue
             try:
-                result[p.name] = (hashlib.sha256(p.read_bytes()).hexdigest(), str(p), stat)
+                digest = hashlib.sha256(p.read_bytes()).hexdigest()
+                result[p.name] = (_bound_hash(digest, self.bindings.get(p.stem)), str(p), stat)
             except OSError:
                 result[p.name] = ("", str(p), None)  # unreadable: parse_file reports it
         return result
@@ -1085,7 +1121,7 @@ class _Builder:
 
     def write_segments(self, directory: str) -> list[_SegmentResult]:
         items, sizes = self.source.items()
-        args = (self.source.vocabulary, self.today, self.private)
+        args = (self.source.vocabulary, self.today, self.private, self.source.bindings)
         workers = _worker_count() if sum(sizes) > INLINE_BYTES else 1
         with self.progress_bar(len(items)) as advance:
             if workers <= 1:
@@ -1164,7 +1200,9 @@ class _Builder:
             return False
         new_docs: dict[str, list[dict]] = {}
         for item in to_process:
-            entry, docs, errs = _process(item, self.source.vocabulary, self.today, self.private)
+            entry, docs, errs = _process(
+                item, self.source.vocabulary, self.today, self.private, self.source.bindings
+            )
             report.errors += errs
             if entry is not None:
                 entries.append(entry)
@@ -1341,7 +1379,12 @@ def _check_withdrawn(storage: FileStorage, segments: list, withdrawn: set[str]) 
 
 def _load_source(config: Config, archive: Archive | None) -> _Source:
     if archive is not None:
-        return _Source(archive.vocabulary, archive=archive)
+        bindings = {
+            t.id: (t.status, t.publish_after)
+            for t in archive.testimonies.values()
+            if t.translation_of or archive.translations(t)
+        }
+        return _Source(archive.vocabulary, archive=archive, bindings=bindings)
     if not config.testimonies.is_dir():
         raise IndexError_(
             f"{config.testimonies}: no such directory",
@@ -1349,7 +1392,11 @@ def _load_source(config: Config, archive: Archive | None) -> _Source:
         )
     # A broken themes.yaml stops the run (ValidationErrors): indexing without
     # it would drop every testimony that uses a theme from the public index.
-    return _Source(load_vocabulary(config.testimonies), directory=config.testimonies)
+    return _Source(
+        load_vocabulary(config.testimonies),
+        directory=config.testimonies,
+        bindings=account_statuses(config.testimonies),
+    )
 
 
 def build_index(

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+
+from .errors import ValidationError
 
 __all__ = [
     "REDACTED_MARKER",
@@ -29,6 +31,7 @@ __all__ = [
     "PartialDate",
     "decade_of",
     "public_text",
+    "stricter_status",
     "PASSAGE_SEPARATOR",
 ]
 
@@ -240,7 +243,29 @@ class Archive:
     vocabulary: Vocabulary
     testimonies: dict[str, Testimony]
     errors: list = field(default_factory=list)  # list[ValidationError]
+    warnings: list = field(default_factory=list)  # list[ValidationError]: reported, not fatal
     _grouped: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def bind_translations(self) -> None:
+        """A translation is public only while its original is public too (FORMAT 1.1): the
+        stricter status and the later embargo of an account apply to all its versions.
+        Applied once, here, so every reader of the archive judges the versions alike;
+        each version whose own file says otherwise gets a warning."""
+        for members in self._accounts().values():
+            status, until = stricter_status((t.status, t.publish_after) for t in members)
+            for t in members:
+                if (t.status, t.publish_after) == (status, until):
+                    continue
+                self.warnings.append(
+                    _warning(
+                        t.path,
+                        f"its account's versions differ in status: it is treated as {status}"
+                        + (f" until {until}" if until else "")
+                        + f", like {', '.join(m.id for m in members if m is not t)}",
+                    )
+                )
+                self.testimonies[t.id] = replace(t, status=status, publish_after=until)
+        self._grouped = None
 
     def public(self, today: dt.date | None = None) -> list[Testimony]:
         return [t for t in self.testimonies.values() if t.is_public(today)]
@@ -274,3 +299,23 @@ class Archive:
             grouped = {root: sorted(m.values(), key=lambda t: t.id) for root, m in accounts.items()}
             self._grouped = (key, grouped)
         return self._grouped[1]
+
+
+_STRICTNESS = {"public": 0, "embargoed": 1, "restricted": 2}
+
+
+def stricter_status(versions) -> tuple[str, PartialDate | None]:
+    """The strictest status of several versions, with the latest embargo among them."""
+    status, until = "public", None
+    for s, after in versions:
+        if _STRICTNESS.get(s, 2) > _STRICTNESS[status]:
+            status = s if s in _STRICTNESS else "restricted"
+        later = until is None or (after is not None and after.last_day > until.last_day)
+        if s == "embargoed" and after is not None and later:
+            until = after
+    return status, (until if status == "embargoed" else None)
+
+
+def _warning(path: Path, message: str) -> ValidationError:
+    return ValidationError(path, None, message, hint="give the original and its translations "
+                           "the same status and publish_after")  # fmt: skip

@@ -1,9 +1,17 @@
 """Read testimony files: front matter, passages, redactions, with file:line errors.
 
-The body is rendered by python-markdown (``attr_list``), with three changes
-that make it safe and traceable: raw HTML is treated as text (testimony
-files are never trusted), ``[words]{.redact}`` becomes a redaction span, and
-the top-level block parser records which source lines each block came from.
+Redact first, render second: :func:`archive.redaction.public_source` replaces every
+redaction in the raw body by a placeholder before python-markdown sees it, and only
+that public source is rendered. Every public form (HTML, plain text, ids, index,
+export) is made from it; the private text is the rendered text with the placeholders
+given back their words, for the archivist's private index. Per construct: a
+placeholder in text (paragraph, heading, list, quote, link text, code) becomes the
+``[redacted]`` marker; in a title or an image's alt text, the marker in place; in a
+link's or image's address (inline, autolink or reference definition), the address is
+dropped and the link becomes plain text. Look-alike markup, redaction markup in the
+front matter and control characters are errors. python-markdown otherwise renders as
+usual (``attr_list``), with raw HTML treated as text (testimony files are never
+trusted) and the top-level block parser recording which source lines made each block.
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ from pathlib import Path
 import markdown
 import nh3
 from markdown.blockparser import State
-from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE, AtomicString
 from slugify import slugify
@@ -39,11 +46,28 @@ from .model import (
     Passage,
     Testimony,
     Vocabulary,
+    stricter_status,
+)
+from .redaction import (
+    PLACEHOLDER_RE,
+    PLACEHOLDER_RUN_RE,
+    PublicSource,
+    conceal,
+    control_character_errors,
+    front_matter_errors,
+    public_source,
 )
 from .themes import load_vocabulary
 from .yamlsafe import load_mapping
 
-__all__ = ["MAX_FILE_BYTES", "iter_testimony_files", "load_archive", "parse_file", "parse_text"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "account_statuses",
+    "iter_testimony_files",
+    "load_archive",
+    "parse_file",
+    "parse_text",
+]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 REQUIRED = ("id", "title")
@@ -70,7 +94,6 @@ ATTR_LINE_RE = re.compile(r"^\s*(?:>\s*)*\{:?[^}\n]*\}\s*$")  # also inside a bl
 LEFTOVER_ATTRS_RE = re.compile(r"\{:[^}\n]*\}|\{\s*[.#][^}\n]*\}|\{[^}\n]*\bredact", re.I)
 NESTED_BLOCKS = ("p", "ul", "ol", "li", "blockquote", "pre")
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[*+-]|\d+\.)\s")
-REDACT_RE = r"\[((?:[^\[\]\\]|\\.)+)\]\{:?\s*\.redact\s*\}"
 PASSAGE_ATTRS = {"id", "themes", "class", "t"}
 INLINE_ATTRS = {"a": {"href", "title"}, "span": {"class"}, "img": {"src", "alt", "title"}}
 ALLOWED_TAGS = {
@@ -226,14 +249,6 @@ def _theme_hint(vocabulary: Vocabulary) -> str:
 # --- body ------------------------------------------------------------------
 
 
-class _RedactProcessor(InlineProcessor):
-    def handleMatch(self, m, data):  # noqa: N802 - python-markdown's API
-        el = etree.Element("span")
-        el.set("class", "redact")
-        el.text = m.group(1)
-        return el, m.start(0), m.end(0)
-
-
 #: Inline patterns whose every match holds one of the characters of ``_INLINE_TRIGGER``:
 #: code and escapes need ` or \\, links, images, references and redactions [, autolinks <,
 #: entities &, emphasis * or _, and a hard line break two spaces before a newline.
@@ -242,7 +257,7 @@ _TRIGGERED_PATTERNS = frozenset(
         "backtick", "escape", "reference", "link", "image_link", "image_reference",
         "short_reference", "short_image_ref", "autolink", "linebreak", "entity",
         "em_strong", "em_strong2", "not_strong", "strong", "emphasis", "emphasis2",
-        "strong_em", "em_strong_underscore", "redact",
+        "strong_em", "em_strong_underscore",
     }
 )  # fmt: skip
 _INLINE_TRIGGER = re.compile(r"[`\\\[<&*_\x02]|  \n")
@@ -281,7 +296,6 @@ def _make_markdown() -> markdown.Markdown:
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
     md.inlinePatterns.deregister("automail")
-    md.inlinePatterns.register(_RedactProcessor(REDACT_RE, md), "redact", 175)
     md.treeprocessors.register(_Capture(md), "capture", -10)
     if _skips_plain_text(md):
         md.treeprocessors.register(_PlainText(md), "plain_text", 21)  # "inline" is 20
@@ -370,15 +384,27 @@ def _is_redacted(el: etree.Element) -> bool:
     return "redact" in (el.get("class") or "").split()
 
 
-def _publicise(el: etree.Element, whole: bool) -> etree.Element:
-    """The only public form: a copy with every redaction replaced by the marker (the
-    element itself when it holds none; neither is changed afterwards).
+def _has_placeholder(el: etree.Element) -> bool:
+    return any(
+        PLACEHOLDER_RE.search(e.text or "")
+        or PLACEHOLDER_RE.search(e.tail or "" if e is not el else "")
+        or any(PLACEHOLDER_RE.search(v) for v in e.attrib.values())
+        for e in el.iter()
+    )
 
-    Any element marked ``.redact`` is emptied, whatever its tag or depth (a
-    span, a nested list item, the second paragraph of an item), so a redaction
-    placed somewhere unusual still fails closed.
+
+def _publicise(el: etree.Element, whole: bool) -> etree.Element:
+    """The only public form: a copy in which every placeholder of the public source has
+    become the marker (the element itself when it holds none; neither changes afterwards).
+
+    Per construct: in text (a paragraph, heading, link text, code) a placeholder becomes
+    ``<span class="redacted">[redacted]</span>``; in a link's or image's title and an
+    image's alt text, the marker in place; a link's ``href`` or an image's ``src`` that
+    holds one is dropped, and the link becomes plain text (an autolink shows its address
+    with the marker). Any element marked ``.redact`` (a passage, a nested list item, the
+    second paragraph of an item) is emptied to the marker, whatever its tag or depth.
     """
-    if not whole and not any(_is_redacted(e) for e in el.iter()):
+    if not whole and not any(_is_redacted(e) for e in el.iter()) and not _has_placeholder(el):
         return el  # nothing to replace: the element is its own public form
     copy = deepcopy(el)
     targets = [copy] if whole else [e for e in copy.iter() if _is_redacted(e)]
@@ -389,7 +415,50 @@ def _publicise(el: etree.Element, whole: bool) -> etree.Element:
         if target is not copy:
             target.attrib.clear()
             target.set("class", "redacted")
+    for e in list(copy.iter()):
+        for name, value in list(e.attrib.items()):
+            if not PLACEHOLDER_RE.search(value):
+                continue
+            if name in ("title", "alt"):
+                e.set(name, conceal(value, REDACTED_MARKER))
+            else:  # an address (href, src) cannot show a marker: it goes
+                del e.attrib[name]
+        if e.tag == "a" and "href" not in e.attrib:
+            # The link becomes its text; the marker says an address was there, unless
+            # the text shows one already (an autolink's text is its address).
+            e.tag = "span"
+            e.attrib.clear()
+            if not PLACEHOLDER_RE.search(_text(e)):
+                e.append(_marker(""))
+    for parent in list(copy.iter()):
+        pieces = _pieces(parent.text)
+        if pieces:
+            parent.text = pieces[0] or None
+            for i, after in enumerate(pieces[1:]):
+                parent.insert(i, _marker(after))
+        for child in list(parent):
+            pieces = _pieces(child.tail)
+            if pieces:
+                child.tail = pieces[0] or None
+                at = list(parent).index(child)
+                for i, after in enumerate(pieces[1:], start=1):
+                    parent.insert(at + i, _marker(after))
     return copy
+
+
+def _pieces(text: str | None) -> list[str] | None:
+    """Text around each placeholder run (a marker goes between pieces), or None."""
+    if not text or not PLACEHOLDER_RE.search(text):
+        return None
+    return PLACEHOLDER_RUN_RE.split(text)[0::2]
+
+
+def _marker(tail: str) -> etree.Element:
+    span = etree.Element("span")
+    span.set("class", "redacted")
+    span.text = REDACTED_MARKER
+    span.tail = tail or None
+    return span
 
 
 def _inner_html(el: etree.Element) -> str:
@@ -450,10 +519,15 @@ def _item_lines(lines: list[str], first: int, last: int, first_line: int) -> lis
 
 class _BodyParser:
     def __init__(self, path: str, body: str, first_line: int, vocabulary: Vocabulary) -> None:
-        self.path, self.body, self.first_line = path, body, first_line
+        self.path, self.first_line = path, first_line
         self.vocabulary = vocabulary
-        self.lines = body.split("\n")
-        self.errors: list[ValidationError] = []
+        self.errors: list[ValidationError] = control_character_errors(body, path, first_line)
+        # Redact first, render second: only the public source is ever rendered. It has
+        # the body's lines, so offsets and line numbers below are read in it.
+        self.source: PublicSource = public_source(body, path, first_line)
+        self.errors += self.source.errors
+        self.body = self.source.text
+        self.lines = self.body.split("\n")
 
     def error(self, line: int, message: str, hint: str | None = None) -> None:
         self.errors.append(ValidationError(self.path, line, message, hint=hint))
@@ -496,6 +570,7 @@ class _BodyParser:
                 items.append(self.passage(li, "li", begin, stop))
             return Block(el.tag, tuple(items))
         self.check_attributes(el, first, set() if el.tag == "hr" else {"id", "class"})
+        self.check_redacted_whole(el, first)
         public = _publicise(el, _is_redacted(el))
         self.check_leftovers(el, first)
         heading_id = el.get("id")
@@ -515,6 +590,20 @@ class _BodyParser:
                     hint="write [words]{.redact} inline, or one {: ... } line right after the "
                     "passage; escape a literal brace as \\{",
                 )
+
+    def check_redacted_whole(self, el: etree.Element, line: int) -> None:
+        """Every element Markdown marked ``.redact`` holds placeholders only: else the
+        scanner did not see where its passage begins, and the file is refused."""
+        for e in el.iter():
+            if _is_redacted(e) and PLACEHOLDER_RE.sub("", _text(e)).strip():
+                self.error(
+                    line,
+                    "the passage this '{: .redact }' line closes could not be found before "
+                    "rendering, so it cannot be redacted safely",
+                    hint="put a blank line before the passage and its '{: .redact }' line "
+                    "right after its last line",
+                )
+                return
 
     def check_attributes(self, el: etree.Element, line: int, allowed: set[str]) -> None:
         for name in el.attrib:
@@ -562,6 +651,7 @@ class _BodyParser:
         self.check_attributes(el, where, PASSAGE_ATTRS)
         _tidy_whitespace(el)
         whole = _is_redacted(el)
+        self.check_redacted_whole(el, where)
         public_el = _publicise(el, whole)
         self.check_leftovers(el, first)
         public = _text(public_el)
@@ -588,7 +678,8 @@ class _BodyParser:
         indent = re.match(r"\s*", self.lines[first - self.first_line]).group(0)
         if kind == "li":
             indent = " " * (LIST_ITEM_RE.match(self.lines[first - self.first_line]).end())
-        private, html_text = _text(el), _inner_html(public_el)
+        rendered = _text(el)
+        private, html_text = self.source.reveal(rendered), _inner_html(public_el)
         return Passage(
             id=explicit or _derived_id(public),
             kind=kind,
@@ -600,7 +691,12 @@ class _BodyParser:
             themes=tuple(t for t in themes if t in self.vocabulary),
             speaker=_speaker(public_el),
             redacted=whole,
-            redactions=tuple(_text(e) for e in el.iter() if e is not el and _is_redacted(e)),
+            redactions=self.source.inline_secrets(
+                rendered + "".join(v for e in el.iter() for v in e.attrib.values())
+            )
+            + tuple(
+                self.source.reveal(_text(e)) for e in el.iter() if e is not el and _is_redacted(e)
+            ),
             explicit_id=explicit is not None,
             line=first,
             end_line=last,
@@ -669,10 +765,21 @@ def parse_text(
     front, body, body_line = _split_front_matter(text, where)
     data, key_lines = load_mapping(front, where, first_line=2)
     fields, errors = _front_matter(data, key_lines, where, path.stem, vocabulary)
+    errors += front_matter_errors(data, key_lines, where)
     body_parser = _BodyParser(where, body, body_line, vocabulary)
-    blocks = body_parser.parse()
+    try:
+        blocks = body_parser.parse()
+    except RecursionError:
+        # python-markdown recurses once per level of nesting (emphasis, lists, quotes):
+        # a hostile body must cost one error for its file, not the whole archive.
+        blocks = ()
+        body_parser.error(
+            body_line + body[: len(body) - len(body.lstrip())].count("\n"),
+            "the body's markup is nested too deeply to be read",
+            hint="look for long runs of '*', '_', '>' or list markers; escape them as \\*",
+        )
     errors += body_parser.errors
-    if not any(b.passages for b in blocks):
+    if not any(b.passages for b in blocks) and not body_parser.errors:
         errors.append(ValidationError(where, body_line, "the body has no passages"))
     if errors:
         raise ValidationErrors(sorted(errors, key=lambda e: e.line or 0))
@@ -696,7 +803,7 @@ def parse_file(path: str | Path, vocabulary: Vocabulary | None = None) -> Testim
         return parse_text(text, path, vocabulary, hashlib.sha256(raw).hexdigest())
     except ValidationError as exc:
         raise ValidationErrors([exc]) from None
-    except (ValidationErrors, RecursionError, MemoryError):
+    except (ValidationErrors, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the archive
         error = ValidationError(
@@ -745,7 +852,9 @@ def load_archive(
                     hint="check the id of the original testimony",
                 )
             )
-    return Archive(directory, vocabulary, testimonies, errors)
+    archive = Archive(directory, vocabulary, testimonies, errors)
+    archive.bind_translations()
+    return archive
 
 
 def _key_line(path: Path, key: str) -> int | None:
@@ -753,3 +862,36 @@ def _key_line(path: Path, key: str) -> int | None:
         if line.startswith(f"{key}:"):
             return number
     return None
+
+
+def account_statuses(directory: str | Path) -> dict[str, tuple[str, PartialDate | None]]:
+    """The status an account's versions share (FORMAT 1.1), for each version of an account
+    (an original with translations): what :meth:`Archive.bind_translations` applies, read from the
+    front matter alone for readers that parse files one by one (the index's workers)."""
+    heads: dict[str, dict] = {}
+    for path in iter_testimony_files(directory):
+        try:
+            text = _decode(path.read_bytes(), str(path))
+            front = _split_front_matter(text, str(path))[0]
+            data = load_mapping(front, str(path), first_line=2)[0]
+        except (OSError, ValidationError):
+            continue  # the file's own parse reports it
+        heads[path.stem] = data
+    accounts: dict[str, set[str]] = {}
+    for tid, data in heads.items():
+        original = data.get("translation_of")
+        if isinstance(original, str) and original in heads:
+            accounts.setdefault(original, {original}).add(tid)
+    result = {}
+    for members in accounts.values():
+        versions = {}
+        for tid in members:
+            status = heads[tid].get("status", "public")
+            try:
+                after = _partial_date(heads[tid]["publish_after"], "", 0, "publish_after")
+            except (KeyError, ValidationError):
+                after = None
+            versions[tid] = (status if status in STATUSES else "restricted", after)
+        shared = stricter_status(versions.values())
+        result.update(dict.fromkeys(versions, shared))
+    return result

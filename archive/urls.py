@@ -12,18 +12,22 @@ from urllib.parse import quote
 
 __all__ = [
     "ANCHOR_PARAM",
+    "QUOTE",
     "TESTIMONY",
     "THEME",
     "Quoting",
     "join_base",
     "quote_all",
     "quote_path",
+    "quote_url",
     "testimony_url",
     "theme_url",
 ]
 
 TESTIMONY = "/t/<testimony_id>/"
 THEME = "/themes/<slug>/"
+#: A quote in the ledger (``archive.ledger``): short enough to print.
+QUOTE = "/q/<quote_id>/"
 #: The query parameter carrying a quote anchor in its compact form.
 ANCHOR_PARAM = "a"
 
@@ -95,3 +99,8 @@ def testimony_url(
 
 def theme_url(slug: str, base_url: str = "") -> str:
     return join_base(base_url, THEME.replace("<slug>", quote_path(slug)))
+
+
+def quote_url(quote_id: str, base_url: str = "") -> str:
+    """The short link of a ledger quote (its id is a few letters and digits)."""
+    return join_base(base_url, QUOTE.replace("<quote_id>", quote_path(quote_id)))

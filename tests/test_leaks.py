@@ -210,7 +210,31 @@ def write_leak_archive(directory: Path) -> Path:
         extra = f"\n**A:** They called it [{secret} crossing]{{.redact}} after the war.\n"
         text = _withheld(language, testimony_id, word, "embargoed", extra)
         (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
+    _write_ledger(directory)
     return directory
+
+
+def _write_ledger(directory: Path) -> None:
+    """A quote ledger with a quote of every testimony: as if each had been cited while
+    public and the withheld ones restricted or embargoed since. Their /q/ pages are crawled."""
+    import datetime as dt
+
+    from archive.anchors import make_anchor
+    from archive.ledger import LedgerQuote, entry_text, new_id
+    from archive.model import passage_offsets, public_text
+
+    archive = load_archive(directory)
+    entries, taken = [], set()
+    for t in sorted(archive.testimonies.values(), key=lambda t: t.id):
+        p = max(t.passages, key=lambda p: len(p.public_text))
+        start = passage_offsets(t)[p.id]
+        words = p.public_text.split("[redacted]")[0].rstrip()
+        a = make_anchor(public_text(t), start, start + min(len(words), 80), passage=p.id)
+        quote_id = new_id(t.id, a.exact, a.start, taken)
+        taken.add(quote_id)
+        entries.append(entry_text(LedgerQuote(quote_id, t.id, p.id, a.exact, a.prefix, a.suffix,
+                                              a.start, a.end, dt.date(2019, 1, 1))))  # fmt: skip
+    (directory / "quotes.yaml").write_text("quotes:\n" + "".join(entries), encoding="utf-8")
 
 
 # --- finding canaries in any form --------------------------------------------------------
@@ -345,6 +369,10 @@ def _route_values(app, archive, endpoint: str, argument: str) -> list[str]:
         return ["en", "ru", "uk", "xx"]
     if argument == "filename":
         return sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*") if p.is_file())
+    if argument == "quote_id":
+        from archive.ledger import load_ledger
+
+        return [q.id for q in load_ledger(archive.directory).quotes] + ["abcdefg"]
     pytest.fail(f"the leak crawl does not know route argument {argument!r} of {endpoint}: add it")
 
 

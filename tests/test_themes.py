@@ -179,7 +179,7 @@ def test_cli_validate_stats_and_suggest(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["--testimonies", str(tmp_path), "validate", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"checked": 1, "valid": 1, "errors": []}
+    assert json.loads(result.output) == {"checked": 1, "valid": 1, "errors": [], "warnings": []}
     result = runner.invoke(main, ["--testimonies", str(tmp_path), "stats", "--json"])
     data = json.loads(result.output)
     assert data["testimonies"] == 1 and data["by_language"] == {"en": 1} and data["words"] == 5

@@ -30,6 +30,7 @@ from archive.anchors import Anchor, make_anchor
 from archive.cli import main as cli_main
 from archive.config import resolve_config
 from archive.index import build_index
+from archive.ledger import add_quote
 from archive.model import REDACTED_MARKER, public_text
 from archive.parse import load_archive
 from webapp import create_app
@@ -72,9 +73,13 @@ ROUTES: dict[str, list[str]] = {
     "/feed.xml": ["/feed.xml"],
     "/sitemap.xml": ["/sitemap.xml"],
     "/robots.txt": ["/robots.txt"],
+    "/q/<quote_id>/": ["/q/aqitjbq/"],
+    "/q/<quote_id>.json": ["/q/aqitjbq.json"],
     "/static/<path:filename>": ["/static/archive.css", "/static/archive.js"],
 }
 ALL_URLS = [url for urls in ROUTES.values() for url in urls]
+#: The one quote the test archive's ledger holds (its id is derived from the quote).
+LEDGER_WORDS, LEDGER_ID = "the border guard said", "aqitjbq"
 OUR_SCRIPTS = {"/static/archive-common.js", "/static/archive.js"}
 
 # Bad input: every one must be a 4xx with a message, never a 500.
@@ -135,6 +140,10 @@ SCRIPT_VECTORS = [
 def _make_app(tmp: Path, **settings: object):
     testimonies = write_archive(tmp / "testimonies")
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
+    # One quote in the ledger, so /q/ID/ is among the routes every test crawls.
+    quote, _ = add_quote(testimonies, load_archive(testimonies), "officer", LEDGER_WORDS,
+                         today=config.today)  # fmt: skip
+    assert quote.id == LEDGER_ID
     build_index(config)
     app = create_app(
         {

@@ -43,11 +43,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from . import resources, security, views
+    from . import editor, resources, security, views
 
     resources.init_app(app, config)
     security.init_app(app)
     views.init_app(app)
+    editor.init_app(app)
     from .publish import staticmode  # static export: what templates add for a static host
 
     staticmode.init_app(app)

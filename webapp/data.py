@@ -24,21 +24,23 @@ from flask import current_app, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from archive.anchors import MAX_QUOTE_CHARS, Anchor, make_anchor, resolve_anchor
-from archive.errors import AnchorError, QueryError
+from archive.citations import citation_url, make_citation
+from archive.errors import AnchorError, ArchiveError, QueryError
+from archive.ledger import Placed, add_quote_at, holds_private_words
 from archive.model import Passage, Testimony, passage_offsets, public_text
 from archive.quotecheck import check_quote
 from archive.search import FACETS, MODES, SORTS, VIEWS, search
-from archive.urls import ANCHOR_PARAM, join_base, testimony_url
+from archive.urls import ANCHOR_PARAM, join_base, quote_url, testimony_url
 
 from . import catalog
 from .catalog import UNDATED, language_info
 from .citations import FORMATS, Citation, all_formats, download_name
+from .editor import EDITOR
 from .publish.staticmode import STATIC_EXPORT
 from .resources import Snapshot
 
 __all__ = ["PageError"]
 
-SITE_NAME = "Testimony Archive"
 PER_PAGE = 20
 LIST_PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -462,15 +464,36 @@ def _passage_at(t: Testimony, offsets: dict[str, int], position: int) -> str | N
     return found
 
 
+def _ledger_quote_at(snap: Snapshot, t: Testimony, anchor: Anchor | None) -> Placed | None:
+    """The ledger quote of exactly these words, where they are now, if there is one."""
+    if anchor is None:
+        return None
+    for placed in snap.placed_quotes().get(t.id, ()):
+        if (placed.start, placed.end) == (anchor.start, anchor.end):
+            return placed
+    return None
+
+
 def _citation(snap: Snapshot, t: Testimony, anchor: Anchor | None) -> Citation:
-    passage = anchor.passage if anchor else None
-    return Citation(
-        testimony=t,
-        url=absolute(_turl(t.id, passage=passage, anchor=anchor)),
-        accessed=snap.today,
-        site_name=SITE_NAME,
-        anchor=anchor,
-    )
+    """Words in the ledger are cited with their short link, in every format."""
+    placed = _ledger_quote_at(snap, t, anchor)
+    quote_id = placed.quote.id if placed is not None else None
+    path = citation_url(t.id, anchor, quote_id=quote_id, base_url=_base())
+    return make_citation(t, anchor, url=absolute(path), accessed=snap.today)
+
+
+def _quoted_in_print(snap: Snapshot, t: Testimony) -> dict[str, list[dict[str, str]]]:
+    """Passage id -> the ledger quotes it holds now (orphaned ones hold none)."""
+    offsets = passage_offsets(t)
+    marks: dict[str, list[dict[str, str]]] = {}
+    for placed in snap.placed_quotes().get(t.id, ()):
+        if placed.start is None:
+            continue
+        passage = _passage_at(t, offsets, placed.start)
+        if passage is not None:
+            link = quote_url(placed.quote.id, _base())
+            marks.setdefault(passage, []).append({"id": placed.quote.id, "url": link})
+    return marks
 
 
 def _served() -> bool:
@@ -529,6 +552,7 @@ def testimony(
         for other in snap.archive.translations(t)
         if other.is_public(snap.today)
     ]
+    quoted = _quoted_in_print(snap, t)
     blocks = []
     for block in t.blocks:
         blocks.append(
@@ -536,7 +560,10 @@ def testimony(
                 "tag": block.tag,
                 "id": block.id,
                 "html": block.html,
-                "passages": [passage_dict(snap, t, p, offsets[p.id]) for p in block.passages],
+                "passages": [
+                    {**passage_dict(snap, t, p, offsets[p.id]), "quoted": quoted.get(p.id, [])}
+                    for p in block.passages
+                ],
             }
         )
     citation = _citation(snap, t, None)
@@ -562,6 +589,9 @@ def testimony(
             "downloads": citation_downloads(t, None),
         },
         "anchor_endpoint": url_for("archive.anchor", testimony_id=t.id) if _served() else None,
+        "ledger_endpoint": url_for("editor.record_quote", testimony_id=t.id)
+        if current_app.config.get(EDITOR)
+        else None,
     }
 
 
@@ -590,18 +620,89 @@ def anchor_for_selection(
         anchor = make_anchor(text, start, end, testimony=t.id, passage=passage)
     except AnchorError as exc:
         raise PageError(400, str(exc)) from None
+    return _selection_answer(snap, t, anchor)
+
+
+def _selection_answer(snap: Snapshot, t: Testimony, anchor: Anchor) -> dict[str, Any]:
     citation = _citation(snap, t, anchor)
     return {
         "testimony": t.id,
-        "passage": passage,
+        "passage": anchor.passage,
         "quote": anchor.exact,
         "anchor": anchor.as_dict(),
         "param": anchor.to_param(),
         "url": citation.url,
-        "path": _turl(t.id, passage=passage, anchor=anchor),
+        "path": _turl(t.id, passage=anchor.passage, anchor=anchor),
         "citations": all_formats(citation),
         "downloads": citation_downloads(t, anchor),
     }
+
+
+def ledger_quote(snap: Snapshot, args: MultiDict, quote_id: str) -> dict[str, Any]:
+    """``/q/ID/``: a ledger quote in its passage, highlighted, with its citations.
+
+    A quote of a testimony that is not public is a 404 like the testimony's
+    own page. One whose words are no longer found says so and shows the
+    words as the ledger recorded them: the archive's own record, never words
+    from the request, and never words that were redacted since.
+    """
+    quote = snap.ledger().get(quote_id)
+    if quote is None:
+        raise not_found()
+    t = _public_testimony(snap, quote.testimony)
+    text = public_text(t)
+    offsets = passage_offsets(t)
+    placed = next((p for p in snap.placed_quotes().get(t.id, ()) if p.quote.id == quote.id), None)
+    page: dict[str, Any] = {
+        "id": quote.id,
+        "url": absolute(quote_url(quote.id, _base())),
+        "cited": quote.cited.isoformat(),
+        "testimony": {**summary(snap, t), "interviewer": t.interviewer},
+        "orphaned": placed is None or placed.start is None,
+    }
+    if placed is None or placed.start is None or placed.end is None:
+        withheld = holds_private_words(t, quote.exact)
+        page["recorded"] = None if withheld else quote.exact
+        page["withheld"] = withheld
+        page["passage"] = None
+        page["testimony_url"] = url_for("archive.testimony", testimony_id=t.id)
+        citation = _citation(snap, t, None)
+    else:
+        passage_id = _passage_at(t, offsets, placed.start) or ""
+        p = t.passage(passage_id)
+        begin = offsets.get(passage_id, 0)
+        finish = begin + len(p.public_text) if p is not None else len(text)
+        start, end = placed.start, min(placed.end, finish)
+        page["passage"] = {
+            "id": passage_id,
+            "before": text[begin:start],
+            "quote": text[start:end],
+            "after": text[end:finish],
+            "continues": placed.end > finish,
+        }
+        anchor = make_anchor(text, placed.start, placed.end, testimony=t.id, passage=passage_id)
+        page["changed"] = placed.changed
+        page["testimony_url"] = _turl(t.id, passage=passage_id, anchor=anchor)
+        citation = _citation(snap, t, anchor)
+    page["citation"] = {"url": citation.url, "formats": all_formats(citation)}
+    return page
+
+
+def record_quote(snap: Snapshot, payload: Any, testimony_id: str) -> dict[str, Any]:
+    """Editor mode: put a selection in the ledger and answer as ``anchor.json`` does,
+    with the quote's short link."""
+    t = _public_testimony(snap, testimony_id)
+    if not isinstance(payload, dict):
+        raise PageError(400, 'send {"start": N, "end": M} as JSON')
+    start, end = payload.get("start"), payload.get("end")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        raise PageError(400, "start and end must be character offsets (whole numbers)")
+    try:
+        quote, _ = add_quote_at(snap.config.testimonies, t, int(start), int(end), today=snap.today)
+    except ArchiveError as exc:
+        raise PageError(400, str(exc)) from None
+    snap.forget("placed_quotes")
+    return {"id": quote.id, **_selection_answer(snap, t, quote.anchor)}
 
 
 def citation_for(

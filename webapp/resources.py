@@ -32,6 +32,7 @@ from flask import Flask, current_app, g
 from archive.config import Config
 from archive.errors import IndexError_
 from archive.index import current_generation, indexed_testimonies
+from archive.ledger import Ledger, Placed, ledger_path, load_ledger, placed_quotes
 from archive.model import Archive
 from archive.parse import load_archive
 from archive.search import SearchIndex, open_search_index
@@ -39,6 +40,31 @@ from archive.search import SearchIndex, open_search_index
 __all__ = ["Snapshot", "get_resources", "init_app"]
 
 T = TypeVar("T")
+
+
+class LedgerSource:
+    """``quotes.yaml``, read again whenever the file changes (an editor's server and the
+    command line write it while the server runs); or one ledger, fixed (the export)."""
+
+    def __init__(self, directory: Path, fixed: Ledger | None = None) -> None:
+        self.directory = directory
+        self._fixed = fixed
+        self._lock = threading.Lock()
+        self._seen: tuple[Any, Ledger] | None = None
+
+    def get(self) -> Ledger:
+        if self._fixed is not None:
+            return self._fixed
+        path = ledger_path(self.directory)
+        try:
+            st = path.stat()
+            signature: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            signature = None
+        with self._lock:
+            if self._seen is None or self._seen[0] != signature:
+                self._seen = (signature, load_ledger(self.directory))
+            return self._seen[1]
 
 
 @dataclass
@@ -53,12 +79,29 @@ class Snapshot:
     #: Testimonies left out of ``archive`` and of every search until their new
     #: version is indexed (see the module docstring).
     withheld: frozenset[str] = frozenset()
+    ledger_source: LedgerSource | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def index_dir(self) -> Path:
         return self.config.public_index
+
+    def ledger(self) -> Ledger:
+        """The quote ledger: entries of testimonies that are not public are in it too, so
+        every caller goes through ``archive.get_public`` before showing one."""
+        source = self.ledger_source or LedgerSource(self.config.testimonies)
+        return source.get()
+
+    def placed_quotes(self) -> dict[str, list[Placed]]:
+        """Each public testimony's ledger quotes, found in its current text."""
+        ledger = self.ledger()
+        with self._lock:
+            seen = self._memo.get("placed_quotes")
+            if seen is None or seen[0] is not ledger:
+                seen = (ledger, placed_quotes(ledger, self.archive, self.today))
+                self._memo["placed_quotes"] = seen
+            return seen[1]
 
     def search_index(self) -> SearchIndex:
         """The public index, opened on first use and kept for this generation's snapshots.
@@ -142,6 +185,7 @@ class _Resources:
         #: True while a watcher installs every new generation itself: requests
         #: then never reload (a reload reads the whole archive).
         self.watched = False
+        self.ledger = LedgerSource(config.testimonies)
 
     def _make(self, archive: Archive, generation: Any, today: dt.date, index: Any) -> Snapshot:
         # Called with self._lock held.
@@ -151,7 +195,15 @@ class _Resources:
             kept = {k: t for k, t in archive.testimonies.items() if k not in withheld}
             errors = [e for e in archive.errors if Path(e.path).stem not in withheld]
             shown = Archive(archive.directory, archive.vocabulary, kept, errors)
-        return Snapshot(self.config, shown, generation, today, index, withheld=withheld)
+        return Snapshot(
+            self.config,
+            shown,
+            generation,
+            today,
+            index,
+            withheld=withheld,
+            ledger_source=self.ledger,
+        )
 
     def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:
         # With a snapshot to fall back on, never wait for another thread's reload.
@@ -258,7 +310,7 @@ def get_resources() -> Snapshot:
 # --- static export: serve an archive that was already read ---------------------------
 
 
-def use_archive(app: Flask, archive: Archive) -> None:
+def use_archive(app: Flask, archive: Archive, ledger: Ledger | None = None) -> None:
     """Serve ``archive`` as given instead of reading the testimony directory.
 
     The static export reads and validates every file once, then renders
@@ -267,7 +319,15 @@ def use_archive(app: Flask, archive: Archive) -> None:
     snapshot is then never reloaded.
     """
     resources = app.extensions["archive"]
-    snap = Snapshot(resources.config, archive, None, resources.config.today_or_now())
+    if ledger is not None:
+        resources.ledger = LedgerSource(resources.config.testimonies, fixed=ledger)
+    snap = Snapshot(
+        resources.config,
+        archive,
+        None,
+        resources.config.today_or_now(),
+        ledger_source=resources.ledger,
+    )
     with resources._lock:
         resources._archive = archive
         resources._snapshot = snap

@@ -18,6 +18,7 @@ from archive.config import SETTINGS, Config
 from archive.index import build_index
 
 from . import create_app
+from .editor import EDITOR
 from .watch import Watcher
 
 __all__ = ["DEFAULT_THREADS", "app_for", "serve"]
@@ -49,6 +50,7 @@ def serve(
     threads: int = DEFAULT_THREADS,
     announce: Any = print,
     watch: bool = True,
+    editor: bool = False,
 ) -> None:
     """Bring the index up to date with the files, then serve until interrupted.
 
@@ -65,7 +67,7 @@ def serve(
             f"{len(report.errors)} problem(s) in testimony files: those files are not "
             "served. Run 'archive validate' to see them."
         )
-    app = app_for(config)
+    app = app_for(config, **({EDITOR: True} if editor else {}))
     resources = app.extensions["archive"]
     resources.current()  # read the archive now, not on the first request
     watcher = Watcher(resources, config).start() if watch else None

@@ -27,11 +27,11 @@ from werkzeug.exceptions import HTTPException
 from archive.anchors import MAX_PARAM_CHARS
 from archive.errors import ArchiveError, IndexError_
 from archive.model import decade_of
-from archive.urls import ANCHOR_PARAM, TESTIMONY, THEME
+from archive.urls import ANCHOR_PARAM, QUOTE, TESTIMONY, THEME
 
 from . import data
-from .citations import FORMATS, download_name, render
-from .data import SITE_NAME, PageError
+from .citations import FORMATS, SITE_NAME, download_name, render
+from .data import PageError
 from .pageconfig import page_config
 from .resources import get_resources
 
@@ -121,6 +121,7 @@ _page("/browse/place/<slug>/", "browse_place", data.browse_place, "listing.html"
 _page("/browse/date/<period>/", "browse_date", data.browse_date, "listing.html")
 _page("/browse/language/<code>/", "browse_language", data.browse_language, "listing.html")
 _page("/quote/", "quote", data.quote_check, "quote.html", error_template="quote.html")
+_page(QUOTE, "ledger_quote", data.ledger_quote, "ledger_quote.html")
 
 
 @bp.route(TESTIMONY + "anchor.json")

@@ -60,11 +60,13 @@ from werkzeug.test import EnvironBuilder
 
 from archive.config import Config, resolve_config
 from archive.errors import ExportError, ValidationErrors
+from archive.ledger import Ledger, check_ledger, load_ledger
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
 from archive.progress import progress
 from archive.wordforms import chunks, word_starts
 
+from ..resources import get_resources
 from .leakcheck import LeakReport, PrivateSide, check_export
 from .linkcheck import LinkReport, check_links
 from .pagefind import BUNDLE, PAGEFIND_GLOB, index_site, write_word_starts
@@ -200,7 +202,13 @@ def _strip_root(url: str, script_root: str) -> str:
 
 
 def export_app(
-    config: Config, archive: Archive, base_url: str, today: dt.date, *, noindex: bool = False
+    config: Config,
+    archive: Archive,
+    base_url: str,
+    today: dt.date,
+    *,
+    noindex: bool = False,
+    ledger: Ledger | None = None,
 ) -> Flask:
     """The app over an archive already read, with the settings a static site needs.
 
@@ -231,7 +239,7 @@ def export_app(
     for endpoint in PAGINATED:
         for rule in list(app.url_map.iter_rules(endpoint)):
             app.add_url_rule(f"{rule.rule}page/<int:page>/", endpoint=endpoint, build_only=True)
-    use_archive(app, archive)
+    use_archive(app, archive, ledger if ledger is not None else load_ledger(config.testimonies))
     return app
 
 
@@ -355,6 +363,11 @@ def plan_site(app: Flask, renderer: _Renderer) -> list[Page]:
                         {**values, "page": number},
                         f"{page.request}?page={number}",
                     )
+        # A page per ledger quote of a public testimony (the others are 404s, as on the server).
+        snap = get_resources()
+        for quote in snap.ledger().quotes:
+            if snap.archive.get_public(quote.testimony, snap.today) is not None:
+                add_page("archive.ledger_quote", quote_id=quote.id)
         for endpoint in DOCUMENTS:
             add(url_for(endpoint), endpoint, {})
         static = Path(app.static_folder or "")
@@ -655,7 +668,9 @@ def _load(directory: Path, workers: int) -> Archive:
                 errors += problems
     finally:
         _READING = None
-    return Archive(directory, head.vocabulary, testimonies, errors)
+    archive = Archive(directory, head.vocabulary, testimonies, errors)
+    archive.bind_translations()  # across runs: a translation and its original may be in two
+    return archive
 
 
 def read_archive(config: Config) -> Archive:
@@ -716,10 +731,14 @@ def export_site(
     _check_target(out, force, config)
 
     archive = read_archive(config)
+    ledger = load_ledger(config.testimonies)
+    if ledger.errors:
+        raise ValidationErrors(ledger.errors)
+    report.warnings += [str(p) for p in check_ledger(ledger, archive, today)]
     report.testimonies = len(archive.public(today))
     report.timings["read"] = time.perf_counter() - started
 
-    app = export_app(config, archive, base, today, noindex=noindex)
+    app = export_app(config, archive, base, today, noindex=noindex, ledger=ledger)
     out.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

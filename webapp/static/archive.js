@@ -231,7 +231,22 @@
   // Keep the selection when a toolbar button is pressed with the mouse.
   toolbar.addEventListener("mousedown", function (event) { event.preventDefault(); });
 
-  function fetchAnchor(range, then) {
+  // Editor mode (archive serve --editor): "Copy link" records the words in the quote ledger
+  // and copies their short link. The endpoint and token exist only on an editor's server.
+  function recordQuote(range) {
+    return fetch(container.getAttribute("data-ledger-endpoint"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "X-Archive-Token": container.getAttribute("data-ledger-token") || ""
+      },
+      body: JSON.stringify({ start: range.start, end: range.end })
+    });
+  }
+
+  function fetchAnchor(range, then, record) {
     // Static export: no server answers anchor.json; export-quote.js builds the same answer.
     if (window.archiveStatic && window.archiveStatic.anchorFor) {
       var made;
@@ -243,7 +258,9 @@
     }
     var endpoint = container.getAttribute("data-anchor-endpoint");
     var url = endpoint + "?start=" + range.start + "&end=" + range.end;
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    var asked = record && container.getAttribute("data-ledger-endpoint") ? recordQuote(range)
+      : fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    asked
       .then(function (response) {
         return response.json().then(function (body) {
           if (!response.ok) { throw new Error(body.error || "The link could not be made."); }
@@ -317,7 +334,7 @@
         openPanel();
         say("Citation for the selected words.");
       }
-    });
+    }, action === "copy");
   });
 
   byId("quote_panel_close").addEventListener("click", closePanel);

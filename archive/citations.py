@@ -1,0 +1,281 @@
+"""Citations of a testimony, or of exact words in it, in the formats editors paste.
+
+Plain text for an article, CSL-JSON, BibTeX and RIS for reference managers,
+and a W3C Web Annotation (with the anchor's selectors) for annotation tools.
+Only public fields ever go in: the testimony's public metadata and, for a
+quote, the anchor's words, which were cut from the public text.
+
+The command line and the web app build citations here, with
+:func:`citation_url` for the link (a ledger quote's short link when there is
+one), so a citation is the same text wherever it was made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .anchors import Anchor
+from .model import Testimony
+from .urls import quote_url, testimony_url
+
+__all__ = [
+    "FORMATS",
+    "SITE_NAME",
+    "Citation",
+    "all_formats",
+    "citation_url",
+    "download_name",
+    "make_citation",
+    "render",
+]
+
+#: The publisher named in every citation.
+SITE_NAME = "Testimony Archive"
+
+ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
+_QUOTE_PREVIEW = 300
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What is cited: a testimony (``anchor`` None) or words in it, at an absolute URL."""
+
+    testimony: Testimony
+    url: str
+    accessed: dt.date
+    site_name: str
+    anchor: Anchor | None = None
+
+    @property
+    def key(self) -> str:
+        key = re.sub(r"[^A-Za-z0-9]+", "_", self.testimony.id).strip("_")
+        return f"{key}_{self.anchor.start}" if self.anchor else key
+
+
+def citation_url(
+    testimony_id: str,
+    anchor: Anchor | None = None,
+    *,
+    quote_id: str | None = None,
+    base_url: str = "",
+) -> str:
+    """The link a citation carries: a ledger quote's short link (``/q/ID/``), else the
+    testimony's, at the quoted words when there are any."""
+    if quote_id is not None:
+        return quote_url(quote_id, base_url)
+    passage = anchor.passage if anchor is not None else None
+    return testimony_url(testimony_id, passage=passage, anchor=anchor, base_url=base_url)
+
+
+def make_citation(
+    testimony: Testimony, anchor: Anchor | None, *, url: str, accessed: dt.date
+) -> Citation:
+    """The citation the web app and the command line both make (``url``: see :func:`citation_url`)."""
+    return Citation(
+        testimony=testimony, url=url, accessed=accessed, site_name=SITE_NAME, anchor=anchor
+    )
+
+
+def _quote(citation: Citation) -> str | None:
+    if citation.anchor is None:
+        return None
+    words = " ".join(citation.anchor.exact.split())
+    return words if len(words) <= _QUOTE_PREVIEW else words[: _QUOTE_PREVIEW - 1] + "…"
+
+
+def plain_text(c: Citation) -> str:
+    t = c.testimony
+    parts = []
+    if t.narrator:
+        parts.append(f"{t.narrator}.")
+    parts.append(f"“{t.title}.”")
+    details = []
+    if t.interviewer:
+        details.append(f"Interview by {t.interviewer}")
+    else:
+        details.append("Interview")
+    if t.date:
+        details.append(str(t.date))
+    if t.place:
+        details.append(t.place)
+    parts.append(", ".join(details) + ".")
+    parts.append(f"{c.site_name}.")
+    if t.license:
+        parts.append(f"License: {t.license}.")
+    parts.append(f"{c.url} (accessed {c.accessed.isoformat()}).")
+    text = " ".join(parts)
+    quote = _quote(c)
+    return f"“{quote}” — {text}" if quote else text
+
+
+def _date_parts(value: Any) -> list[int]:
+    return [p for p in (value.year, value.month, value.day) if p is not None]
+
+
+def csl_json(c: Citation) -> list[dict[str, Any]]:
+    t = c.testimony
+    item: dict[str, Any] = {
+        "id": c.key,
+        "type": "interview",
+        "title": t.title,
+        "language": t.language,
+        "URL": c.url,
+        "accessed": {"date-parts": [_date_parts(c.accessed)]},
+        "publisher": c.site_name,
+    }
+    if t.narrator:
+        item["author"] = [{"literal": t.narrator}]
+    if t.interviewer:
+        item["interviewer"] = [{"literal": t.interviewer}]
+    if t.date:
+        item["issued"] = {"date-parts": [_date_parts(t.date)]}
+    if t.place:
+        item["event-place"] = t.place
+    if t.source:
+        item["source"] = t.source
+    if t.license:
+        item["license"] = t.license
+    quote = _quote(c)
+    if quote:
+        item["note"] = f"Quoted: “{quote}”"
+    return [item]
+
+
+_BIBTEX_SPECIAL = re.compile(r"([\\{}%$&#_^~])")
+_BIBTEX_REPLACE = {
+    "\\": r"\textbackslash{}",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+}
+
+
+def _bib(value: str) -> str:
+    value = " ".join(value.split())
+    return _BIBTEX_SPECIAL.sub(lambda m: _BIBTEX_REPLACE.get(m.group(1), "\\" + m.group(1)), value)
+
+
+def bibtex(c: Citation) -> str:
+    t = c.testimony
+    fields: list[tuple[str, str]] = [("title", _bib(t.title))]
+    if t.narrator:
+        fields.append(("author", "{" + _bib(t.narrator) + "}"))
+    if t.interviewer:
+        fields.append(("editor", "{" + _bib(t.interviewer) + "}"))
+    if t.date:
+        fields.append(("year", str(t.date.year)))
+        if t.date.month:
+            fields.append(("month", str(t.date.month)))
+        fields.append(("date", str(t.date)))
+    if t.place:
+        fields.append(("address", _bib(t.place)))
+    fields.append(("howpublished", "Interview, " + _bib(c.site_name)))
+    fields.append(("url", c.url.replace("\\", "").replace("}", "%7D").replace("{", "%7B")))
+    fields.append(("urldate", c.accessed.isoformat()))
+    fields.append(("language", t.language))
+    notes = []
+    quote = _quote(c)
+    if quote:
+        notes.append(f"Quoted: ``{_bib(quote)}''")
+    if t.license:
+        notes.append(f"License: {_bib(t.license)}")
+    if notes:
+        fields.append(("note", ". ".join(notes)))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@misc{{{c.key},\n{body}\n}}\n"
+
+
+def _ris_line(tag: str, value: str) -> str:
+    return f"{tag}  - {' '.join(value.split())}"
+
+
+def ris(c: Citation) -> str:
+    t = c.testimony
+    lines = [_ris_line("TY", "PCOMM"), _ris_line("TI", t.title), _ris_line("M3", "Interview")]
+    if t.narrator:
+        lines.append(_ris_line("AU", t.narrator))
+    if t.interviewer:
+        lines.append(_ris_line("A2", t.interviewer))
+    if t.date:
+        month = f"{t.date.month:02d}" if t.date.month else ""
+        day = f"{t.date.day:02d}" if t.date.day else ""
+        lines.append(_ris_line("DA", f"{t.date.year:04d}/{month}/{day}"))
+        lines.append(_ris_line("PY", f"{t.date.year:04d}"))
+    if t.place:
+        lines.append(_ris_line("CY", t.place))
+    lines.append(_ris_line("PB", c.site_name))
+    lines.append(_ris_line("LA", t.language))
+    lines.append(_ris_line("UR", c.url))
+    lines.append(_ris_line("Y2", c.accessed.strftime("%Y/%m/%d")))
+    quote = _quote(c)
+    if quote:
+        lines.append(_ris_line("N1", f"Quoted: “{quote}”"))
+    if t.license:
+        lines.append(_ris_line("N1", f"License: {t.license}"))
+    lines.append("ER  - ")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def web_annotation(c: Citation) -> dict[str, Any]:
+    """A W3C Web Annotation; with a quote, its target carries the anchor's selectors."""
+    source = c.url.split("#", 1)[0].split("?", 1)[0]
+    target: dict[str, Any] = {"source": source, "type": "Text"}
+    if c.anchor is not None:
+        target["selector"] = c.anchor.to_selectors()
+    annotation: dict[str, Any] = {
+        "@context": ANNOTATION_CONTEXT,
+        "id": c.url,
+        "type": "Annotation",
+        "motivation": "bookmarking" if c.anchor is None else "highlighting",
+        "target": target,
+        "body": {
+            "type": "TextualBody",
+            "value": plain_text(c),
+            "format": "text/plain",
+            "purpose": "describing",
+        },
+    }
+    return annotation
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+#: File extension -> (label, media type, render to text)
+FORMATS: dict[str, tuple[str, str, Any]] = {
+    "txt": ("Plain text", "text/plain; charset=utf-8", plain_text),
+    "bib": ("BibTeX", "application/x-bibtex; charset=utf-8", bibtex),
+    "ris": ("RIS", "application/x-research-info-systems; charset=utf-8", ris),
+    "csl.json": (
+        "CSL-JSON",
+        "application/vnd.citationstyles.csl+json; charset=utf-8",
+        lambda c: _dump(csl_json(c)),
+    ),
+    "annotation.json": (
+        "Web Annotation",
+        'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"; charset=utf-8',
+        lambda c: _dump(web_annotation(c)),
+    ),
+}
+
+
+def download_name(testimony_id: str, anchor: Any, fmt: str) -> str:
+    """The file name a citation downloads as: ``ID.bib``, or ``ID-START.bib`` for a quote."""
+    suffix = f"-{anchor.start}" if anchor is not None else ""
+    return f"{testimony_id}{suffix}.{fmt}"
+
+
+def render(citation: Citation, fmt: str) -> str:
+    return FORMATS[fmt][2](citation)
+
+
+def all_formats(citation: Citation) -> list[dict[str, str]]:
+    """Every format as ``{"format", "label", "text"}``, in the order the citation box shows."""
+    return [
+        {"format": fmt, "label": label, "text": render(citation, fmt)}
+        for fmt, (label, _, _) in FORMATS.items()
+    ]

@@ -1,0 +1,677 @@
+"""The quote ledger: the quotes the newsroom has cited or published (``quotes.yaml``).
+
+Each entry is a quote anchor (exact words, context, offsets, passage) with a
+short id, the date it was cited and an optional note of where it was
+published (FORMAT.md, "Quote ledger (1.1)"). The id gives the quote a short,
+stable link, ``/q/ID/`` (:func:`archive.urls.quote_url`), and the entry lets
+:func:`check_ledger` tell an editor when an edit changed or lost words that
+were already printed.
+
+The ledger is published with the archive, so it only ever holds public
+words: :func:`add_quote` refuses a testimony that is not public and words
+that touch a redaction. Writes are atomic (a temporary file, fsync, rename)
+and keep every other byte of the file as it was: a new entry's text is
+appended, a removed entry's lines are cut out, and the result is read back
+and compared before it replaces the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .anchors import CONTEXT_CHARS, Anchor, make_anchor, resolve_anchor
+from .errors import AnchorError, ArchiveError, ValidationError
+from .model import REDACTED_MARKER, Archive, Testimony, passage_offsets, public_text
+from .yamlsafe import load_mapping
+
+__all__ = [
+    "ID_ALPHABET",
+    "ID_LENGTH",
+    "LEDGER_FILE",
+    "Ledger",
+    "LedgerProblem",
+    "LedgerQuote",
+    "add_quote",
+    "add_quote_at",
+    "check_ledger",
+    "ledger_path",
+    "load_ledger",
+    "placed_quotes",
+    "remove_quote",
+]
+
+LEDGER_FILE = "quotes.yaml"
+#: Lowercase letters and digits a reader cannot mistake for each other in print (no 0/o, 1/l).
+ID_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyz"
+#: 7 characters of 32: 34 billion ids, so a hash prefix rarely collides; on a collision
+#: the id grows by one character.
+ID_LENGTH = 7
+_ID_RE = re.compile(f"[{ID_ALPHABET}]{{{ID_LENGTH},16}}")
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+_KEYS = (
+    "id",
+    "testimony",
+    "passage",
+    "exact",
+    "prefix",
+    "suffix",
+    "start",
+    "end",
+    "cited",
+    "where",
+)
+_REQUIRED = ("id", "testimony", "exact", "start", "end", "cited")
+_ORDER_HINT = "see FORMAT.md, 'Quote ledger (1.1)'"
+
+
+@dataclass(frozen=True)
+class LedgerQuote:
+    id: str
+    testimony: str
+    passage: str | None
+    exact: str
+    prefix: str
+    suffix: str
+    start: int
+    end: int
+    cited: dt.date
+    where: str | None = None
+    line: int = 0  # where the entry starts in quotes.yaml
+
+    @property
+    def anchor(self) -> Anchor:
+        # A hand-written entry may keep more context than an anchor does: the nearest part counts.
+        return Anchor(
+            exact=self.exact,
+            prefix=self.prefix[-CONTEXT_CHARS:] if self.prefix else "",
+            suffix=self.suffix[:CONTEXT_CHARS],
+            start=self.start,
+            end=self.end,
+            testimony=self.testimony,
+            passage=self.passage,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "testimony": self.testimony,
+            "passage": self.passage,
+            "exact": self.exact,
+            "prefix": self.prefix,
+            "suffix": self.suffix,
+            "start": self.start,
+            "end": self.end,
+            "cited": self.cited.isoformat(),
+            "where": self.where,
+        }
+
+
+@dataclass
+class Ledger:
+    """Every entry that reads, plus every problem found (one bad entry never hides another)."""
+
+    path: Path
+    quotes: tuple[LedgerQuote, ...] = ()
+    errors: list[ValidationError] = field(default_factory=list)
+
+    def get(self, quote_id: str) -> LedgerQuote | None:
+        return next((q for q in self.quotes if q.id == quote_id), None)
+
+    def for_testimony(self, testimony_id: str) -> list[LedgerQuote]:
+        return [q for q in self.quotes if q.testimony == testimony_id]
+
+
+def ledger_path(directory: Path) -> Path:
+    return Path(directory) / LEDGER_FILE
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def load_ledger(directory: Path) -> Ledger:
+    """Read ``quotes.yaml`` in the testimonies directory; no file is an empty ledger."""
+    path = ledger_path(directory)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Ledger(path)
+    return parse_ledger(raw, path)
+
+
+def parse_ledger(raw: bytes, path: Path) -> Ledger:
+    ledger = Ledger(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        ledger.errors.append(ValidationError(path, line, "not UTF-8 text", hint="save it as UTF-8"))
+        return ledger
+    try:
+        data, lines = load_mapping(text, str(path))
+    except ValidationError as exc:
+        ledger.errors.append(exc)
+        return ledger
+    for key in data:
+        if key != "quotes":
+            ledger.errors.append(
+                ValidationError(path, lines.get(str(key)), f"unknown key '{key}'", hint=_ORDER_HINT)
+            )
+    entries = data.get("quotes") or []
+    if not isinstance(entries, list):
+        ledger.errors.append(
+            ValidationError(path, lines.get("quotes"), "'quotes' must be a list of entries")
+        )
+        return ledger
+    quotes: list[LedgerQuote] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        line = lines.get(f"quotes[{i}]", lines.get("quotes", 1))
+        try:
+            quote = _entry(entry, path, line)
+        except ValidationError as exc:
+            ledger.errors.append(exc)
+            continue
+        if quote.id in seen:
+            ledger.errors.append(
+                ValidationError(
+                    path,
+                    line,
+                    f"quote id '{quote.id}' is given twice (first at line {seen[quote.id]})",
+                    hint="every quote keeps its own id; remove the copy",
+                )
+            )
+            continue
+        seen[quote.id] = line
+        quotes.append(quote)
+    ledger.quotes = tuple(quotes)
+    return ledger
+
+
+def _entry(entry: Any, path: Path, line: int) -> LedgerQuote:
+    def fail(message: str, hint: str | None = _ORDER_HINT) -> ValidationError:
+        return ValidationError(path, line, message, hint=hint)
+
+    if not isinstance(entry, dict):
+        raise fail("a ledger entry must be a mapping of 'key: value' lines")
+    unknown = [str(k) for k in entry if k not in _KEYS]
+    if unknown:
+        raise fail(f"unknown key(s) in a ledger entry: {', '.join(unknown)}")
+    missing = [k for k in _REQUIRED if entry.get(k) is None]
+    if missing:
+        raise fail(f"a ledger entry needs {', '.join(missing)}")
+    quote_id = entry["id"]
+    if not isinstance(quote_id, str) or not _ID_RE.fullmatch(quote_id):
+        raise fail(
+            f"quote id {quote_id!r} is not {ID_LENGTH}-16 characters of {ID_ALPHABET}",
+            hint="let 'archive quotes add' make the id",
+        )
+    testimony = entry["testimony"]
+    if not isinstance(testimony, str) or not _SLUG_RE.fullmatch(testimony):
+        raise fail(f"testimony {testimony!r} is not a testimony id")
+    passage = entry.get("passage")
+    if passage is not None and not isinstance(passage, str):
+        raise fail("passage must be a passage id")
+    texts = {k: entry.get(k, "") for k in ("exact", "prefix", "suffix")}
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            raise fail(f"{name} must be text in double quotes")
+    for name in ("start", "end"):
+        if not isinstance(entry[name], int) or isinstance(entry[name], bool):
+            raise fail(f"{name} must be a whole number (an offset in the public text)")
+    cited = entry["cited"]
+    if not isinstance(cited, dt.date) or isinstance(cited, dt.datetime):
+        raise fail("cited must be a date, YYYY-MM-DD")
+    where = entry.get("where")
+    if where is not None and not isinstance(where, str):
+        raise fail("where must be text (a note of where the quote was published)")
+    quote = LedgerQuote(
+        id=quote_id,
+        testimony=testimony,
+        passage=passage,
+        exact=texts["exact"],
+        prefix=texts["prefix"],
+        suffix=texts["suffix"],
+        start=entry["start"],
+        end=entry["end"],
+        cited=cited,
+        where=where,
+        line=line,
+    )
+    try:
+        quote.anchor  # noqa: B018 - the anchor's own checks: lengths, offsets, context size
+    except AnchorError as exc:
+        raise fail(f"this quote cannot be an anchor: {exc.message}") from None
+    return quote
+
+
+# --- ids ----------------------------------------------------------------------------------
+
+
+def _hash_id(testimony: str, exact: str, start: int, length: int) -> str:
+    """The first ``length`` characters of a hash of the quote, in :data:`ID_ALPHABET`."""
+    digest = hashlib.sha256(f"{testimony}\0{start}\0{exact}".encode()).digest()
+    number = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, len(ID_ALPHABET))
+        chars.append(ID_ALPHABET[digit])
+    return "".join(chars)
+
+
+def new_id(testimony: str, exact: str, start: int, taken: set[str]) -> str:
+    """Derived from the quote, so the same words get the same id on any machine; one
+    character longer for each collision with an id already taken."""
+    for length in range(ID_LENGTH, 17):
+        candidate = _hash_id(testimony, exact, start, length)
+        if candidate not in taken:
+            return candidate
+    raise ArchiveError("no free quote id (the ledger holds a copy of this quote's ids?)")
+
+
+# --- public words only --------------------------------------------------------------------
+
+
+def _touches_redaction(text: str, start: int, end: int) -> bool:
+    """Do the words ``text[start:end]`` include or border on a redaction marker?
+
+    A quote that ends where a redaction starts would print words the
+    redaction's context was meant to hide (and resolve later against text
+    that may have changed under the marker)."""
+    width = len(REDACTED_MARKER)
+    lo, hi = max(0, start - width - 1), min(len(text), end + width + 1)
+    for found in re.finditer(re.escape(REDACTED_MARKER), text[lo:hi]):
+        a, b = lo + found.start(), lo + found.end()
+        if a < end and b > start:
+            return True  # inside the quote
+        if (b <= start and not text[b:start].strip()) or (a >= end and not text[end:a].strip()):
+            return True  # right next to it
+    return False
+
+
+def redacted_words(t: Testimony) -> list[str]:
+    """The private words of ``t`` (inline redactions and redacted passages), folded."""
+    found = [r.casefold() for p in t.passages for r in p.redactions if r.strip()]
+    found += [p.text.casefold() for p in t.passages if p.redacted and p.text.strip()]
+    return found
+
+
+def holds_private_words(t: Testimony, words: str) -> bool:
+    """Would showing ``words`` (a ledger's record) show any of ``t``'s redacted words?
+
+    Checked before a page shows an orphaned quote's recorded words: an editor
+    may have redacted exactly the words that were quoted."""
+    folded = " ".join(words.casefold().split())
+    for private in redacted_words(t):
+        private = " ".join(private.split())
+        if private in folded or folded in private:
+            return True
+    return False
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """One writer at a time (the CLI and an editor's server may both write): a lock on
+    the directory itself, so no lock file is left among the testimonies."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _scalar(value: Any) -> str:
+    """A YAML scalar: JSON's double-quoted strings are YAML's too (every character safe)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def entry_text(quote: LedgerQuote, indent: str = "  ") -> str:
+    lines = []
+    for key, value in quote.as_dict().items():
+        if value is None:
+            continue
+        if key == "cited":
+            value = quote.cited
+        lines.append(f"{indent}{'- ' if not lines else '  '}{key}: {_scalar(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _item_indent(text: str) -> str:
+    """The indentation of the existing entries' ``- `` lines, so a new one lines up."""
+    match = re.search(r"^quotes:[ \t]*(?:#.*)?\n(?:[ \t]*(?:#.*)?\n)*([ \t]*)- ", text, re.M)
+    return match.group(1) if match else "  "
+
+
+def _require_readable(ledger: Ledger) -> None:
+    if ledger.errors:
+        raise ArchiveError(
+            f"{ledger.path} has problems; nothing was written:\n"
+            + "\n".join(str(e) for e in ledger.errors),
+            hint="fix the file (or run 'archive quotes check') first",
+        )
+
+
+def _replace(path: Path, old: bytes | None, new: bytes, expect: list[str]) -> None:
+    """Write ``new`` after reading it back: the ids must be exactly ``expect``."""
+    check = parse_ledger(new, path)
+    if check.errors or [q.id for q in check.quotes] != expect:
+        raise ArchiveError(
+            f"{path}: the edited ledger would not read back as intended; nothing was written",
+            hint="keep 'quotes:' as the file's only key, with its entries as a block list",
+        )
+    current = path.read_bytes() if path.exists() else None
+    if current != old:
+        raise ArchiveError(f"{path} changed while it was being edited; nothing was written")
+    _write_atomic(path, new)
+
+
+def add_quote_at(
+    directory: Path,
+    t: Testimony,
+    start: int,
+    end: int,
+    *,
+    where: str | None = None,
+    today: dt.date | None = None,
+) -> tuple[LedgerQuote, bool]:
+    """Record ``public_text(t)[start:end]`` in the ledger; return the entry and whether it is new.
+
+    The same words at the same place are recorded once: adding them again
+    returns the entry already there (and its id).
+    """
+    today = today or dt.date.today()
+    if not t.is_public(today):
+        raise ArchiveError(
+            f"{t.id} is not public: the ledger is published, so it only holds public quotes"
+        )
+    text = public_text(t)
+    if not (0 <= start < end <= len(text)):
+        raise AnchorError(f"quote offsets {start}-{end} are outside the text (0-{len(text)})")
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if _touches_redaction(text, start, end):
+        raise ArchiveError(
+            "these words touch a redaction: the ledger only holds public words",
+            hint="quote words away from the [redacted] part",
+        )
+    offsets = passage_offsets(t)
+    passage = None
+    for p in t.passages:
+        if offsets[p.id] <= start:
+            passage = p.id
+    anchor = make_anchor(text, start, end, testimony=t.id, passage=passage)
+    directory = Path(directory)
+    path = ledger_path(directory)
+    with _locked(directory):
+        old = path.read_bytes() if path.exists() else None
+        ledger = parse_ledger(old, path) if old is not None else Ledger(path)
+        _require_readable(ledger)
+        for q in ledger.quotes:
+            if q.testimony == t.id and q.start == anchor.start and q.exact == anchor.exact:
+                return q, False
+        quote = LedgerQuote(
+            id=new_id(t.id, anchor.exact, anchor.start, {q.id for q in ledger.quotes}),
+            testimony=t.id,
+            passage=passage,
+            exact=anchor.exact,
+            prefix=anchor.prefix,
+            suffix=anchor.suffix,
+            start=anchor.start,
+            end=anchor.end,
+            cited=today,
+            where=where or None,
+        )
+        text_old = (old or b"").decode("utf-8")
+        if not ledger.quotes and not re.search(r"^quotes:", text_old, re.M):
+            head = text_old + ("" if not text_old or text_old.endswith("\n") else "\n")
+            new = head + "quotes:\n" + entry_text(quote)
+        else:
+            head = text_old if text_old.endswith("\n") else text_old + "\n"
+            new = head + entry_text(quote, _item_indent(text_old))
+        _replace(path, old, new.encode("utf-8"), [q.id for q in ledger.quotes] + [quote.id])
+    return quote, True
+
+
+def find_words(t: Testimony, words: str) -> tuple[int, int]:
+    """Where ``words`` are in the public text of ``t`` (spacing and line breaks may differ)."""
+    text = public_text(t)
+    parts = words.split()
+    if not parts:
+        raise ArchiveError("give the words to quote")
+    pattern = re.compile(r"\s+".join(re.escape(p) for p in parts))
+    found = list(pattern.finditer(text))
+    if not found:
+        raise ArchiveError(
+            f"these words are not in the public text of {t.id}",
+            hint="copy them from the testimony page, or find them with 'archive quote TEXT --cite'",
+        )
+    if len(found) > 1:
+        raise ArchiveError(
+            f"these words occur {len(found)} times in {t.id}",
+            hint="give a few more words so that they occur once",
+        )
+    return found[0].start(), found[0].end()
+
+
+def add_quote(
+    directory: Path,
+    archive: Archive,
+    testimony_id: str,
+    words: str,
+    *,
+    where: str | None = None,
+    today: dt.date | None = None,
+) -> tuple[LedgerQuote, bool]:
+    """``archive quotes add``: find ``words`` in a public testimony and record them."""
+    t = archive.get_public(testimony_id, today)
+    if t is None:
+        raise ArchiveError(
+            f"no public testimony '{testimony_id}': the ledger only holds public quotes"
+        )
+    start, end = find_words(t, words)
+    return add_quote_at(directory, t, start, end, where=where, today=today)
+
+
+def _entry_lines(lines: list[str], first: int) -> tuple[int, int]:
+    """The lines ``[a, b)`` of the entry whose first key is on line index ``first``."""
+    a = first
+    while a > 0 and not lines[a].lstrip().startswith("-"):
+        a -= 1
+    indent = len(lines[a]) - len(lines[a].lstrip())
+    b = a + 1
+    while b < len(lines):
+        line = lines[b]
+        stripped = line.strip()
+        if stripped and (len(line) - len(line.lstrip())) <= indent:
+            break
+        b += 1
+    while b > a + 1 and not lines[b - 1].strip():
+        b -= 1  # blank lines after the entry stay
+    return a, b
+
+
+def remove_quote(directory: Path, quote_id: str) -> LedgerQuote:
+    """Delete exactly the lines of one entry; every other byte stays."""
+    directory = Path(directory)
+    path = ledger_path(directory)
+    with _locked(directory):
+        if not path.exists():
+            raise ArchiveError(f"no quote '{quote_id}': {path} does not exist")
+        old = path.read_bytes()
+        ledger = parse_ledger(old, path)
+        _require_readable(ledger)
+        quote = ledger.get(quote_id)
+        if quote is None:
+            raise ArchiveError(f"no quote '{quote_id}' in {path}", hint="see 'archive quotes list'")
+        lines = old.decode("utf-8").splitlines(keepends=True)
+        a, b = _entry_lines(lines, quote.line - 1)
+        new = "".join(lines[:a] + lines[b:]).encode("utf-8")
+        _replace(path, old, new, [q.id for q in ledger.quotes if q.id != quote_id])
+    return quote
+
+
+# --- guarding published quotes ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    """A ledger quote an edit has changed or lost, or whose testimony is not public."""
+
+    kind: str  # "changed" | "orphaned" | "not-public"
+    quote: LedgerQuote
+    path: Path
+    message: str
+    new: str | None = None  # the words found now, for "changed"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.quote.line}: warning: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        public = self.kind != "not-public"  # see check_ledger: nothing of a withheld testimony
+        return {
+            "kind": self.kind,
+            "id": self.quote.id,
+            "testimony": self.quote.testimony if public else None,
+            "path": str(self.path),
+            "line": self.quote.line,
+            "message": self.message,
+            "old": self.quote.exact if public else None,
+            "new": self.new,
+        }
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a ledger quote is in the current public text; ``None`` span when orphaned."""
+
+    quote: LedgerQuote
+    start: int | None
+    end: int | None
+    words: str | None  # the current words there
+
+    @property
+    def orphaned(self) -> bool:
+        return self.start is None
+
+    @property
+    def changed(self) -> bool:
+        return self.words is not None and self.words != self.quote.exact
+
+
+def place(quote: LedgerQuote, t: Testimony) -> Placed:
+    """Resolve a ledger quote against the current text (a quote that moved resolves silently)."""
+    text = public_text(t)
+    match = resolve_anchor(quote.anchor, text)
+    if match is None:
+        return Placed(quote, None, None, None)
+    return Placed(quote, match.start, match.end, text[match.start : match.end])
+
+
+def placed_quotes(ledger: Ledger, archive: Archive, today: dt.date) -> dict[str, list[Placed]]:
+    """Every ledger quote of a public testimony, placed: testimony id -> its quotes."""
+    placed: dict[str, list[Placed]] = {}
+    for quote in ledger.quotes:
+        t = archive.get_public(quote.testimony, today)
+        if t is not None:
+            placed.setdefault(t.id, []).append(place(quote, t))
+    return placed
+
+
+def check_ledger(
+    ledger: Ledger,
+    archive: Archive,
+    today: dt.date | None = None,
+    testimonies: set[str] | None = None,
+) -> list[LedgerProblem]:
+    """Every ledger quote that an edit changed or orphaned, or whose testimony is not
+    public now (``testimonies``: only quotes of these)."""
+    problems = []
+    for quote in ledger.quotes:
+        if testimonies is not None and quote.testimony not in testimonies:
+            continue
+        t = archive.get_public(quote.testimony, today)
+        if t is None:
+            # Neither its id nor its words are named: warnings end up in CI logs.
+            problems.append(
+                LedgerProblem(
+                    "not-public",
+                    quote,
+                    ledger.path,
+                    f"quote {quote.id}: its testimony is not public (or no longer exists); "
+                    "its /q/ page is gone and links to it are broken",
+                )
+            )
+            continue
+        where = place(quote, t)
+        if where.orphaned:
+            problems.append(
+                LedgerProblem(
+                    "orphaned",
+                    quote,
+                    ledger.path,
+                    f"quote {quote.id} in {quote.testimony} is no longer found: "
+                    f"{_short(quote.exact)}",
+                )
+            )
+        elif where.changed:
+            problems.append(
+                LedgerProblem(
+                    "changed",
+                    quote,
+                    ledger.path,
+                    f"quote {quote.id} in {quote.testimony} was edited: "
+                    f"{_short(quote.exact)} -> {_short(where.words or '')}",
+                    new=where.words,
+                )
+            )
+    return problems
+
+
+def _short(words: str, limit: int = 120) -> str:
+    words = " ".join(words.split())
+    return json.dumps(
+        words if len(words) <= limit else words[: limit - 1] + "…", ensure_ascii=False
+    )

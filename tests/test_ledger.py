@@ -1,0 +1,370 @@
+"""The quote ledger (quotes.yaml): CLI round trip, byte-preserving writes, public words only,
+short links, /q/ pages on the server and in the export, and the guard on published quotes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from e2e_helpers import CANARIES, TODAY, write_archive
+
+from archive.cli import main
+from archive.config import resolve_config
+from archive.errors import ArchiveError
+from archive.index import build_index
+from archive.ledger import ID_ALPHABET, ID_LENGTH, add_quote, load_ledger, remove_quote
+from archive.model import public_text
+from archive.parse import load_archive
+from webapp import create_app
+from webapp.editor import EDITOR, EDITOR_TOKEN, is_loopback
+
+DOMAIN = "https://archive.example.org"
+SENTENCES = {
+    "officer": "In two weeks my platoon went from twenty-six men to nine.",
+    "officer-ru": "За две недели во взводе из двадцати шести человек осталось девять.",
+    "mother-uk": "Син пішов з частини і пів року переховувався вдома.",
+}
+HEAD = "# Quotes the newsroom printed.\n# Keep this comment.\n\n"
+
+
+@pytest.fixture
+def archive_dir(tmp_path: Path) -> Path:
+    return write_archive(tmp_path / "testimonies")
+
+
+def run(archive_dir: Path, *args: str, site_url: str = "", code: int = 0):
+    env = {"ARCHIVE_TODAY": TODAY, "ARCHIVE_SITE_URL": site_url,
+           "ARCHIVE_INDEX": str(archive_dir.parent / "index")}  # fmt: skip
+    result = CliRunner().invoke(main, ["--testimonies", str(archive_dir), *args], env=env)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def _app(archive_dir: Path, **extra):
+    config = resolve_config(
+        testimonies=archive_dir, index=archive_dir.parent / "index", today=TODAY
+    )
+    build_index(config)
+    settings = {"testimonies": archive_dir, "index": archive_dir.parent / "index",
+                "today": TODAY, "GENERATION_CHECK_SECONDS": 0}  # fmt: skip
+    return create_app({**settings, **extra})
+
+
+# --- the command line round trip ------------------------------------------------------------
+
+
+def test_cli_round_trip_keeps_every_other_byte(archive_dir):
+    path = archive_dir / "quotes.yaml"
+    path.write_text(HEAD, encoding="utf-8")
+    added = run(archive_dir, "quotes", "add", "officer", "half the battalion has a hernia",
+                "--where", "Story of 2025-06-02", "--json", site_url=DOMAIN)  # fmt: skip
+    first = json.loads(added.output)
+    assert re.fullmatch(f"[{ID_ALPHABET}]{{{ID_LENGTH}}}", first["id"])
+    assert first["url"] == f"{DOMAIN}/q/{first['id']}/"
+    assert first["citation"].endswith(f"{DOMAIN}/q/{first['id']}/ (accessed {TODAY}).")
+    after_first = path.read_bytes()
+    assert after_first.startswith(HEAD.encode())
+    # Hand edits between entries stay as written.
+    path.write_bytes(after_first + b"  # a note an editor left\n\n")
+    with_note = path.read_bytes()
+    second = json.loads(run(archive_dir, "quotes", "add", "mother-uk", SENTENCES["mother-uk"],
+                            "--json").output)  # fmt: skip
+    assert second["id"] != first["id"] and second["where"] is None
+    assert path.read_bytes().startswith(with_note)
+    # Adding the same words again gives the same entry, and writes nothing.
+    again = json.loads(run(archive_dir, "quotes", "add", "officer",
+                           "half the battalion has a hernia", "--json").output)  # fmt: skip
+    assert again["id"] == first["id"] and again["new"] is False
+    listed = json.loads(run(archive_dir, "quotes", "list", "--json").output)
+    assert [q["id"] for q in listed] == [first["id"], second["id"]]
+    assert listed[1]["exact"] == SENTENCES["mother-uk"]
+    checked = json.loads(run(archive_dir, "quotes", "check", "--json").output)
+    assert checked == {"quotes": 2, "errors": [], "warnings": []}
+
+    run(archive_dir, "quotes", "remove", second["id"])
+    assert path.read_bytes() == with_note  # exactly the entry's lines went
+    run(archive_dir, "quotes", "remove", first["id"])
+    assert path.read_text(encoding="utf-8") == HEAD + "quotes:\n  # a note an editor left\n\n"
+    assert run(archive_dir, "quotes", "remove", first["id"], code=1).output.count("no quote")
+
+
+def test_quote_cite_records_the_best_match_and_cites_as_the_web_does(archive_dir):
+    app = _app(archive_dir, site_url=DOMAIN)
+    out = run(archive_dir, "quote", "the commander refused to sign the referal", "--cite",
+              site_url=DOMAIN).output  # fmt: skip
+    ledger = load_ledger(archive_dir)
+    (quote,) = ledger.quotes
+    cli_citation = re.search(r"Cite: (.*)", out).group(1)
+    assert f"{DOMAIN}/q/{quote.id}/" in cli_citation
+    with app.test_client() as client:
+        web = client.get(f"/q/{quote.id}.json").get_json()
+        plain = next(f["text"] for f in web["citation"]["formats"] if f["format"] == "txt")
+        # The testimony page's selection answer (anchor.json) gives the same text too.
+        anchor = client.get(
+            f"/t/officer/anchor.json?start={quote.start}&end={quote.end}"
+        ).get_json()
+    assert plain == cli_citation
+    assert anchor["url"] == f"{DOMAIN}/q/{quote.id}/"
+    assert next(c["text"] for c in anchor["citations"] if c["format"] == "txt") == plain
+
+
+def test_the_ledger_refuses_non_public_and_redacted_words(archive_dir):
+    archive = load_archive(archive_dir)
+    for testimony, words in (("secret", "I walked out of the unit"),
+                             ("embargoed", "never went back")):  # fmt: skip
+        with pytest.raises(ArchiveError, match="public"):
+            add_quote(archive_dir, archive, testimony, words, today=_today())
+    with pytest.raises(ArchiveError, match="redaction"):
+        add_quote(archive_dir, archive, "officer", "In January, near", today=_today())
+    with pytest.raises(ArchiveError, match="redaction"):
+        add_quote(archive_dir, archive, "officer", "near [redacted]", today=_today())
+    with pytest.raises(ArchiveError, match="times"):
+        add_quote(archive_dir, archive, "officer", "the", today=_today())
+    assert not (archive_dir / "quotes.yaml").exists()
+
+
+def _today():
+    import datetime as dt
+
+    return dt.date.fromisoformat(TODAY)
+
+
+def test_bad_ledger_files_name_file_and_line(archive_dir):
+    path = archive_dir / "quotes.yaml"
+    path.write_text(
+        "quotes:\n"
+        '  - id: abcdefg\n    testimony: officer\n    exact: "nine"\n'
+        "    start: 1\n    end: 5\n    cited: 2025-06-01\n"
+        '  - id: 0Ol1xyz\n    testimony: officer\n    exact: "x"\n    start: 0\n    end: 1\n'
+        "    cited: 2025-06-01\n"
+        "  - id: &a abcdefh\n",
+        encoding="utf-8",
+    )
+    ledger = load_ledger(archive_dir)
+    assert ledger.errors and all(str(e).startswith(f"{path}:") for e in ledger.errors)
+    path.write_text(
+        'quotes:\n  - id: abcdefg\n    testimony: officer\n    exact: "nine"\n'
+        "    start: 1\n    end: 5\n    cited: 2025-06-01\n    colour: red\n"
+        '  - id: 0Ol1xyz\n    testimony: officer\n    exact: "x"\n    start: 0\n    end: 1\n'
+        "    cited: 2025-06-01\n",
+        encoding="utf-8",
+    )
+    ledger = load_ledger(archive_dir)
+    assert [e.line for e in ledger.errors] == [2, 9]
+    assert "colour" in ledger.errors[0].message and "0Ol1xyz" in ledger.errors[1].message
+    out = run(archive_dir, "validate", code=1).output
+    assert f"{path}:2:" in out and f"{path}:9:" in out
+    with pytest.raises(ArchiveError, match="problems"):
+        remove_quote(archive_dir, "abcdefg")  # nothing is written over a broken file
+
+
+# --- links ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("testimony", sorted(SENTENCES))
+def test_ledger_links_fit_in_print(archive_dir, testimony):
+    data = json.loads(run(archive_dir, "quotes", "add", testimony, SENTENCES[testimony],
+                          "--json", site_url=DOMAIN).output)  # fmt: skip
+    assert len(data["url"]) <= 50, data["url"]
+    assert "%25" not in data["url"] and "%25" not in data["citation"]
+
+
+# --- the guard on published quotes -----------------------------------------------------------
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_validate_reports_changed_orphaned_and_unpublished_quotes(archive_dir):
+    ids = {}
+    for testimony, words in (("officer", "half the battalion has a hernia"),
+                             ("officer", "the border guard said"),
+                             ("officer", "fifteen days twice a year"),
+                             ("mother-uk", "навіть сусідам")):  # fmt: skip
+        ids[words] = json.loads(run(archive_dir, "quotes", "add", testimony, words,
+                                    "--json").output)["id"]  # fmt: skip
+    assert run(archive_dir, "validate", "--strict").output.count("warning") == 0
+
+    officer = archive_dir / "officer.md"
+    _edit(officer, "half the battalion has a hernia", "half the battalion has a hernya")  # changed
+    _edit(officer, "then the border guard said", "then they let me through, saying")  # orphaned
+    # Moved: a new passage above shifts every offset; the quote resolves silently.
+    _edit(
+        officer, "**Q:** When did you first", "**Q:** A new question?\n\n**Q:** When did you first"
+    )
+    _edit(archive_dir / "mother-uk.md", "status: public", "status: restricted")  # not public
+
+    result = run(archive_dir, "validate", "--json")  # warnings only: exit 0
+    warnings = {w["id"]: w for w in json.loads(result.output)["warnings"]}
+    assert set(warnings) == {ids["half the battalion has a hernia"],
+                             ids["the border guard said"], ids["навіть сусідам"]}  # fmt: skip
+    changed = warnings[ids["half the battalion has a hernia"]]
+    assert changed["kind"] == "changed"
+    assert (changed["old"], changed["new"]) == ("half the battalion has a hernia",
+                                                "half the battalion has a hernya")  # fmt: skip
+    assert warnings[ids["the border guard said"]]["kind"] == "orphaned"
+    assert warnings[ids["навіть сусідам"]]["kind"] == "not-public"
+    assert all(w["line"] and w["path"].endswith("quotes.yaml") for w in warnings.values())
+
+    text = run(archive_dir, "validate", "--strict", code=1).output
+    assert "hernya" in text and "warning" in text
+    assert "warning" in run(archive_dir, "quotes", "check", "--strict", code=1).output
+    assert "hernya" in run(archive_dir, "index").output  # index says so too
+
+
+# --- /q/ pages on the server ----------------------------------------------------------------
+
+
+def test_q_pages_show_the_quote_in_its_passage_and_cite_the_short_link(archive_dir):
+    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer",
+                              "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
+    app = _app(archive_dir, site_url=DOMAIN)
+    with app.test_client() as client:
+        page = client.get(f"/q/{quote_id}/")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert (
+            '<mark class="quote-highlight" id="quote_words">half the battalion has a hernia' in html
+        )
+        assert "An officer on leaving his unit" in html and "Andrei (pseudonym)" in html
+        data = client.get(f"/q/{quote_id}.json").get_json()
+        short = f"{DOMAIN}/q/{quote_id}/"
+        for fmt in data["citation"]["formats"]:  # plain, BibTeX, RIS, CSL-JSON, Web Annotation
+            assert short in fmt["text"], fmt["format"]
+        assert data["testimony_url"].startswith("/t/officer/?a=")
+        assert data["testimony_url"].split("#")[1].startswith("commission-blocked")
+        testimony = client.get("/t/officer/").get_data(as_text=True)
+        assert f'href="/q/{quote_id}/" class="quoted-mark__link"' in testimony
+        assert client.get("/q/abcdefg/").status_code == 404
+        assert client.get("/q/abcdefg.json").status_code == 404
+
+
+def test_orphaned_and_unpublished_ledger_quotes(archive_dir):
+    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer", "the border guard said",
+                              "--json").output)["id"]  # fmt: skip
+    gone = json.loads(run(archive_dir, "quotes", "add", "officer", "twenty-six men to nine",
+                          "--json").output)["id"]  # fmt: skip
+    uk = json.loads(run(archive_dir, "quotes", "add", "mother-uk", "навіть сусідам",
+                        "--json").output)["id"]  # fmt: skip
+    officer = archive_dir / "officer.md"
+    _edit(officer, "then the border guard said", "then they let me through, saying")
+    # Redacted since it was cited: the page must not show the recorded words.
+    _edit(
+        officer, "went from twenty-six men to nine", "went from [twenty-six men to nine]{.redact}"
+    )
+    _edit(archive_dir / "mother-uk.md", "status: public", "status: restricted")
+    app = _app(archive_dir)
+    with app.test_client() as client:
+        html = client.get(f"/q/{quote_id}/").get_data(as_text=True)
+        assert "no longer found in the current text" in html
+        assert "as the ledger recorded them" in html and "the border guard said" in html
+        redacted = client.get(f"/q/{gone}/").get_data(as_text=True)
+        assert "no longer found" in redacted and "twenty-six men" not in redacted
+        assert client.get(f"/q/{gone}.json").get_json()["recorded"] is None
+        for path in (f"/q/{uk}/", f"/q/{uk}.json"):
+            response = client.get(path)
+            assert response.status_code == 404
+            assert "сусідам" not in response.get_data(as_text=True)
+        # The testimony page marks no passage for an orphaned quote.
+        assert f"/q/{quote_id}/" not in client.get("/t/officer/").get_data(as_text=True)
+
+
+# --- the export -----------------------------------------------------------------------------
+
+
+def test_export_writes_a_page_per_public_ledger_quote_and_nothing_else(archive_dir, tmp_path):
+    from webapp.publish.export import export_site
+
+    public = json.loads(run(archive_dir, "quotes", "add", "officer",
+                            "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
+    later = json.loads(run(archive_dir, "quotes", "add", "mother-uk", "навіть сусідам",
+                           "--json").output)["id"]  # fmt: skip
+    _edit(archive_dir / "mother-uk.md", "status: public", "status: restricted")
+    config = resolve_config(testimonies=archive_dir, index=tmp_path / "index", today=TODAY)
+    report = export_site(tmp_path / "site", config, base_url=DOMAIN + "/", check=True)
+    site = tmp_path / "site"
+    page = (site / "q" / public / "index.html").read_text(encoding="utf-8")
+    assert "half the battalion has a hernia" in page and f"{DOMAIN}/q/{public}/" in page
+    assert (site / "q" / f"{public}.json").is_file()
+    assert not (site / "q" / later).exists()
+    assert any(later in w and "not public" in w for w in report.warnings)
+    # The leak check ran over every file: the restricted testimony's quote is nowhere.
+    assert report.leaks is not None and report.leaks.ok
+    for file in site.rglob("*"):
+        if file.is_file() and file.suffix in (".html", ".json", ".xml", ".txt"):
+            body = file.read_text(encoding="utf-8", errors="replace")
+            assert "сусідам" not in body and not any(c in body for c in CANARIES), file
+
+
+# --- editor mode ----------------------------------------------------------------------------
+
+
+def test_a_public_server_has_no_route_that_writes(archive_dir):
+    app = _app(archive_dir)
+    with app.test_client() as client:
+        response = client.post("/t/officer/ledger", json={"start": 0, "end": 5})
+        assert response.status_code in (404, 405)
+        assert "data-ledger" not in client.get("/t/officer/").get_data(as_text=True)
+    assert not (archive_dir / "quotes.yaml").exists()
+
+
+def test_editor_writes_need_token_origin_and_loopback_host(archive_dir):
+    app = _app(archive_dir, **{EDITOR: True})
+    token = app.config[EDITOR_TOKEN]
+    with app.test_client() as client:
+        html = client.get("/t/officer/", base_url="http://127.0.0.1:8000").get_data(as_text=True)
+        assert f'data-ledger-token="{token}"' in html
+        good = {"X-Archive-Token": token, "Origin": "http://127.0.0.1:8000"}
+
+        def post(headers, base="http://127.0.0.1:8000", body=None):
+            return client.post("/t/officer/ledger", json=body or {"start": 0, "end": 10},
+                               headers=headers, base_url=base)  # fmt: skip
+
+        assert post({**good, "X-Archive-Token": "forged"}).status_code == 403
+        assert post({"X-Archive-Token": token}).status_code == 403  # no Origin
+        assert post({**good, "Origin": "http://evil.example.com"}).status_code == 403
+        # A name rebound to 127.0.0.1 still names another host.
+        rebound = {**good, "Origin": "http://evil.example.com:8000"}
+        assert post(rebound, base="http://evil.example.com:8000").status_code == 403
+        assert not (archive_dir / "quotes.yaml").exists()
+        answer = post(good)
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        assert body["url"].endswith(f"/q/{body['id']}/")
+        text = public_text(load_archive(archive_dir).testimonies["officer"])
+        assert body["quote"] == text[0:10].strip()
+        assert load_ledger(archive_dir).get(body["id"]) is not None
+        # The new quote is cited with its short link at once.
+        cite = client.get(f"/q/{body['id']}.json", base_url="http://127.0.0.1:8000")
+        assert cite.status_code == 200
+        at = text.index("[redacted]")
+        refused = post(good, body={"start": at - 5, "end": at + 12})
+        assert refused.status_code == 400 and "redaction" in refused.get_json()["error"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"])
+def test_loopback_hosts(host):
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "example.org", ""])
+def test_serve_editor_refuses_other_hosts(archive_dir, host):
+    assert not is_loopback(host)
+    result = run(archive_dir, "serve", "--editor", "--host", host, code=1)
+    assert "loopback" in result.output
+
+
+def test_the_format_documents_example_reads(tmp_path):
+    """The shared contract's example entry (FORMAT.md, docs/format.md) is a valid ledger."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "format.md").read_text()
+    example = doc.split("## Quote ledger (1.1)", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "quotes.yaml").write_text(example, encoding="utf-8")
+    ledger = load_ledger(tmp_path)
+    assert ledger.errors == [] and [q.id for q in ledger.quotes] == ["k7f3q2m"]
+    assert ledger.quotes[0].where == "Story of 2026-12-08"

@@ -22,7 +22,8 @@ can be made, resolved and tested without the rest of the archive.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -40,9 +41,15 @@ __all__ = [
     "MAX_QUOTE_CHARS",
     "Anchor",
     "Match",
+    "QuoteRef",
+    "checksum",
     "make_anchor",
+    "parse_param",
     "parse_text_fragment",
     "resolve_anchor",
+    "resolve_link",
+    "resolve_ref",
+    "text_fragment",
 ]
 
 CONTEXT_CHARS = 32
@@ -76,8 +83,10 @@ _SUPPORT_MEAN = 0.5  # both sides agree more than unrelated text does
 _FUZZY_SUPPORT_BEST = 0.8  # an *edited* short quote: its context must clearly agree
 _FUZZY_SUPPORT_MEAN = 0.6
 _FIT_CHARS = 48  # characters at each end of a long quote used to place that end
-_FRAGMENT_MAX_WORDS = 12  # longer quotes use the textStart,textEnd form
-_FRAGMENT_EDGE_WORDS = 4
+_FRAGMENT_MAX_CHARS = 80  # a longer encoded quote uses the textStart,textEnd form
+_FRAGMENT_EDGE_WORDS = 4  # at most this many words at each end, or of context
+_FRAGMENT_EDGE_CHARS = 40  # and no more encoded characters than this, past the first word
+_CHECK_CHARS = 7  # base 36 digits of a CRC-32: 36**7 > 2**32
 # Weights of the final score, as in the Hypothesis web annotation client's
 # quote matcher: the words matter most, each side of context a little less.
 _W_QUOTE, _W_PREFIX, _W_SUFFIX, _W_POS = 50.0, 20.0, 20.0, 2.0
@@ -86,6 +95,10 @@ _WORD_JOINERS = "'\u2019\u02bc"  # word characters besides letters and digits (_
 _EDGE = "\uffff"  # stands for the start or end of the text in context comparisons
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _PARAM_RE = re.compile(r"([0-9]{1,9})-([0-9]{1,9})~(.*)", re.ASCII | re.DOTALL)
+# A link's anchor today: START-END.CHECK (offsets and the checksum of the folded words).
+_REF_RE = re.compile(rf"([0-9]{{1,9}})-([0-9]{{1,9}})\.([0-9a-z]{{{_CHECK_CHARS}}})", re.ASCII)
+# Where a copy of a quote may start: not inside a word (links are made of whole words).
+_WORD_START_RE = re.compile(r"(?<![^\W_]|['\u2019\u02bc])|(?![^\W_]|['\u2019\u02bc])")
 # What an encoder may leave unescaped (ours leaves only [A-Za-z0-9_.]).
 _PART_RE = re.compile(r"(?:[A-Za-z0-9_.!*'()~]|%[0-9A-Fa-f]{2})+", re.ASCII)
 _FRAGMENT_PART_RE = re.compile(r"[^&,\-]+")
@@ -128,8 +141,11 @@ BROWSER_RULES = {
     "short_chars": _SHORT_CHARS,
     "support_best": _SUPPORT_BEST,
     "support_mean": _SUPPORT_MEAN,
-    "fragment_max_words": _FRAGMENT_MAX_WORDS,
+    "fragment_max_chars": _FRAGMENT_MAX_CHARS,
     "fragment_edge_words": _FRAGMENT_EDGE_WORDS,
+    "fragment_edge_chars": _FRAGMENT_EDGE_CHARS,
+    "check_chars": _CHECK_CHARS,
+    "ref_re": _REF_RE.pattern,
     "weights": [_W_QUOTE, _W_PREFIX, _W_SUFFIX, _W_POS],
     "param_re": _PARAM_RE.pattern,
     "part_re": _PART_RE.pattern,
@@ -164,6 +180,10 @@ class Anchor:
     end: int
     testimony: str | None = None
     passage: str | None = None
+    #: The ``:~:text=`` value, made by :func:`make_anchor` from the whole text (so it
+    #: carries context only where the words occur earlier); "" to make it from the
+    #: anchor's own context.
+    fragment: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         # Anchors also arrive from URLs and JSON: one place guards them all.
@@ -177,6 +197,8 @@ class Anchor:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise AnchorError(f"anchor {name} must be text or None")
+        if not isinstance(self.fragment, str):
+            raise AnchorError("anchor fragment must be text")
         for name in ("start", "end"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
@@ -265,19 +287,25 @@ class Anchor:
     # -- URL query parameter ---------------------------------------------------
 
     def to_param(self) -> str:
-        """Compact form for a URL query parameter: ``START-END~prefix-,exact,-suffix``.
+        """The ``?a=`` value of a link: ``START-END.CHECK``, e.g. ``1269-1279.0k3x9ab``.
 
-        ``START``/``END`` are the old offsets; the three texts follow the Text
-        Fragments syntax (``prefix-`` and ``-suffix`` are left out when empty)
-        and each is percent-encoded UTF-8 with ``-``, ``,`` and ``~`` escaped
-        too, so the result only holds ``[A-Za-z0-9_.,~%-]`` and can be split
-        without ambiguity. Example: ``10-17~asked%20the-,colonel,-%20for%20leave``.
+        Offsets and a checksum of the folded words (:func:`checksum`), nothing to
+        percent-encode: a link stays printable whatever the script, and the URL
+        carries no words anyone could pass off as the witness's. The words travel
+        in the ``#:~:text=`` fragment for the browser; :func:`resolve_ref` finds
+        them again, at the old offsets or moved anywhere in the text.
+        """
+        return f"{self.start}-{self.end}.{checksum(self.exact)}"
 
-        The string is the parameter's *value*: put it in a URL with the usual
-        query encoding (``url_for``, ``urlencode``), which escapes its ``%``
-        again, so the framework hands exactly this string back to
-        :meth:`from_param`. Testimony and passage ids are not included: the
-        URL path and fragment already carry them.
+    def to_words_param(self) -> str:
+        """The earlier form, still read: ``START-END~prefix-,exact,-suffix``.
+
+        The three texts follow the Text Fragments syntax (``prefix-`` and
+        ``-suffix`` are left out when empty), each percent-encoded UTF-8 with
+        ``-``, ``,`` and ``~`` escaped too. Example:
+        ``10-17~asked%20the-,colonel,-%20for%20leave``. Links no longer carry it
+        (a Cyrillic sentence came to over 1,300 characters); tests make hostile
+        links with it.
         """
         parts = [_encode_part(self.exact)]
         if self.prefix:
@@ -294,7 +322,7 @@ class Anchor:
         testimony: str | None = None,
         passage: str | None = None,
     ) -> Anchor:
-        """Read :meth:`to_param` output; anything else raises :class:`AnchorError`.
+        """Read :meth:`to_words_param` output; anything else raises :class:`AnchorError`.
 
         The value comes straight from a URL anyone can type, so it is length
         capped before any work and every failure is the same clear error.
@@ -336,41 +364,12 @@ class Anchor:
 
     def to_text_fragment(self) -> str:
         """Value of a ``#:~:text=`` directive, so a browser highlights the quote
-        even without the archive's own script.
-
-        Browsers match whole words on rendered text, so whitespace is collapsed
-        and context is trimmed to whole words on the quote's own line. Quotes
-        longer than a dozen words, or spanning paragraphs, use the
-        ``textStart,textEnd`` range form with a few words at each end, which
-        browsers match more reliably (and which survives paragraph breaks).
-        Use it as ``#<passage-id>:~:text=<value>``. It is a best effort: a
-        quote starting or ending mid-word cannot be expressed exactly.
-        """
-        lines = [" ".join(line.split()) for line in self.exact.splitlines()]
-        lines = [line for line in lines if line]
-        flat = " ".join(lines)
-        if len(lines) == 1 and len(flat.split()) <= _FRAGMENT_MAX_WORDS:
-            parts = [_encode_fragment(flat)]
-        else:
-            head = lines[0].split()[:_FRAGMENT_EDGE_WORDS]
-            # The end words come from the last line, after the head words.
-            pool = lines[-1].split() if len(lines) > 1 else flat.split()[len(head) :]
-            size = min(_FRAGMENT_EDGE_WORDS, len(pool))
-            rest = flat[len(" ".join(head)) :]
-            # Browsers take the first textEnd after textStart: grow it until
-            # that first occurrence is the real end of the quote.
-            tail = " ".join(pool[-size:])
-            while size < len(pool) and rest.find(tail) != len(rest) - len(tail):
-                size += 1
-                tail = " ".join(pool[-size:])
-            parts = [_encode_fragment(" ".join(head)), _encode_fragment(tail)]
-        prefix = _fragment_context(self.prefix, before=True)
-        suffix = _fragment_context(self.suffix, before=False)
-        if prefix:
-            parts.insert(0, _encode_fragment(prefix) + "-")
-        if suffix:
-            parts.append("-" + _encode_fragment(suffix))
-        return ",".join(parts)
+        even without the archive's own script: :func:`text_fragment`, judged on
+        the whole text when :func:`make_anchor` made the anchor, else on its context."""
+        if self.fragment:
+            return self.fragment
+        cut = len(self.prefix) == CONTEXT_CHARS and "\n" not in self.prefix
+        return text_fragment(self.exact, self.prefix, cut_before=cut)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (for the web app's API and exported citations)."""
@@ -382,7 +381,160 @@ class Anchor:
             "end": self.end,
             "testimony": self.testimony,
             "passage": self.passage,
+            "fragment": self.to_text_fragment(),
         }
+
+
+@dataclass(frozen=True)
+class QuoteRef:
+    """What a link's ``?a=`` carries (:meth:`Anchor.to_param`): the old offsets and
+    the checksum of the words. It holds no words: a page can say where the words
+    are now, or that they were not found, never what they were."""
+
+    start: int
+    end: int
+    check: str
+
+    def to_param(self) -> str:
+        return f"{self.start}-{self.end}.{self.check}"
+
+
+def checksum(exact: str) -> str:
+    """CRC-32 of the folded words' UTF-8, in :data:`_CHECK_CHARS` base 36 digits.
+
+    Folded (case, typography, ё) as the fuzzy tier compares, so a link survives
+    those edits; CRC-32 because the page scripts compute it too (no hash API a
+    static page on plain http may count on)."""
+    value = zlib.crc32(_fold(exact).encode("utf-8"))
+    digits = ""
+    while value:
+        value, digit = divmod(value, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return digits.rjust(_CHECK_CHARS, "0")
+
+
+def parse_param(s: Any) -> Anchor | QuoteRef:
+    """A link's ``?a=`` value: a :class:`QuoteRef` (today's links) or an
+    :class:`Anchor` (links made before, which carried the words)."""
+    if isinstance(s, str):
+        m = _REF_RE.fullmatch(s)
+        if m:
+            start, end = int(m.group(1)), int(m.group(2))
+            if not start < end or end - start > MAX_QUOTE_CHARS:
+                raise AnchorError(f"quote link offsets {start}-{end} cannot hold a quote")
+            return QuoteRef(start, end, m.group(3))
+    return Anchor.from_param(s)
+
+
+def resolve_ref(ref: QuoteRef, text: str) -> Match | None:
+    """The words a :class:`QuoteRef` names, in (a possibly edited) ``text``.
+
+    At the old offsets if the folded words there have the link's checksum
+    (score 1.0); else the copy with that checksum nearest the old offsets,
+    among the spans of the same length starting where a word starts (score
+    below 1); else ``None``. Words edited beyond case and typography, or a
+    quote that started mid-word and moved, are not found: the page says so.
+    """
+    length, t = ref.end - ref.start, _fold_text(text)
+    if ref.end <= len(t) and checksum(t[ref.start : ref.end]) == ref.check:
+        return Match(ref.start, ref.end, 1.0)
+    best = None
+    for m in _WORD_START_RE.finditer(t, 0, max(0, len(t) - length + 1)):
+        a = m.start()
+        if best is not None and abs(a - ref.start) >= abs(best - ref.start):
+            continue
+        if a + length <= len(t) and checksum(t[a : a + length]) == ref.check:
+            best = a  # folding is idempotent: checksum() folds the folded text alike
+    if best is None:
+        return None
+    return Match(best, best + length, min(_score(1.0, 1.0, 1.0, best, ref.start, len(t)), 0.999))
+
+
+def resolve_link(link: Anchor | QuoteRef, text: str) -> Match | None:
+    """:func:`resolve_ref` or :func:`resolve_anchor`, whichever ``link`` is."""
+    if isinstance(link, QuoteRef):
+        return resolve_ref(link, text)
+    return resolve_anchor(link, text)
+
+
+def text_fragment(exact: str, before: str = "", *, cut_before: bool = False) -> str:
+    """A ``:~:text=`` value for ``exact``, as short as tells it from earlier text.
+
+    ``before`` is the text before the quote (the whole text for :func:`make_anchor`);
+    ``cut_before`` says its first word may be cut. Browsers match whole words on
+    rendered text, case-insensitively, and take the first match: so a quote whose
+    encoded words fit :data:`_FRAGMENT_MAX_CHARS` is given whole, a longer one (or
+    one over several paragraphs) as ``textStart,textEnd`` with the fewest words at
+    each end (up to :data:`_FRAGMENT_EDGE_WORDS`) whose first match is the quote's;
+    words of context before it (same line, up to as many) are added only when the
+    start words occur earlier. Words are added only while a part stays within
+    :data:`_FRAGMENT_EDGE_CHARS` encoded characters, so a link stays printable in
+    Cyrillic too. It is a best effort (the script and the server find the words by
+    ``?a=``): the page around the text (title, notes) is not looked at, a repeated
+    start the budget cannot tell apart is left so, and a quote starting mid-word
+    cannot be expressed exactly.
+    """
+    lines = [" ".join(line.split()) for line in exact.splitlines()]
+    lines = [line for line in lines if line]
+    flat = " ".join(lines)
+    earlier = _fold(" ".join(before.split()))
+    seen = f"{earlier} {_fold(flat)}" if earlier else _fold(flat)
+    at = len(seen) - len(flat)  # where the quote starts in ``seen``
+
+    def first(words: str) -> bool:
+        return seen.find(_fold(words)) == at
+
+    def fits(words: list[str]) -> bool:  # a Cyrillic letter encodes to 6 characters
+        return len(_encode_fragment(" ".join(words))) <= _FRAGMENT_EDGE_CHARS
+
+    if len(lines) == 1 and len(_encode_fragment(flat)) <= _FRAGMENT_MAX_CHARS:
+        start, parts = flat, [_encode_fragment(flat)]
+    else:
+        words = lines[0].split()
+        size = 1
+        while (
+            size < min(_FRAGMENT_EDGE_WORDS, len(words))
+            and not first(" ".join(words[:size]))
+            and fits(words[: size + 1])
+        ):
+            size += 1
+        start = " ".join(words[:size])
+        # The end words come from the last line, after the head words.
+        pool = lines[-1].split() if len(lines) > 1 else flat.split()[size:]
+        rest = _fold(flat[len(start) :])
+        size = min(1, len(pool))
+        tail = " ".join(pool[-size:])
+        # Browsers take the first textEnd after textStart: grow it until that
+        # first occurrence is the real end of the quote.
+        while (
+            size < len(pool)
+            and rest.find(_fold(tail)) != len(rest) - len(tail)
+            and fits(pool[-size - 1 :])
+        ):
+            size += 1
+            tail = " ".join(pool[-size:])
+        # One long word can outweigh a sentence in Cyrillic: past the limit the browser
+        # is given the start alone (it scrolls there; the page's script marks the rest).
+        parts = [_encode_fragment(start)]
+        if tail and len(_encode_fragment(tail)) <= _FRAGMENT_MAX_CHARS:  # one word: no end
+            parts.append(_encode_fragment(tail))
+    if not first(start):
+        line = before.rsplit("\n", 1)[-1]
+        context = line.split()
+        if context and cut_before and _is_word(line[0]):
+            context = context[1:]
+        context = context[-_FRAGMENT_EDGE_WORDS:]
+        size = 1
+        while (
+            size < len(context)
+            and seen.find(_fold(" ".join([*context[-size:], start])))
+            != at - len(" ".join(context[-size:])) - 1
+            and fits(context[-size - 1 :])
+        ):
+            size += 1
+        if context and len(_encode_fragment(" ".join(context[-size:]))) <= _FRAGMENT_MAX_CHARS:
+            parts.insert(0, _encode_fragment(" ".join(context[-size:])) + "-")
+    return ",".join(parts)
 
 
 def make_anchor(
@@ -421,6 +573,7 @@ def make_anchor(
         end=offset + end,
         testimony=testimony,
         passage=passage,
+        fragment=text_fragment(text[start:end], text[:start]),
     )
 
 
@@ -812,22 +965,6 @@ def _decode_part(part: str, what: str) -> str:
 
 #: Text Fragments reserve '&', ',' and '-'; quote() leaves only '-' of those.
 _encode_fragment = Quoting("-")
-
-
-def _fragment_context(context: str, *, before: bool) -> str:
-    """Context a browser can match: same line as the quote, whole words only."""
-    if before:
-        line = context.rsplit("\n", 1)[-1]
-        words = line.split()
-        # A full-length context was cut at a fixed width, likely mid-word.
-        if words and len(context) == CONTEXT_CHARS and "\n" not in context and _is_word(line[0]):
-            words = words[1:]
-    else:
-        line = context.split("\n", 1)[0]
-        words = line.split()
-        if words and len(context) == CONTEXT_CHARS and "\n" not in context and _is_word(line[-1]):
-            words = words[:-1]
-    return " ".join(words)
 
 
 def parse_text_fragment(value: str) -> dict[str, str | None]:

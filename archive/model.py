@@ -32,6 +32,8 @@ __all__ = [
     "decade_of",
     "public_text",
     "stricter_status",
+    "account_statuses",
+    "translation_accounts",
     "PASSAGE_SEPARATOR",
 ]
 
@@ -251,20 +253,27 @@ class Archive:
         stricter status and the later embargo of an account apply to all its versions.
         Applied once, here, so every reader of the archive judges the versions alike;
         each version whose own file says otherwise gets a warning."""
-        for members in self._accounts().values():
-            status, until = stricter_status((t.status, t.publish_after) for t in members)
-            for t in members:
-                if (t.status, t.publish_after) == (status, until):
+        versions = {
+            t.id: (t.translation_of, t.status, t.publish_after) for t in self.testimonies.values()
+        }
+        shared = account_statuses(versions)
+        for group in translation_accounts({t: v[0] for t, v in versions.items()}):
+            for tid in group:
+                t = self.testimonies.get(tid)
+                if t is None or (t.status, t.publish_after) == shared[tid]:
                     continue
+                status, until = shared[tid]
+                missing = [m for m in group if m not in self.testimonies]
                 self.warnings.append(
                     _warning(
                         t.path,
                         f"its account's versions differ in status: it is treated as {status}"
                         + (f" until {until}" if until else "")
-                        + f", like {', '.join(m.id for m in members if m is not t)}",
+                        + f", like {', '.join(m for m in group if m != tid)}"
+                        + (f" ({', '.join(missing)} did not load)" if missing else ""),
                     )
                 )
-                self.testimonies[t.id] = replace(t, status=status, publish_after=until)
+                self.testimonies[tid] = replace(t, status=status, publish_after=until)
         self._grouped = None
 
     def public(self, today: dt.date | None = None) -> list[Testimony]:
@@ -314,6 +323,52 @@ def stricter_status(versions) -> tuple[str, PartialDate | None]:
         if s == "embargoed" and after is not None and later:
             until = after
     return status, (until if status == "embargoed" else None)
+
+
+def translation_accounts(originals: dict[str, str | None]) -> list[list[str]]:
+    """Accounts of more than one version: everything linked by ``translation_of``
+    (``originals`` maps an id to the id it translates, or None), followed in both
+    directions and through chains. An original named but not given is a member too."""
+    parent: dict[str, str] = {}
+
+    def root(tid: str) -> str:
+        parent.setdefault(tid, tid)
+        while parent[tid] != tid:
+            parent[tid] = parent[parent[tid]]
+            tid = parent[tid]
+        return tid
+
+    for tid, original in originals.items():
+        root(tid)
+        if original:
+            parent[root(tid)] = root(original)
+    groups: dict[str, list[str]] = {}
+    for tid in parent:
+        groups.setdefault(root(tid), []).append(tid)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
+
+
+def account_statuses(
+    versions: dict[str, tuple[str | None, str | None, PartialDate | None]],
+) -> dict[str, tuple[str, PartialDate | None]]:
+    """The status each version of an account shares: ``versions`` maps an id to its
+    ``(translation_of, status, publish_after)``; the result holds every given id that
+    belongs to an account of more than one version (see :func:`translation_accounts`).
+
+    It fails closed: a version that is named but did not load (missing, invalid) or has
+    no known status counts as restricted, so an original withheld by an error never
+    leaves its translation public.
+    """
+    result: dict[str, tuple[str, PartialDate | None]] = {}
+    for group in translation_accounts({t: v[0] for t, v in versions.items()}):
+        shared = stricter_status(
+            (versions[tid][1] or "restricted", versions[tid][2])
+            if tid in versions
+            else ("restricted", None)
+            for tid in group
+        )
+        result.update((tid, shared) for tid in group if tid in versions)
+    return result
 
 
 def _warning(path: Path, message: str) -> ValidationError:

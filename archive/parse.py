@@ -46,8 +46,8 @@ from .model import (
     Passage,
     Testimony,
     Vocabulary,
-    stricter_status,
 )
+from .model import account_statuses as model_account_statuses
 from .redaction import (
     PLACEHOLDER_RE,
     PLACEHOLDER_RUN_RE,
@@ -867,31 +867,25 @@ def _key_line(path: Path, key: str) -> int | None:
 def account_statuses(directory: str | Path) -> dict[str, tuple[str, PartialDate | None]]:
     """The status an account's versions share (FORMAT 1.1), for each version of an account
     (an original with translations): what :meth:`Archive.bind_translations` applies, read from the
-    front matter alone for readers that parse files one by one (the index's workers)."""
-    heads: dict[str, dict] = {}
+    front matter alone for readers that parse files one by one (the index's workers). A file
+    whose front matter does not read counts as restricted (see :func:`model.account_statuses`)."""
+    versions: dict[str, tuple[str | None, str | None, PartialDate | None]] = {}
     for path in iter_testimony_files(directory):
         try:
             text = _decode(path.read_bytes(), str(path))
             front = _split_front_matter(text, str(path))[0]
             data = load_mapping(front, str(path), first_line=2)[0]
         except (OSError, ValidationError):
-            continue  # the file's own parse reports it
-        heads[path.stem] = data
-    accounts: dict[str, set[str]] = {}
-    for tid, data in heads.items():
+            continue  # absent from versions: restricted for its account; its parse reports it
+        status = data.get("status")
+        try:
+            after = _partial_date(data["publish_after"], "", 0, "publish_after")
+        except (KeyError, ValidationError):
+            after = None
         original = data.get("translation_of")
-        if isinstance(original, str) and original in heads:
-            accounts.setdefault(original, {original}).add(tid)
-    result = {}
-    for members in accounts.values():
-        versions = {}
-        for tid in members:
-            status = heads[tid].get("status", "public")
-            try:
-                after = _partial_date(heads[tid]["publish_after"], "", 0, "publish_after")
-            except (KeyError, ValidationError):
-                after = None
-            versions[tid] = (status if status in STATUSES else "restricted", after)
-        shared = stricter_status(versions.values())
-        result.update(dict.fromkeys(versions, shared))
-    return result
+        versions[path.stem] = (
+            original if isinstance(original, str) else None,
+            status if status in STATUSES else None,
+            after,
+        )
+    return model_account_statuses(versions)

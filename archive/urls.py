@@ -63,13 +63,6 @@ quote_all = Quoting()
 quote_path = Quoting(safe="/")
 
 
-def _query_value(param: str) -> str:
-    """``quote_all`` of an anchor's compact form, whose only characters are
-    ``[A-Za-z0-9_.,~%-]`` (``Anchor.to_param``): of those, ``quote`` escapes
-    ``%`` and ``,``. Two replaces instead of a walk over every character."""
-    return param.replace("%", "%25").replace(",", "%2C")
-
-
 def join_base(base_url: str, path: str) -> str:
     """``path`` (starting with /) under a base URL that may carry a sub-path."""
     return base_url.rstrip("/") + path if base_url else path
@@ -83,14 +76,15 @@ def testimony_url(
 ) -> str:
     """Link to a testimony, optionally to a passage and exact words in it.
 
-    With an anchor the link carries three things: ``?a=`` (resolved by the
-    server against the current text), ``#passage`` and a ``:~:text=`` text
-    fragment so browsers scroll natively even where the script cannot run.
+    With an anchor the link carries three things: ``?a=`` (offsets and a
+    checksum, resolved by the server against the current text), ``#passage``
+    and a ``:~:text=`` text fragment so browsers scroll natively even where the
+    script cannot run.
     """
     url = join_base(base_url, TESTIMONY.replace("<testimony_id>", quote_path(testimony_id)))
     if anchor is not None:
-        # The compact form holds %-escapes of its own: escape it as any query value.
-        url += f"?{ANCHOR_PARAM}={_query_value(anchor.to_param())}"
+        # START-END.CHECK: nothing to escape, so a link is never encoded twice.
+        url += f"?{ANCHOR_PARAM}={anchor.to_param()}"
     fragment = quote_path(passage) if passage else ""
     if anchor is not None:
         fragment += f":~:text={anchor.to_text_fragment()}"

@@ -5,7 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import helpers
 import pytest
+from e2e_helpers import WEB_TESTIMONIES, Watch
+from helpers import TODAY, write_archive
+
+from archive.config import resolve_config
+from archive.index import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "testimonies"
@@ -64,3 +70,53 @@ def write_testimony(tmp_path: Path):
 
     write.directory = directory
     return write
+
+
+# --- the layers: archive directory -> app -> client -> browser page --------------------------
+
+
+@pytest.fixture
+def archive_dir(tmp_path: Path) -> Path:
+    """A fresh copy of the web tests' archive (public en/ru/uk, restricted, embargoed)."""
+    return write_archive(tmp_path / "web-archive", WEB_TESTIMONIES)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path):
+    """``make_app(testimonies, **settings)``: the app over that archive, indexed first
+    (into a fresh directory under tmp), at the tests' fixed today unless ``today`` is given."""
+    made = 0
+
+    def make(testimonies: Path, **settings: object):
+        nonlocal made
+        made += 1
+        index = tmp_path / f"index-{made}"
+        today = str(settings.get("today", TODAY))
+        build_index(resolve_config(testimonies=testimonies, index=index, today=today))
+        return helpers.make_app(testimonies, index, **settings)
+
+    return make
+
+
+@pytest.fixture
+def app(archive_dir: Path, make_app):
+    return make_app(archive_dir, TESTING=True, GENERATION_CHECK_SECONDS=0)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def page(browser):
+    """A page of the module's ``browser``; the test fails on any dialog (injected script
+    shows itself so), console error or page error. A test that provokes an error on purpose
+    takes it out of ``page.watch.errors`` once it has checked it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.watch = Watch(page)
+    yield page
+    context.close()
+    assert page.watch.dialogs == [], f"dialogs opened: {page.watch.dialogs}"
+    assert page.watch.errors == [], f"console or page errors: {page.watch.errors}"

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from canaries import WEB
+from helpers import TODAY, write_archive
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -75,14 +77,8 @@ def launch_chromium(playwright):
 
 # --- a small archive the web tests own -------------------------------------------------
 
-#: Strings that must never appear in any public output.
-CANARIES = (
-    "CANARYINLINE7731",
-    "CANARYWHOLE7731",
-    "CANARYRESTRICTED7731",
-    "CANARYEMBARGO7731",
-)
-TODAY = "2025-06-01"
+#: Words that must never appear in any public output (:data:`canaries.WEB`).
+CANARIES = tuple(WEB.values())
 
 OFFICER = """---
 id: officer
@@ -100,7 +96,7 @@ themes: [leaving-service, furlough]
 
 **Q:** When did you first think about leaving?
 
-**Andrei:** In January, near [CANARYINLINE7731 village]{.redact}. In two weeks my platoon went from twenty-six men to nine.
+**Andrei:** In January, near [%(inline)s village]{.redact}. In two weeks my platoon went from twenty-six men to nine.
 {: #first-thought themes="leaving-service" }
 
 **Andrei:** The commander refused to sign the referal, and he said that half the battalion has a hernia and they all fight.
@@ -114,7 +110,7 @@ themes: [leaving-service, furlough]
 > Fit for military service.
 > {: #discharge-summary themes="hospitalisation" }
 
-**Andrei:** My wife's brother CANARYWHOLE7731 drove me to the border at night.
+**Andrei:** My wife's brother %(passage)s drove me to the border at night.
 {: .redact }
 
 **Andrei:** At the crossing point they held me for about forty minutes, then the border guard said: "Go ahead."
@@ -156,26 +152,26 @@ themes: [hiding, family]
 
 SECRET = """---
 id: secret
-title: "A restricted account CANARYRESTRICTED7731"
-narrator: "CANARYRESTRICTED7731"
+title: "A restricted account %(restricted)s"
+narrator: "%(restricted)s"
 language: en
 status: restricted
 themes: [desertion]
 ---
 
-The furlough was refused, said CANARYRESTRICTED7731, and I walked out of the unit.
+The furlough was refused, said %(restricted)s, and I walked out of the unit.
 """
 
 EMBARGOED = """---
 id: embargoed
-title: "An embargoed account CANARYEMBARGO7731"
+title: "An embargoed account %(embargoed)s"
 language: en
 status: embargoed
 publish_after: 2099-01-01
 themes: [desertion]
 ---
 
-The furlough was over and CANARYEMBARGO7731 never went back.
+The furlough was over and %(embargoed)s never went back.
 """
 
 PAST_EMBARGO = """---
@@ -192,22 +188,18 @@ themes: [desertion]
 He deserted in the spring, during his furlough, and never came back.
 """
 
-FILES = {
-    "officer": OFFICER,
+_WORDS = WEB
+
+#: The web tests' archive (write it with :func:`helpers.write_archive`): public (en/ru/uk),
+#: restricted, embargoed and a past embargo.
+WEB_TESTIMONIES = {
+    "officer": OFFICER % _WORDS,
     "officer-ru": OFFICER_RU,
     "mother-uk": MOTHER_UK,
-    "secret": SECRET,
-    "embargoed": EMBARGOED,
+    "secret": SECRET % _WORDS,
+    "embargoed": EMBARGOED % _WORDS,
     "past-embargo": PAST_EMBARGO,
 }
-
-
-def write_archive(directory: Path) -> Path:
-    """A fresh archive: public (en/ru/uk), restricted, embargoed and a past embargo."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for testimony_id, text in FILES.items():
-        (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
-    return directory
 
 
 class Watch:
@@ -215,8 +207,10 @@ class Watch:
     (an alert is how injected script would show itself)."""
 
     def __init__(self, page) -> None:
+        self.page = page
         self.dialogs: list[str] = []
         self.errors: list[str] = []
+        self.document_statuses: list[str] = []  # a 4xx page asked for on purpose
         page.on("dialog", self._dialog)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
@@ -226,8 +220,19 @@ class Watch:
         dialog.dismiss()
 
     def _console(self, message) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
+        if message.type != "error":
+            return
+        # The status of the page itself is the test's to check (goto(...).status); a failed
+        # script, style or fetch of that page is an error.
+        # Chromium's own probe for /favicon.ico (a feed or a JSON file names no icon) is
+        # not the page's either.
+        url = message.location.get("url", "")
+        if message.text.startswith("Failed to load resource") and (
+            url == self.page.url or url.endswith("/favicon.ico")
+        ):
+            self.document_statuses.append(f"{message.text} ({url})")
+        else:
+            self.errors.append(f"{message.text} ({message.location.get('url')})")
 
 
 def in_viewport(page, selector: str) -> bool:
@@ -250,7 +255,7 @@ def _free_port() -> int:
 
 class StaticSite:
     """The export under ``/archive/``, served by ``python -m http.server`` in a subprocess:
-    of the web tests' archive (:func:`write_archive`), or of a copy of ``source``."""
+    of the web tests' archive (:data:`WEB_TESTIMONIES`), or of a copy of ``source``."""
 
     def __init__(
         self, tmp: Path, extra: dict[str, str] | None = None, source: Path | None = None
@@ -258,7 +263,7 @@ class StaticSite:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}/archive/"
         if source is None:
-            self.testimonies = write_archive(tmp / "testimonies")
+            self.testimonies = write_archive(tmp / "testimonies", WEB_TESTIMONIES)
         else:
             self.testimonies = Path(shutil.copytree(source, tmp / "testimonies"))
         for testimony_id, text in (extra or {}).items():

@@ -4,6 +4,7 @@ and must say "orphaned" (None) rather than land on the wrong words."""
 from __future__ import annotations
 
 import random
+import re
 import time
 from functools import partial
 from urllib.parse import quote
@@ -19,9 +20,14 @@ from archive.anchors import (
     MAX_QUOTE_CHARS,
     Anchor,
     Match,
+    QuoteRef,
+    checksum,
     make_anchor,
+    parse_param,
     parse_text_fragment,
     resolve_anchor,
+    resolve_link,
+    resolve_ref,
 )
 from archive.errors import AnchorError
 
@@ -97,6 +103,7 @@ def test_make_anchor_keeps_context_and_ids():
         "end": anchor.end,
         "testimony": "t-017",
         "passage": "p3",
+        "fragment": "asked%20for%20ten%20days%20of%20leave",
     }
 
 
@@ -497,9 +504,42 @@ def test_bad_selectors_raise_anchor_error(selectors):
 # -- URL parameter ------------------------------------------------------------
 
 
-def test_param_format_is_readable_and_round_trips():
+def test_param_is_offsets_and_a_checksum():
     anchor = make_anchor("I asked the colonel for leave, twice.", 2, 23)
-    param = anchor.to_param()
+    assert anchor.to_param() == f"2-23.{checksum('asked the colonel for')}"
+    assert re.fullmatch(r"2-23\.[0-9a-z]{7}", anchor.to_param())
+    # Case, typography and ё do not change it; a word does.
+    assert checksum("Asked THE colonel") == checksum("asked the colonel")
+    assert checksum("«Ёлка» — да") == checksum('"елка" - да')
+    assert checksum("asked the general") != checksum("asked the colonel")
+    assert parse_param(anchor.to_param()) == QuoteRef(2, 23, checksum("asked the colonel for"))
+    assert parse_param(anchor.to_words_param()) == anchor
+
+
+def test_a_short_link_finds_its_words_at_the_old_place_or_moved():
+    text = "I asked the colonel for leave, twice. He said no."
+    ref = parse_param(make_anchor(text, 2, 23).to_param())
+    assert resolve_ref(ref, text) == Match(2, 23, 1.0)
+    moved = resolve_ref(ref, "Then, in March, " + text)
+    assert moved is not None and (moved.start, moved.end) == (18, 39) and moved.score < 1.0
+    assert resolve_ref(ref, "In March I Asked The Colonel For leave.").score < 1.0  # case only
+    assert resolve_ref(ref, "I asked the general for leave, twice.") is None
+    assert resolve_ref(ref, "") is None
+    twice = "He asked the colonel for tea. " + "x" * 60 + " I asked the colonel for leave."
+    again = resolve_ref(parse_param(make_anchor(twice, 93, 114).to_param()), "Oh. " + twice)
+    assert again is not None and again.start == 97  # the copy nearest the old offsets
+    assert resolve_link(ref, text) == resolve_ref(ref, text)
+
+
+@pytest.mark.parametrize("param", ["5-5.0000000", "9-3.abcdefg", "0-2001.abcdefg"])
+def test_short_links_with_impossible_offsets_are_refused(param):
+    with pytest.raises(AnchorError):
+        parse_param(param)
+
+
+def test_words_param_format_is_readable_and_round_trips():
+    anchor = make_anchor("I asked the colonel for leave, twice.", 2, 23)
+    param = anchor.to_words_param()
     assert param == "2-23~I%20-,asked%20the%20colonel%20for,-%20leave%2C%20twice."
     assert Anchor.from_param(param, testimony="t-1", passage="p2") == Anchor(
         exact="asked the colonel for",
@@ -526,7 +566,7 @@ def test_param_round_trips_special_characters(text):
         anchor = make_anchor(text, start, start + 5)
         if not anchor.exact.strip():
             continue
-        param = anchor.to_param()
+        param = anchor.to_words_param()
         assert set(param) <= set(
             "0123456789-~,%._ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
         )
@@ -535,7 +575,7 @@ def test_param_round_trips_special_characters(text):
 
 def test_param_without_context():
     anchor = make_anchor("Yes", 0, 3)
-    assert anchor.to_param() == "0-3~Yes"
+    assert anchor.to_words_param() == "0-3~Yes"
     assert Anchor.from_param("0-3~Yes") == anchor
 
 
@@ -596,8 +636,9 @@ def test_text_fragment_for_a_short_quote():
     value = anchor.to_text_fragment()
     parsed = parse_text_fragment(value)
     assert parsed["start"] == "He refused." and parsed["end"] is None
-    assert parsed["prefix"] and _flat(INTERVIEW).count(f"{parsed['prefix']} He refused.") == 1
-    assert parsed["suffix"] and f"He refused. {parsed['suffix']}" in _flat(INTERVIEW)
+    # The first "He refused." of the text: no context needed.
+    assert INTERVIEW.index("He refused.") == anchor.start
+    assert parsed["prefix"] is None and parsed["suffix"] is None
     # '-', ',', '&' and spaces are escaped inside parts.
     assert " " not in value and "&" not in value
 
@@ -606,7 +647,7 @@ def test_text_fragment_escapes_reserved_characters():
     text = "Before: a-b, c&d = e-f, g. After"
     anchor = anchor_on(text, "a-b, c&d = e-f")
     value = anchor.to_text_fragment()
-    assert value.split(",")[1] == "a%2Db%2C%20c%26d%20%3D%20e%2Df"
+    assert value == "a%2Db%2C%20c%26d%20%3D%20e%2Df"
     assert parse_text_fragment(":~:text=" + value)["start"] == "a-b, c&d = e-f"
 
 
@@ -614,11 +655,10 @@ def test_text_fragment_uses_range_form_for_long_quotes():
     quote = "I went to the commander and asked for ten days of leave to see my mother, who was ill"
     anchor = anchor_on(INTERVIEW, quote)
     parsed = parse_text_fragment(anchor.to_text_fragment())
-    assert parsed["start"] == "I went to the"
-    assert parsed["end"] == "mother, who was ill"
+    # The fewest words at each end whose first match is the quote's; no context.
+    assert (parsed["start"], parsed["end"]) == ("I went", "ill")
     assert _flat(quote).startswith(parsed["start"]) and _flat(quote).endswith(parsed["end"])
-    assert parsed["prefix"] == "Officer: In March."
-    assert parsed["suffix"] == "in Kharkiv. He refused. He"
+    assert parsed["prefix"] is None and parsed["suffix"] is None
 
 
 def test_text_fragment_range_end_is_the_first_match_after_start():
@@ -632,30 +672,47 @@ def test_text_fragment_range_end_is_the_first_match_after_start():
 def test_text_fragment_across_paragraphs_keeps_context_on_the_same_line():
     anchor = anchor_on(INTERVIEW, "ashamed to ask.\n\nInterviewer: Did you")
     parsed = parse_text_fragment(anchor.to_text_fragment())
-    assert (parsed["start"], parsed["end"]) == ("ashamed to ask.", "Interviewer: Did you")
-    assert parsed["suffix"] == "ask again?"
-    # The stored prefix began on a space, so its first word is whole.
-    assert anchor.prefix == " rotation, and that I should be "
-    assert parsed["prefix"] == "rotation, and that I should be"
+    assert (parsed["start"], parsed["end"]) == ("ashamed", "you")
+    assert parsed["prefix"] is None and parsed["suffix"] is None
 
 
-def test_text_fragment_drops_context_words_that_may_be_cut():
-    anchor = anchor_on(INTERVIEW, "He refused. He said")
-    assert (anchor.prefix, anchor.suffix) == (
-        "mother, who was ill in Kharkiv. ",
-        " nobody leaves the brigade befor",
+def test_text_fragment_adds_the_fewest_context_words_for_a_repeated_quote():
+    text = "I said no. Then I said no again, and the colonel said nothing."
+    second = text.index("said no", 5)
+    parsed = parse_text_fragment(make_anchor(text, second, second + 7).to_text_fragment())
+    assert (parsed["prefix"], parsed["start"]) == ("Then I", "said no")
+    head = (
+        "He went home. " * 3
+        + "Later he went home again and again and again until the war was over for all of us here."
     )
-    parsed = parse_text_fragment(anchor.to_text_fragment())
-    # A full-width context may start or end mid-word: its outer word is dropped.
-    assert parsed["prefix"] == "who was ill in Kharkiv."
-    assert parsed["suffix"] == "nobody leaves the brigade"
+    start = head.index("he went home again")
+    parsed = parse_text_fragment(make_anchor(head, start, len(head)).to_text_fragment())
+    assert (parsed["prefix"], parsed["start"], parsed["end"]) == (
+        None, "he went home again", "here.",
+    )  # fmt: skip
+
+
+def test_a_single_long_word_is_a_fragment_of_its_own():
+    word = "членовредительство"  # 18 letters, 108 characters encoded
+    assert parse_text_fragment(make_anchor(f"Он сказал: {word}", 11, 29).to_text_fragment()) == {
+        "prefix": None, "start": word, "end": None, "suffix": None,
+    }  # fmt: skip
+
+
+def test_text_fragment_from_context_alone():
+    text = "Unbelievably, the commander said no, said no. " + "x" * 40
+    second = text.index("said no", 35)
+    made = make_anchor(text, second, second + 7)
+    alone = Anchor(**{**made.as_dict(), "fragment": ""})  # judged on its own context
+    assert alone.prefix == "ievably, the commander said no, "
+    assert alone.to_text_fragment() == made.to_text_fragment() == "no%2C-,said%20no"
 
 
 def test_text_fragment_in_cyrillic_round_trips():
     anchor = anchor_on(UKRAINIAN, "порвав рапорт при всіх")
     parsed = parse_text_fragment(anchor.to_text_fragment())
-    assert parsed["start"] == "порвав рапорт при всіх"
-    assert parsed["suffix"] == "."  # the line ends there
+    # 22 letters encode to over 80 characters: the range form, one word at each end.
+    assert (parsed["start"], parsed["end"]) == ("порвав", "всіх")
 
 
 @pytest.mark.parametrize(
@@ -863,9 +920,12 @@ def test_property_serialisations_round_trip(case, testimony, passage):
     _, anchor = case
     ids = {"testimony": testimony, "passage": passage}
     expected = Anchor(**{**anchor.as_dict(), **ids})
-    assert Anchor.from_param(anchor.to_param(), **ids) == expected
-    # Links escape the compact form with two replaces: they must give quote()'s answer.
-    assert urls._query_value(anchor.to_param()) == quote(anchor.to_param(), safe="")
+    assert Anchor.from_param(anchor.to_words_param(), **ids) == expected
+    assert parse_param(anchor.to_param()) == QuoteRef(
+        anchor.start, anchor.end, checksum(anchor.exact)
+    )
+    # Nothing in a link's ?a= value needs escaping: it is never encoded twice.
+    assert quote(anchor.to_param(), safe="") == anchor.to_param()
     assert Anchor.from_selectors(anchor.to_selectors(), **ids) == expected
     fragment = parse_text_fragment(anchor.to_text_fragment())
     assert _flat(anchor.exact).startswith(fragment["start"])
@@ -886,7 +946,7 @@ def test_property_from_param_only_raises_anchor_error(param):
         anchor = Anchor.from_param(param)
     except AnchorError:
         return
-    assert Anchor.from_param(anchor.to_param()) == anchor
+    assert Anchor.from_param(anchor.to_words_param()) == anchor
 
 
 @given(st.text(max_size=40))

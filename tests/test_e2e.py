@@ -16,17 +16,17 @@ from e2e_helpers import (
     CANARIES,
     SCREENSHOTS,
     TODAY,
+    WEB_TESTIMONIES,
     Watch,
     chromium_path,
     in_viewport,
     launch_chromium,
     live_server,
-    write_archive,
 )
+from helpers import make_app, write_archive
 
 from archive.config import resolve_config
 from archive.index import build_index
-from webapp import create_app
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +38,10 @@ Quote "><script>alert(2)</script> <iframe src="javascript:alert(3)"></iframe> en
 """
 
 SELECTED = "refused to sign the referal, and he said"
-CORRECTED = "refused to sign the referral, and he said"
 
 
 def _serve_archive(tmp: Path):
-    testimonies = write_archive(tmp / "testimonies")
+    testimonies = write_archive(tmp / "testimonies", WEB_TESTIMONIES)
     (testimonies / "xss.md").write_text(
         '---\nid: xss\ntitle: "<script>alert(3)</script> title"\n'
         'narrator: "<img src=x onerror=alert(4)>"\nlanguage: en\n---\n\n' + XSS_BODY,
@@ -55,14 +54,7 @@ def _serve_archive(tmp: Path):
     )
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
     build_index(config)
-    app = create_app(
-        {
-            "testimonies": testimonies,
-            "index": tmp / "index",
-            "today": TODAY,
-            "GENERATION_CHECK_SECONDS": 0,
-        }
-    )
+    app = make_app(testimonies, tmp / "index", today=TODAY, GENERATION_CHECK_SECONDS=0)
     return app, config
 
 
@@ -82,15 +74,6 @@ def site(tmp_path_factory):
     app, config = _serve_archive(tmp_path_factory.mktemp("e2e"))
     with live_server(app) as server:
         yield server
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.watch = Watch(page)
-    yield page
-    context.close()
 
 
 def _select(page, words: str) -> None:
@@ -161,14 +144,15 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         source = source.replace(
             "**Q:** When did you first think", filler + "\n\n**Q:** When did you first think"
         )
-        path.write_text(source.replace("the referal,", "the referral,"), encoding="utf-8")
+        # The words move (a link carries offsets and a checksum of its words, no words).
+        path.write_text(source, encoding="utf-8")
         build_index(config)
 
         page.goto("about:blank")
         page.goto(link)
         page.wait_for_selector("mark.quote-mark")
         marked = "".join(page.locator("mark.quote-mark").all_inner_texts())
-        assert marked == CORRECTED
+        assert marked == SELECTED
         page.wait_for_timeout(300)
         assert in_viewport(page, "#quote_start")
         assert page.locator("#quote_notice").is_visible()
@@ -191,8 +175,8 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         page.goto(link)
         notice = page.locator("#quote_orphan")
         notice.wait_for()
-        assert "no longer in this testimony" in notice.inner_text()
-        assert SELECTED in notice.inner_text()
+        assert "This link's words were not found in the current text" in notice.inner_text()
+        assert SELECTED not in notice.inner_text() and "edited" not in notice.inner_text()
         assert page.locator("mark.quote-mark").count() == 0
         assert watch.dialogs == [] and watch.errors == []
         context.close()
@@ -296,7 +280,7 @@ def test_screenshots(site, browser):
 def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(browser, tmp_path):
     """Offsets are code points on the server and UTF-16 units in the browser: an emoji or a
     rare CJK character before the selection must not shift the quoted words."""
-    testimonies = write_archive(tmp_path / "testimonies")
+    testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     (testimonies / "emoji.md").write_text(
         '---\nid: emoji\ntitle: "Messages"\nlanguage: en\n---\n\n'
         "He wrote 😀😀 and 𠜎 in the chat.\n\n"
@@ -305,7 +289,7 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
     )
     config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "index", "today": TODAY})
+    app = make_app(testimonies, tmp_path / "index", today=TODAY)
     with live_server(app) as server:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         page = context.new_page()
@@ -316,7 +300,7 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
         page.click("#quote_copy")
         page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
         link = page.get_attribute("#quote_toolbar", "data-link")
-        assert "-,the%20convoy%20left%20at%20dawn,-" in link, link
+        assert "?a=39-62." in link and link.endswith(":~:text=the%20convoy%20left%20at%20dawn")
         page.goto("about:blank")
         page.goto(link)
         page.wait_for_selector("mark.quote-mark")
@@ -327,3 +311,54 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
         assert _cite(page, "we waited") == "we waited"
         assert watch.dialogs == [] and watch.errors == []
         context.close()
+
+
+def test_a_drag_from_inside_words_links_the_whole_words(site, page):
+    """Intl.Segmenter's words: a selection starting in "fused" and ending in "refer" makes
+    the link of "refused to sign the referal", on the server's page (archive.js)."""
+    page.goto(f"{site.url}/t/officer/")
+    _select(page, "fused to sign the refer")
+    page.wait_for_selector("#quote_toolbar:not([hidden])")
+    page.click("#quote_copy")
+    page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
+    link = page.get_attribute("#quote_toolbar", "data-link")
+    assert page.locator("#quote_panel_text").text_content() == "refused to sign the referal"
+    assert link.startswith(f"{site.url}/t/officer/?a=") and "%25" not in link
+    assert len(link) <= 250
+    page.goto(link)
+    page.wait_for_selector("mark.quote-mark")
+    assert (
+        "".join(page.locator("mark.quote-mark").all_inner_texts()) == "refused to sign the referal"
+    )
+    assert page.watch.errors == []
+
+
+def test_a_crafted_link_on_the_server_states_nothing_untrue(site, page):
+    from urllib.parse import quote
+
+    from archive.anchors import Anchor
+
+    claim = "I ordered my men to shoot the prisoners"
+    forged = Anchor(exact=claim, prefix="", suffix="", start=0, end=len(claim))
+    for param, shown in (
+        (quote(forged.to_words_param(), safe=""), True),
+        (forged.to_param(), False),
+    ):
+        page.goto(f"{site.url}/t/officer/?a={param}")
+        notice = page.locator("#quote_orphan")
+        text = notice.inner_text()
+        assert "This link's words were not found in the current text" in text
+        assert "edited" not in text and "no longer" not in text
+        assert notice.locator("blockquote").count() == 0
+        assert page.locator("mark.quote-mark").count() == 0
+        if shown:
+            assert page.locator(".link-claim__label").text_content() == "The link claims:"
+            assert page.locator(".link-claim__words").text_content() == claim
+            family = page.evaluate(
+                """() => [getComputedStyle(document.querySelector('.link-claim__words')).fontFamily,
+                          getComputedStyle(document.querySelector('#testimony_text p')).fontFamily]"""
+            )
+            assert family[0] != family[1]
+        else:
+            assert claim not in page.content()
+    assert page.watch.errors == []

@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
+from helpers import make_app
 
 from archive.cli import main
 from archive.config import resolve_config
 from archive.errors import ExportError, ValidationErrors
 from archive.wordforms import MAX_ENDING, MIN_START, chunks, pagefind_form, word_starts
-from webapp import create_app
 from webapp.publish.export import (
     export_app,
     export_site,
@@ -98,8 +98,7 @@ def test_each_page_saves_the_citations_the_server_would_send(exported, tmp_path)
 
     site, _ = exported
     testimonies = site.parent / "testimonies"
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "index",
-                      "site_url": BASE, "today": NOW})  # fmt: skip
+    app = make_app(testimonies, tmp_path / "index", site_url=BASE, today=NOW)
     client = app.test_client()
     public = [t.id for t in read_archive(resolve_config(testimonies=testimonies)).public(NOW)]
     for testimony_id in public:
@@ -231,10 +230,7 @@ def test_later_pages_of_listings_get_path_urls(tmp_path, samples_dir):
 
 def test_static_notices_say_what_the_app_says(exported, tmp_path):
     site, _ = exported
-    app = create_app(
-        {"testimonies": site.parent / "testimonies", "index": tmp_path / "none", "today": NOW,
-         "TESTING": True}
-    )  # fmt: skip
+    app = make_app(site.parent / "testimonies", tmp_path / "none", today=NOW, TESTING=True)
     orphan = app.test_client().get(f"/t/{REDACTED_IN}/?a=0-16~Not%2520there%2520at%2520all")
     server = re.search(r'id="quote_orphan">\s*<p>(.*?)</p>', orphan.get_data(as_text=True), re.S)
     static = (site / "t" / REDACTED_IN / "index.html").read_text(encoding="utf-8")

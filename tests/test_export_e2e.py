@@ -23,9 +23,9 @@ from e2e_helpers import (
     launch_chromium,
     live_server,
 )
+from helpers import make_app
 
-from archive.anchors import make_anchor
-from webapp import create_app
+from archive.anchors import Anchor, make_anchor
 
 pytestmark = pytest.mark.e2e
 
@@ -48,16 +48,6 @@ def browser(site):
         browser = launch_chromium(playwright)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.watch = Watch(page)
-    yield page
-    assert page.watch.dialogs == []
-    context.close()
 
 
 def _select(page, first: str, last: str | None = None) -> dict:
@@ -251,21 +241,75 @@ def test_a_copied_quote_link_lands_on_the_words(site, browser):
 
 def test_links_to_changed_or_broken_quotes_say_so(site, page):
     gone = make_anchor("Words that were in an older version of the text.", 10, 30)
-    page.goto(f"{site.base}t/officer/?a={quote(gone.to_param(), safe='')}")
+    page.goto(f"{site.base}t/officer/?a={gone.to_param()}")
     page.wait_for_selector("#quote_orphan:not([hidden])")
-    assert page.locator("#quote_orphan blockquote").text_content() == gone.exact
+    notice = page.locator("#quote_orphan").inner_text()
+    assert "This link's words were not found in the current text" in notice
+    assert "edited" not in notice and page.locator("#quote_orphan .link-claim").is_hidden()
     assert page.locator("mark.quote-mark").count() == 0
 
     page.goto(f"{site.base}t/officer/?a=garbage")
     page.wait_for_selector("#quote_error:not([hidden])")
     assert "START-END~prefix-,exact,-suffix" in page.inner_text("#quote_error")
 
-    # The words moved (an older link's offsets): still found, and said to have moved.
+    # The words moved (a link's offsets from before an edit): found, and said to be elsewhere.
     moved = make_anchor("x" * 40 + " forty minutes, then", 41, 54)
-    page.goto(f"{site.base}t/officer/?a={quote(moved.to_param(), safe='')}#crossed-border")
-    page.wait_for_selector("mark.quote-mark")
-    assert "".join(page.locator("mark.quote-mark").all_inner_texts()) == "forty minutes"
-    assert page.locator("#quote_notice [data-when=moved]").is_visible()
+    for param in (moved.to_param(), quote(moved.to_words_param(), safe="")):
+        page.goto(f"{site.base}t/officer/?a={param}#crossed-border")
+        page.wait_for_selector("mark.quote-mark")
+        assert "".join(page.locator("mark.quote-mark").all_inner_texts()) == "forty minutes"
+        assert page.locator("#quote_notice [data-when=moved]").is_visible()
+        assert "edited" not in page.locator("#quote_notice").inner_text()
+    assert page.watch.errors == []
+
+
+def test_a_crafted_link_puts_no_words_in_the_witness_mouth(site, page):
+    """A link anyone wrote, with words the witness never said (the earlier link form
+    carried words): the page says only that they are not in the text, and shows them, if
+    at all, marked as the link's claim, never in a quote's style or as an edit."""
+    claim = "I ordered my men to shoot the prisoners"
+    forged = Anchor(exact=claim, prefix="", suffix="", start=0, end=len(claim))
+    page.goto(f"{site.base}t/officer/?a={quote(forged.to_words_param(), safe='')}")
+    page.wait_for_selector("#quote_orphan:not([hidden])")
+    notice = page.locator("#quote_orphan")
+    text = notice.inner_text()
+    assert "This link's words were not found in the current text" in text
+    assert "edited" not in text and "no longer" not in text and "quoted" not in text.lower()
+    assert page.locator("#quote_orphan .link-claim__label").text_content() == "The link claims:"
+    assert page.locator("#quote_orphan .link-claim__words").inner_text() == claim
+    assert (
+        notice.locator("blockquote").count() == 0 and page.locator("mark.quote-mark").count() == 0
+    )
+    # Its style is not a quote's: not the serif of the testimony's words, and framed.
+    style = page.evaluate(
+        """() => { const c = getComputedStyle(document.querySelector('.link-claim__words'));
+                   const t = getComputedStyle(document.querySelector('#testimony_text p'));
+                   return [c.fontFamily === t.fontFamily, c.borderTopStyle]; }"""
+    )
+    assert style == [False, "dashed"]
+    assert claim not in page.locator("#testimony_text").inner_text()
+    assert page.watch.errors == []
+
+
+def test_a_selection_snaps_to_whole_words_and_links_are_short(site, page):
+    page.goto(f"{site.base}t/officer/")
+    # The drag starts inside "refused" and ends inside "referal".
+    offsets = _select(page, "fused to sign the refer")
+    made = page.evaluate("range => window.archiveStatic.anchorFor(range)", offsets)
+    assert made["quote"] == "refused to sign the referal"
+    assert "%25" not in made["url"] and len(made["url"]) <= 250
+    assert made["param"] == made["url"].split("?a=")[1].split("#")[0]
+    for testimony in ("officer-ru", "mother-uk"):
+        page.goto(f"{site.base}t/{testimony}/")
+        text = page.locator("#testimony_text [data-offset]").last.text_content()
+        body = text.split(": ", 1)[-1]  # after the speaker's label, one text node
+        sentence = body[: body.index(".") + 1] if "." in body else body
+        word = next(w for w in sentence.split() if len(w) >= 5)
+        sentence = sentence[sentence.index(word) :]
+        offsets = _select(page, sentence[2:], None)  # from inside a word
+        made = page.evaluate("range => window.archiveStatic.anchorFor(range)", offsets)
+        assert made["quote"] == sentence and "%25" not in made["url"]
+        assert len(made["url"]) <= 250, made["url"]
     assert page.watch.errors == []
 
 
@@ -274,14 +318,12 @@ def _same_as_the_server(site, page, tmp_path, testimony: str, selections: list) 
     must be what the app's anchor.json answers; returns the page's answers."""
     import json
 
-    app = create_app(
-        {
-            "testimonies": site.testimonies,
-            "index": tmp_path / "index",
-            "site_url": site.base,
-            "today": TODAY,
-            "GENERATION_CHECK_SECONDS": 0,
-        }
+    app = make_app(
+        site.testimonies,
+        tmp_path / "index",
+        site_url=site.base,
+        today=TODAY,
+        GENERATION_CHECK_SECONDS=0,
     )
     answers = []
     page.goto(f"{site.base}t/{testimony}/")
@@ -341,8 +383,7 @@ def test_citation_downloads_are_the_files_the_server_sends(site, page, tmp_path)
     byte what the app's cite.FORMAT sends (RIS keeps its CRLF line ends)."""
     from webapp.citations import FORMATS
 
-    app = create_app({"testimonies": site.testimonies, "index": tmp_path / "index",
-                      "site_url": site.base, "today": TODAY})  # fmt: skip
+    app = make_app(site.testimonies, tmp_path / "index", site_url=site.base, today=TODAY)
     client = app.test_client()
     page.goto(f"{site.base}t/officer/")
     for fmt in FORMATS:
@@ -396,6 +437,8 @@ def test_the_content_security_policy_holds(site, page):
         page.add_script_tag(content="window.__injected = 1;")
     assert page.evaluate("window.__injected") is None
     assert any("Content Security Policy" in v for v in violations)
+    # The violations this test provoked are the page's only console errors.
+    page.watch.errors[:] = [e for e in page.watch.errors if "Content Security Policy" not in e]
 
 
 def test_without_javascript_the_search_page_says_what_to_do(site, browser):
@@ -427,7 +470,8 @@ def test_the_shared_cases_hold_in_the_browser(site, page):
             query: cases.query.map(c => common.parseQuery(c.q)),
             anchor: cases.anchor.map(c => {
               const a = s.parseParam(c.param);
-              return [a.exact, a.prefix, a.suffix, a.start, a.end, s.toParam(a), s.toTextFragment(a)];
+              return [a.exact, a.prefix, a.suffix, a.start, a.end, s.toParam(a), s.toTextFragment(a),
+                common.checksum(a.exact)];
             }),
             resolve: cases.resolve.map(c => {
               const m = s.resolve(s.parseParam(c.param));
@@ -445,7 +489,16 @@ def test_the_shared_cases_hold_in_the_browser(site, page):
         for c in cases["query"]
     ]
     assert got["anchor"] == [
-        [c["exact"], c["prefix"], c["suffix"], c["start"], c["end"], c["param"], c["fragment"]]
+        [
+            c["exact"],
+            c["prefix"],
+            c["suffix"],
+            c["start"],
+            c["end"],
+            c["link"],
+            c["fragment"],
+            c["link"].split(".")[-1],
+        ]
         for c in cases["anchor"]
     ]
     assert got["resolve"] == [[c["start"], c["end"], c["score"]] for c in cases["resolve"]]

@@ -8,12 +8,12 @@ from pathlib import Path
 import docx
 import pytest
 from click.testing import CliRunner
+from media_helpers import write_silence
 
 from archive.cli import main
 from archive.importers.build import escape_markdown
 from archive.model import TimeSpan
 from archive.parse import parse_file, parse_text
-from tests.media_helpers import write_silence
 
 DATA = Path(__file__).parent / "data" / "import"
 

@@ -11,10 +11,10 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
+from canaries import CANARIES, LATER, decompressed_parts, write_canary_archive
 from whoosh import fields as wf
 from whoosh.qparser import QueryParser
 from whoosh.query import Every, NumericRange, Term
@@ -69,35 +69,6 @@ def generations(index_path: Path) -> list[str]:
 
 # --- canaries ----------------------------------------------------------------------
 
-# Made-up words, one per way a text can be withheld, in each language.
-CANARIES = {
-    "en": {
-        "inline": "zorblaxian",
-        "passage": "quiffleberg",
-        "restricted": "snarkelwood",
-        "embargoed": "plimbotron",
-        "later_restricted": "grubnoxious",
-        "later_redacted": "vexillorium",
-    },
-    "ru": {
-        "inline": "зорблаксия",
-        "passage": "квифлёберг",
-        "restricted": "снаркельвуд",
-        "embargoed": "плимботрон",
-        "later_restricted": "грубноксий",
-        "later_redacted": "вексиллорий",
-    },
-    "uk": {
-        "inline": "зорбляксія",
-        "passage": "квіфлеберґ",
-        "restricted": "шнаркельвудія",
-        "embargoed": "плімботронка",
-        "later_restricted": "гробнуксія",
-        "later_redacted": "вексорилка",
-    },
-}
-NEVER_PUBLIC = ("inline", "passage", "restricted", "embargoed")
-
 
 def needles(word: str, language: str) -> set[bytes]:
     """Every form a word may take in index files: as written, folded, cased, analysed."""
@@ -106,17 +77,6 @@ def needles(word: str, language: str) -> set[bytes]:
     # A stem can be short: a 6-letter prefix of a made-up word is still unique.
     forms |= {fold(word)[:6]}
     return {f.encode("utf-8") for f in forms if f}
-
-
-def decompressed_parts(data: bytes) -> list[bytes]:
-    """Whoosh zlib-compresses posting blocks and small columns: look inside those too."""
-    parts = []
-    for match in re.finditer(rb"\x78[\x01\x5e\x9c\xda]", data):
-        try:
-            parts.append(zlib.decompressobj().decompress(data[match.start() :]))
-        except zlib.error:
-            continue
-    return parts
 
 
 def found_in_files(root: Path, words: dict[str, str]) -> set[str]:
@@ -155,64 +115,45 @@ def found_through_whoosh(handle: IndexHandle, words: dict[str, str]) -> set[str]
     return found
 
 
-def write_canary_archive(write_testimony) -> dict[str, str]:
-    """Public, restricted and embargoed testimonies in en, ru, uk; returns word -> language."""
-    for lang, words in CANARIES.items():
-        write_testimony(
-            f"public-{lang}",
-            f"**Q:** Where did you serve?\n\n"
-            f"**A:** In the [{words['inline']} brigade]{{.redact}} near the river.\n\n"
-            f"The whole of this passage names {words['passage']} and must stay hidden.\n"
-            "{: .redact }\n\n"
-            f"A plain public passage in {lang} about leaving.\n",
-            language=lang,
-        )
-        write_testimony(
-            f"restricted-{lang}",
-            f"A restricted account that mentions {words['restricted']}.\n",
-            language=lang,
-            status="restricted",
-        )
-        write_testimony(
-            f"embargoed-{lang}",
-            f"An embargoed account that mentions {words['embargoed']}.\n",
-            language=lang,
-            status="embargoed",
-            publish_after="2030-01-01",
-        )
+def write_changing_archive(write_testimony) -> dict[str, str]:
+    """The canary archive, and in each language two public testimonies that will change;
+    returns word -> language of every word planted."""
+    write_canary_archive(write_testimony.directory)
+    for lang, words in LATER.items():
         write_testimony(
             f"changing-{lang}",
-            f"This account is public for now and names {words['later_restricted']}.\n",
+            f"This account is public for now and names {words['restricted']}.\n",
             language=lang,
         )
         write_testimony(
             f"redacting-{lang}",
-            f"First passage stays.\n\nSecond passage names {words['later_redacted']} openly.\n",
+            f"First passage stays.\n\nSecond passage names {words['redacted']} openly.\n",
             language=lang,
         )
-    return {word: lang for lang, words in CANARIES.items() for word in words.values()}
+    later = {word: lang for lang, words in LATER.items() for word in words.values()}
+    return {c.word: c.language for c in CANARIES} | later
 
 
 def withdraw_canaries(write_testimony) -> None:
     """The two later changes: one testimony becomes restricted, one passage gets redacted."""
-    for lang, words in CANARIES.items():
+    for lang, words in LATER.items():
         write_testimony(
             f"changing-{lang}",
-            f"This account is public for now and names {words['later_restricted']}.\n",
+            f"This account is public for now and names {words['restricted']}.\n",
             language=lang,
             status="restricted",
         )
         write_testimony(
             f"redacting-{lang}",
             "First passage stays.\n\n"
-            f"Second passage names [{words['later_redacted']}]{{.redact}} openly.\n",
+            f"Second passage names [{words['redacted']}]{{.redact}} openly.\n",
             language=lang,
         )
 
 
 def test_canaries_never_reach_the_public_index(write_testimony, index_dir):
-    words = write_canary_archive(write_testimony)
-    never = {w: lang for lang, ws in CANARIES.items() for k, w in ws.items() if k in NEVER_PUBLIC}
+    words = write_changing_archive(write_testimony)
+    never = {c.word: c.language for c in CANARIES}
     later = {w: lang for w, lang in words.items() if w not in never}
     config = config_for(write_testimony.directory, index_dir)
 
@@ -237,7 +178,7 @@ def test_canaries_never_reach_the_public_index(write_testimony, index_dir):
     assert found_in_files(config.public_index, words) == set()
     with open_index(config.public_index) as public:
         assert found_through_whoosh(public, words) == set()
-        assert search_keys(public, "text_en", "leaving")  # the rest is still there
+        assert search_keys(public, "text_en", "riverbank")  # the rest is still there
     assert found_in_files(config.private_index, words) == set(words)
 
     # A full rebuild through the command line keeps them out too.

@@ -25,193 +25,38 @@ the embargoed words appear, so each check is shown to be able to fail.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import html
 import itertools
 import json
-import os
-import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from archive_server import ArchiveServer
-from test_index import decompressed_parts
+from canaries import (
+    CANARIES,
+    EMBARGOED,
+    EMBARGOED_IDS,
+    NEVER,
+    RESTRICTED_IDS,
+    WITHHELD_BODY,
+    Canary,
+    canaries_in,
+    canaries_in_bytes,
+    canary_word,
+    write_canary_archive,
+)
+from helpers import make_app, run_archive
 
 from archive.analysis import analyze, fold
 from archive.anchors import Anchor
 from archive.model import passage_offsets, public_text
 from archive.parse import load_archive
-from webapp import create_app
 from webapp.citations import FORMATS
 
 BEFORE = "2025-06-01"  # embargo in force
 AFTER = "2030-07-01"  # the day after publish_after: embargo lifted
 STATIC = Path(__file__).resolve().parent.parent / "webapp" / "static"
-
-
-@dataclass(frozen=True)
-class Canary:
-    word: str  # as written in the testimony file
-    language: str
-    kind: str  # inline, passage, restricted, embargoed, embargoed-inline
-
-    @property
-    def public_after_lift(self) -> bool:
-        return self.kind == "embargoed"
-
-    @property
-    def needles(self) -> frozenset[str]:
-        """Every folded form the word may take in output: whole, stemmed, its 7-letter start."""
-        folded = fold(self.word)
-        forms = {folded, folded[:7], *analyze(self.word, self.language)}
-        forms |= set(analyze(self.word, "other"))
-        return frozenset(f for f in forms if len(f) >= 5)
-
-
-CANARIES = (
-    Canary("QZXcanaryens", "en", "inline"),
-    Canary("QzxWholeEN", "en", "passage"),
-    Canary("Qzxrestrictden", "en", "restricted"),
-    Canary("qzxrestrictdru", "en", "restricted"),  # the ids of the ru and uk files
-    Canary("qzxrestrictduk", "en", "restricted"),
-    Canary("Qzxembargoen", "en", "embargoed"),
-    Canary("qzxembargoru", "en", "embargoed"),
-    Canary("qzxembargouk", "en", "embargoed"),
-    Canary("qzxembinlineen", "en", "embargoed-inline"),
-    Canary("Щюканарейкой", "ru", "inline"),
-    Canary("Щюжёлтоптица", "ru", "passage"),
-    Canary("Щюзакрытыйка", "ru", "restricted"),
-    Canary("Щюэмбаргоня", "ru", "embargoed"),
-    Canary("щюэмбинлайн", "ru", "embargoed-inline"),
-    Canary("ґїканарковій", "uk", "inline"),
-    Canary("Ґїцілапташка", "uk", "passage"),
-    Canary("Ґїзакритка", "uk", "restricted"),
-    Canary("Ґїембаргочка", "uk", "embargoed"),
-    Canary("ґїембінлайн", "uk", "embargoed-inline"),
-)
-NEVER = tuple(c for c in CANARIES if not c.public_after_lift)
-EMBARGOED = tuple(c for c in CANARIES if c.public_after_lift)
-
-
-def _canary(language: str, kind: str) -> str:
-    return next(c.word for c in CANARIES if c.language == language and c.kind == kind)
-
-
-PUBLIC = {
-    "en": """---
-id: public-en
-title: "A sapper on the riverbank"
-narrator: "Pavlo (pseudonym)"
-interviewer: "Newsroom staff"
-date: 2023-11-14
-place: "Kherson region"
-language: en
-status: public
-source: "Written for the leak tests"
-license: "CC BY 4.0"
-themes: [leaving-service]
----
-
-**Q:** Where did you serve?
-
-**A:** In the [QZXcanaryens brigade]{.redact} near the riverbank, for two winters.
-{: #served themes="furlough" }
-
-**A:** My commander QzxWholeEN signed the papers at night.
-{: .redact }
-
-**A:** Then I went home on furlough and never returned to the riverbank.
-""",
-    "ru": """---
-id: public-ru
-title: "Сапёр у переправы"
-narrator: "Павел (псевдоним)"
-date: 2023-11-15
-place: "Херсонская область"
-language: ru
-status: public
-themes: [leaving-service]
----
-
-**Вопрос:** Где вы служили?
-
-**Ответ:** В [Щюканарейкой бригаде]{.redact} у переправы, две зимы.
-{: #served themes="furlough" }
-
-**Ответ:** Командир Щюжёлтоптица подписал бумаги ночью.
-{: .redact }
-
-**Ответ:** Потом я уехал в отпуск и не вернулся к переправе.
-""",
-    "uk": """---
-id: public-uk
-title: "Сапер біля переправи"
-narrator: "Павло (псевдонім)"
-date: "2024"
-place: "Херсонська область"
-language: uk
-status: public
-themes: [hiding]
----
-
-**Питання:** Де ви служили?
-
-**Відповідь:** У [ґїканарковій бригаді]{.redact} біля переправи, дві зими.
-{: #served themes="hiding" }
-
-**Відповідь:** Командир Ґїцілапташка підписав папери вночі.
-{: .redact }
-
-**Відповідь:** Потім я поїхав у відпустку й не повернувся до переправи.
-""",
-}
-
-RESTRICTED_IDS = {
-    "en": "qzxrestrictden-account",
-    "ru": "qzxrestrictdru-account",
-    "uk": "qzxrestrictduk-account",
-}
-EMBARGOED_IDS = {"en": "qzxembargoen-account", "ru": "qzxembargoru-account",
-                 "uk": "qzxembargouk-account"}  # fmt: skip
-WITHHELD_BODY = {
-    "en": "The furlough was refused, said {word}, and I walked out of the unit at the riverbank.",
-    "ru": "В отпуске отказали, сказал {word}, и я ушёл из части у переправы.",
-    "uk": "У відпустці відмовили, сказав {word}, і я пішов з частини біля переправи.",
-}
-
-
-def _withheld(language: str, testimony_id: str, word: str, status: str, extra: str = "") -> str:
-    after = "publish_after: 2030-06-30\n" if status == "embargoed" else ""
-    return (
-        f'---\nid: {testimony_id}\ntitle: "An account of {word}"\nnarrator: "{word}"\n'
-        f'interviewer: "{word} interviewer"\ndate: 2019-05-02\nplace: "{word} valley"\n'
-        f'language: {language}\nstatus: {status}\n{after}source: "{word} papers"\n'
-        f'license: "CC BY 4.0"\nthemes: [desertion]\n---\n\n'
-        f"**Q:** {word}?\n\n**A:** {WITHHELD_BODY[language].format(word=word)}\n{extra}"
-    )
-
-
-def write_leak_archive(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for language, text in PUBLIC.items():
-        (directory / f"public-{language}.md").write_text(text, encoding="utf-8")
-    for language, testimony_id in RESTRICTED_IDS.items():
-        word = _canary(language, "restricted")
-        text = _withheld(language, testimony_id, word, "restricted")
-        (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
-    for language, testimony_id in EMBARGOED_IDS.items():
-        word = _canary(language, "embargoed")
-        secret = _canary(language, "embargoed-inline")
-        extra = f"\n**A:** They called it [{secret} crossing]{{.redact}} after the war.\n"
-        text = _withheld(language, testimony_id, word, "embargoed", extra)
-        (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")
-    _write_ledger(directory)
-    return directory
 
 
 def _write_ledger(directory: Path) -> None:
@@ -235,48 +80,6 @@ def _write_ledger(directory: Path) -> None:
         entries.append(entry_text(LedgerQuote(quote_id, t.id, p.id, a.exact, a.prefix, a.suffix,
                                               a.start, a.end, dt.date(2019, 1, 1))))  # fmt: skip
     (directory / "quotes.yaml").write_text("quotes:\n" + "".join(entries), encoding="utf-8")
-
-
-# --- finding canaries in any form --------------------------------------------------------
-
-_U_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_WORD = re.compile(r"\w+")
-
-
-def _decoded(text: str) -> str:
-    """``text`` as a reader sees it: HTML entities, percent-encoding (repeated) and JSON
-    ``\\u`` escapes undone. Undoing them never hides a word that was plain already."""
-    text = html.unescape(text)
-    for _ in range(4):
-        decoded = unquote(text)
-        if decoded == text:
-            break
-        text = decoded
-    return _U_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-
-
-def canaries_in(text: str, canaries=CANARIES, typed: tuple[str, ...] = ()) -> set[str]:
-    """Which canaries ``text`` shows in any form, not counting the words the client typed."""
-    echo = {w for t in typed for w in _WORD.findall(fold(_decoded(t)))}
-    words = " ".join(w for w in _WORD.findall(fold(_decoded(text))) if w not in echo)
-    return {c.word for c in canaries if any(needle in words for needle in c.needles)}
-
-
-def canaries_in_bytes(data: bytes, canaries=CANARIES) -> set[str]:
-    """Canaries in a file's bytes, inside zlib/gzip-compressed parts too."""
-    found = set()
-    blobs = [data, *decompressed_parts(data)]
-    if data[:2] == b"\x1f\x8b":
-        with contextlib.suppress(OSError, EOFError):
-            blobs.append(gzip.decompress(data))
-    for blob in blobs:
-        text = blob.decode("utf-8", "replace")
-        found |= canaries_in(text, canaries)
-        lowered = blob.lower()
-        for canary in canaries:
-            if any(n.encode() in lowered for n in canary.needles):
-                found.add(canary.word)
-    return found
 
 
 # --- what a query for a canary may look like ------------------------------------------------
@@ -431,7 +234,7 @@ def crawl_site(server: ArchiveServer, app, archive, today) -> Crawl:
     ]
     for language in ("en", "ru", "uk"):
         for kind in ("inline", "passage", "restricted", "embargoed", "embargoed-inline"):
-            word = _canary(language, kind)
+            word = canary_word(language, kind)
             sentence = WITHHELD_BODY[language].format(word=word)
             quotes.append((sentence, (sentence,)))
     quotes += [
@@ -462,9 +265,9 @@ def crawl_site(server: ArchiveServer, app, archive, today) -> Crawl:
             crawl.get(server, f"/t/{testimony_id}/cite.{fmt}?" + urlencode({"a": param}))
         for other in (*RESTRICTED_IDS.values(), *EMBARGOED_IDS.values()):
             crawl.get(server, f"/t/{other}/?" + urlencode({"a": param}), typed=(other,))
-    for canary in CANARIES:  # a hand-made link quoting a secret: shown as an orphan quote
+    for canary in CANARIES:  # a hand-made link quoting a secret: shown as the link's claim
         param = Anchor(exact=canary.word, prefix="In the ", suffix=" brigade", start=3,
-                       end=3 + len(canary.word)).to_param()  # fmt: skip
+                       end=3 + len(canary.word)).to_words_param()  # fmt: skip
         crawl.get(server, "/t/public-en/?" + urlencode({"a": param}), typed=(canary.word,))
         crawl.get(server, "/t/public-en/cite.txt?" + urlencode({"a": param}), typed=(canary.word,))
 
@@ -479,14 +282,6 @@ def crawl_site(server: ArchiveServer, app, archive, today) -> Crawl:
 
 
 # --- the archive, indexed and served -------------------------------------------------------
-
-
-def run_archive(*args: str, today: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "archive", *args],
-        capture_output=True, text=True, env=env, timeout=300, **kwargs,
-    )  # fmt: skip
 
 
 def export_available() -> bool:
@@ -508,7 +303,8 @@ class Site:
 
 
 def serve_and_crawl(tmp: Path, today: str) -> Site:
-    testimonies = write_leak_archive(tmp / "testimonies")
+    testimonies = write_canary_archive(tmp / "testimonies")
+    _write_ledger(testimonies)
     index = tmp / "index"
     result = run_archive(
         "--testimonies", str(testimonies), "--index", str(index), "index",
@@ -517,8 +313,10 @@ def serve_and_crawl(tmp: Path, today: str) -> Site:
     assert result.returncode == 0, result.stdout + result.stderr
     archive = load_archive(testimonies)
     assert not archive.errors, archive.errors
-    app = create_app({"testimonies": testimonies, "index": index, "today": today})
-    env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0"}
+    app = make_app(testimonies, index, today=today)
+    # A site_url, so the feed, sitemap and OpenSearch description are served and crawled.
+    env = {"ARCHIVE_TODAY": today, "ARCHIVE_LOG_QUERIES": "0",
+           "ARCHIVE_SITE_URL": "https://archive.example.org/"}  # fmt: skip
     server = ArchiveServer(testimonies, index, tmp / "logs", env=env, debug_logging=True)
     with server:
         crawl = crawl_site(server, app, archive, today)
@@ -550,7 +348,7 @@ def _leaks(crawl: Crawl, canaries) -> list[str]:
 
 def test_every_route_is_crawled_and_nothing_fails(site):
     crawl = site.crawl
-    app = create_app({"testimonies": site.testimonies, "index": site.index, "today": BEFORE})
+    app = make_app(site.testimonies, site.index, today=BEFORE)
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     assert set(crawl.rules) == rules
     for rule, statuses in crawl.rules.items():
@@ -614,7 +412,7 @@ def test_server_log_holds_no_canary_and_no_traceback(site):
     assert "riverbenk" not in output and "QZXcanaryens" not in output
 
 
-def test_index_command_output_holds_no_canary(site):
+def test_index_command_output_holds_nocanary_word(site):
     assert "public index rebuilt" in site.cli_output
     assert "private index rebuilt" in site.cli_output
     assert canaries_in(site.cli_output) == set()
@@ -659,7 +457,7 @@ def _export(site: Site, tmp: Path, now: str) -> dict[str, set[str]]:
 
 
 @pytest.mark.skipif(not export_available(), reason="export not available")
-def test_the_export_holds_no_canary(site, tmp_path):
+def test_the_export_holds_nocanary_word(site, tmp_path):
     files = _export(site, tmp_path, BEFORE)
     assert any(name.endswith(".html") for name in files)
     assert any("pagefind" in name for name in files)
@@ -674,7 +472,7 @@ def test_lifting_the_embargo_shows_the_embargoed_text(lifted):
     for language, testimony_id in EMBARGOED_IDS.items():
         page = crawl.find(f"/t/{testimony_id}/")
         assert page.status == 200
-        assert _canary(language, "embargoed") in canaries_in(page.text, EMBARGOED)
+        assert canary_word(language, "embargoed") in canaries_in(page.text, EMBARGOED)
         assert "[redacted]" in page.text
     found = crawl.find("/search.json?q=Qzxembargoen").json()
     assert found["total"] >= 1

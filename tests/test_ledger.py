@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from e2e_helpers import CANARIES, TODAY, write_archive
+from e2e_helpers import CANARIES, TODAY, WEB_TESTIMONIES
+from helpers import make_app, write_archive
 
 from archive.cli import main
 from archive.config import resolve_config
@@ -18,7 +19,6 @@ from archive.index import build_index
 from archive.ledger import ID_ALPHABET, ID_LENGTH, add_quote, load_ledger, remove_quote
 from archive.model import public_text
 from archive.parse import load_archive
-from webapp import create_app
 from webapp.editor import EDITOR, EDITOR_TOKEN, is_loopback
 
 DOMAIN = "https://archive.example.org"
@@ -32,7 +32,7 @@ HEAD = "# Quotes the newsroom printed.\n# Keep this comment.\n\n"
 
 @pytest.fixture
 def archive_dir(tmp_path: Path) -> Path:
-    return write_archive(tmp_path / "testimonies")
+    return write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
 
 
 def run(archive_dir: Path, *args: str, site_url: str = "", code: int = 0):
@@ -48,9 +48,9 @@ def _app(archive_dir: Path, **extra):
         testimonies=archive_dir, index=archive_dir.parent / "index", today=TODAY
     )
     build_index(config)
-    settings = {"testimonies": archive_dir, "index": archive_dir.parent / "index",
-                "today": TODAY, "GENERATION_CHECK_SECONDS": 0}  # fmt: skip
-    return create_app({**settings, **extra})
+    return make_app(
+        archive_dir, archive_dir.parent / "index", today=TODAY, GENERATION_CHECK_SECONDS=0, **extra
+    )
 
 
 # --- the command line round trip ------------------------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import TODAY, Watch, chromium_path, launch_chromium, live_server, write_archive
+from e2e_helpers import TODAY, WEB_TESTIMONIES, Watch, chromium_path, launch_chromium, live_server
+from helpers import make_app, write_archive
 
 from archive.config import resolve_config
 from archive.index import build_index
 from archive.ledger import load_ledger
-from webapp import create_app
 from webapp.editor import EDITOR
 
 pytestmark = pytest.mark.e2e
@@ -43,12 +43,12 @@ def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
     chromium_path()
     from playwright.sync_api import sync_playwright
 
-    testimonies = write_archive(tmp_path / "testimonies")
+    testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     (testimonies / "quotes.yaml").write_text("# printed quotes\n", encoding="utf-8")
     config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "index", "today": TODAY,
-                      "GENERATION_CHECK_SECONDS": 0, EDITOR: True})  # fmt: skip
+    app = make_app(testimonies, tmp_path / "index", today=TODAY,
+                   GENERATION_CHECK_SECONDS=0, **{EDITOR: True})  # fmt: skip
     with live_server(app) as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         context = browser.new_context(viewport={"width": 1280, "height": 800})

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from abuse import LATENCY_BOUND, abuse_server, abusive_requests
 from archive_server import ArchiveServer
 from conftest import WPA
 
@@ -198,8 +199,6 @@ def test_searches_and_pages_under_load_while_reindexing(wpa_server):
 
 
 def test_abusive_queries_on_the_whole_corpus(wpa_server):
-    from test_hostile import LATENCY_BOUND, abuse_server, abusive_requests
-
     server, _, _ = wpa_server
     result = abuse_server(server, abusive_requests(), LATENCY_BOUND)
     slowest = max(result["timings"].items(), key=lambda kv: kv[1][1])

@@ -7,13 +7,13 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from media_helpers import write_silence
 
 from archive.cli import main
 from archive.errors import ValidationErrors
 from archive.media import format_seconds, load_sidecar, parse_time_span, silence_ranges
 from archive.model import TimeSpan
 from archive.parse import parse_file
-from tests.media_helpers import write_silence
 
 BODY = """**Ann:** I left [Petrov]{.redact} at the gate.
 {: t="00:00:00.2-00:00:01.4" }

@@ -15,7 +15,8 @@ import time
 import pytest
 from click.testing import CliRunner
 from conftest import WPA, small_corpus_ids
-from test_search import CANARIES, build, write_archive
+from helpers import build, write_archive
+from search_archive import CANARIES, TESTIMONIES
 
 from archive.analysis import TOKEN_PATTERN
 from archive.cli import main
@@ -238,7 +239,7 @@ def test_cli_quote(corpus):
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
     root = tmp_path_factory.mktemp("guarded")
-    config = build(write_archive(root / "testimonies"), root / "index")
+    config = build(write_archive(root / "testimonies", TESTIMONIES), root / "index")
     index = open_search_index(config.public_index)
     yield index
     index.close()

@@ -9,6 +9,7 @@ source and every rendered form.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -16,15 +17,15 @@ import zlib
 from pathlib import Path
 
 import pytest
+from canaries import Canary, canaries_in, canaries_in_bytes
+from helpers import make_app, run_archive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_leaks import Canary, canaries_in, canaries_in_bytes, run_archive
 
 from archive import ValidationErrors, load_archive
 from archive.model import REDACTED_MARKER, public_text
-from archive.parse import parse_text
+from archive.parse import account_statuses, parse_text
 from archive.redaction import public_source
-from webapp import create_app
 
 TODAY = "2025-06-01"
 #: The canary's stem per language; each construct appends its own letters.
@@ -236,7 +237,7 @@ def test_index_holds_no_canary(served):
 
 def test_every_page_of_the_app_holds_no_canary(served):
     directory, index, files, _ = served
-    app = create_app({"testimonies": directory, "index": index, "today": TODAY})
+    app = make_app(directory, index, today=TODAY)
     client = app.test_client()
     paths = ["/", "/index.json", "/feed.xml", "/sitemap.xml", "/browse/", "/browse.json"]
     paths += ["/browse/place/a-region/", "/browse/language/ru/", "/browse/date/2020s/"]
@@ -317,6 +318,53 @@ def test_translations_share_the_stricter_status(tmp_path):
     assert sorted(Path(w.path).stem for w in archive.warnings) == ["orig", "tr-en"]
     result = run_archive("--testimonies", str(directory), "validate", today=TODAY)
     assert result.returncode == 0 and result.stderr.count("warning:") == 2
+
+
+@pytest.mark.parametrize(
+    "versions, withheld",
+    [
+        # a chain: a translation of a translation of a restricted original
+        ({"o": {"status": "restricted"}, "t": {"translation_of": "o"},
+          "u": {"translation_of": "t"}}, {"o", "t", "u"}),
+        # the stricter status spreads up to the original and across to its other versions
+        ({"o": {}, "t": {"translation_of": "o"}, "u": {"translation_of": "t",
+          "status": "restricted"}, "v": {"translation_of": "o"}}, {"o", "t", "u", "v"}),
+        # an original that does not load (missing, or refused) withholds its translation
+        ({"t": {"translation_of": "gone"}}, {"t"}),
+        ({"o": {"status": "restricted", "place": '"[Town]{.redact}"'},
+          "t": {"translation_of": "o"}}, {"t"}),
+        # accounts apart stay apart
+        ({"o": {"status": "restricted"}, "p": {}, "t": {"translation_of": "p"}}, {"o"}),
+    ],
+)  # fmt: skip
+def test_an_account_is_public_only_while_every_version_is(tmp_path, versions, withheld):
+    """Found by an attack: chains, the stricter status going back up, and a dropped
+    original left translations public. The index, the app and the export judge alike."""
+    directory = tmp_path / "testimonies"
+    directory.mkdir()
+    words = {}
+    for tid, extra in versions.items():
+        words[tid] = canary("en", f"account-{tid}")
+        (directory / f"{tid}.md").write_text(front(tid, "en", **extra) + f"Said {words[tid]}.\n")
+    archive = load_archive(directory)
+    public = {t.id for t in archive.public(dt.date(2026, 12, 1))}
+    loaded = set(archive.testimonies)
+    assert public == loaded - withheld
+    shared = account_statuses(directory)  # what the index's workers go by
+    assert all(shared[t][0] != "public" for t in withheld & loaded if t in shared)
+    index = tmp_path / "index"
+    run_archive("--testimonies", str(directory), "--index", str(index), "index", today=TODAY)
+    held = {words[t].encode() for t in withheld if t in words}
+    files = [p for p in (index / "public").rglob("*") if p.is_file()]
+    assert files  # the public index was written where the app reads it
+    for path in files:
+        data = path.read_bytes().lower()
+        assert not [w for w in held if w in data], path
+    client = make_app(directory, index, today=TODAY).test_client()
+    for tid in withheld & loaded:
+        assert client.get(f"/t/{tid}/").status_code == 404
+    feed = client.get("/feed.xml").get_data(as_text=True)
+    assert not [t for t in withheld if words[t] in feed]
 
 
 # --- properties -------------------------------------------------------------------------------

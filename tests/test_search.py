@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import build, write_archive
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from search_archive import CANARIES, TESTIMONIES
 from whoosh import query as wq
 
 from archive import query as parsing
@@ -44,106 +46,6 @@ from archive.search import match as matching
 
 LIMIT_SECONDS = 1.5
 
-# Words that exist only where nobody outside the archive may read them.
-CANARIES = {
-    "inline": "vorontsovka",
-    "passage": "quillfeather",
-    "restricted": "marmalovich",
-    "embargoed": "thistlewood",
-    "restricted_place": "Grimsbyholt",
-}
-
-TESTIMONIES = {
-    "officer-en": (
-        dict(
-            title='"An officer on leaving"',
-            narrator='"Ivan (pseudonym)"',
-            date="2023-10-04",
-            place='"Kharkiv region"',
-            themes="[furlough]",
-            source='"Newsroom interview"',
-            license='"CC BY 4.0"',
-        ),
-        "I asked for leave three times, and each time the commander refused.\n"
-        "{: #leave-refused }\n\n"
-        "We escaped through the forest at night; the dogs were barking behind us.\n"
-        '{: #escape themes="escape-abroad" }\n\n'
-        "The medic wrote <script>alert(1)</script> & then signed the paper.\n"
-        "{: #medic }\n\n"
-        "They were sent home after the furlough ended, and nobody came back.\n"
-        "{: #sent-home }\n\n"
-        f"My unit was [the {CANARIES['inline']} brigade]{{.redact}} near the river crossing.\n"
-        "{: #unit }\n\n"
-        f"Sergei {CANARIES['passage']} drove me to the border in his van.\n"
-        "{: .redact }\n",
-    ),
-    "deserter-ru": (
-        dict(
-            title='"Дезертир о самоволке"',
-            narrator='"Олег"',
-            date="2022-05-01",
-            place='"Москва"',
-            language="ru",
-            themes="[desertion]",
-        ),
-        "Я ушёл в самоволку в сентябре, потому что отпуск так и не дали.\n\n"
-        "Дезертиров искали по всем деревням, но меня не нашли.\n",
-    ),
-    "soldier-uk": (
-        dict(
-            title='"Солдат про відпустку"',
-            narrator='"Андрій"',
-            date='"2024-03"',
-            place='"Київ"',
-            language="uk",
-        ),
-        "Мені не дали відпустку, тому я втік з частини.\n\n"
-        "Через п’ять днів мене знайшли біля кордону.\n",
-    ),
-    "patrol-1937": (
-        dict(title='"Patrollers in 1937"', date='"1937-05"', place='"Oakgrove, Alabama"'),
-        "The patrollers caught him near the creek and brought him back.\n\n"
-        "He ran off again the next spring and was never caught.\n",
-    ),
-    "patrol-1938": (
-        dict(title='"Patrollers in 1938"', date="1938-02-01", place='"Mobile, Alabama"'),
-        "The patrollers rode every night that winter.\n",
-    ),
-    "undated-en": (
-        dict(title='"An undated account"'),
-        "The patrollers never came to our quarters, and nobody ran.\n",
-    ),
-    "closed-restricted": (
-        dict(
-            title='"Closed account"',
-            status="restricted",
-            place=f'"{CANARIES["restricted_place"]}"',
-        ),
-        f"The commander {CANARIES['restricted']} refused my leave twice.\n",
-    ),
-    "later-embargoed": (
-        dict(title='"Embargoed account"', status="embargoed", publish_after="2099-01-01"),
-        f"The commander {CANARIES['embargoed']} signed the furlough papers.\n",
-    ),
-}
-
-
-def write_archive(directory: Path, testimonies: dict = TESTIMONIES) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for testimony_id, (front, body) in testimonies.items():
-        meta = {"id": testimony_id, "language": "en"} | front
-        lines = ["---", *(f"{k}: {v}" for k, v in meta.items()), "---", "", ""]
-        (directory / f"{testimony_id}.md").write_text("\n".join(lines) + body, encoding="utf-8")
-    return directory
-
-
-def build(testimonies: Path, index_root: Path, *, include_restricted: bool = False) -> Config:
-    """Index an archive with the real indexer; returns the config naming both indexes."""
-    config = resolve_config(testimonies=testimonies, index=index_root)
-    report = build_index(config, full=True, include_restricted=include_restricted)
-    assert not report.errors, report.errors
-    return config
-
 
 def index_one(tmp_path: Path, testimony_id: str, body: str) -> Path:
     """The public index of an archive of one English testimony."""
@@ -154,7 +56,7 @@ def index_one(tmp_path: Path, testimony_id: str, body: str) -> Path:
 @pytest.fixture(scope="module")
 def archive_config(tmp_path_factory) -> Config:
     root = tmp_path_factory.mktemp("search")
-    directory = write_archive(root / "testimonies")
+    directory = write_archive(root / "testimonies", TESTIMONIES)
     assert not load_archive(directory).errors
     return build(directory, root / "index", include_restricted=True)
 

@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_helpers import TODAY, write_archive
+from e2e_helpers import TODAY, WEB_TESTIMONIES
+from helpers import write_archive
 
-from archive.anchors import Anchor, _fold, resolve_anchor
+from archive.anchors import Anchor, _fold, parse_param, resolve_link
 from archive.model import public_text
 from archive.parse import load_archive
 from archive.query import And, Filter, Phrase, Prefix, Word, parse_query
@@ -26,7 +27,7 @@ CASES = json.loads((Path(__file__).parent / "data" / "shared_cases.json").read_t
 
 @pytest.fixture(scope="module")
 def officer(tmp_path_factory):
-    archive = load_archive(write_archive(tmp_path_factory.mktemp("shared") / "t"))
+    archive = load_archive(write_archive(tmp_path_factory.mktemp("shared") / "t", WEB_TESTIMONIES))
     return archive.get_public("officer", dt.date.fromisoformat(TODAY))
 
 
@@ -72,13 +73,14 @@ def test_anchor_forms(case):
     assert (a.exact, a.prefix, a.suffix, a.start, a.end) == (
         case["exact"], case["prefix"], case["suffix"], case["start"], case["end"],
     )  # fmt: skip
-    assert a.to_param() == case["param"]
+    assert a.to_words_param() == case["param"]
+    assert a.to_param() == case["link"]
     assert a.to_text_fragment() == case["fragment"]
 
 
 @pytest.mark.parametrize("case", CASES["resolve"], ids=lambda c: c["param"][:24])
 def test_anchor_resolution(case, officer):
-    match = resolve_anchor(Anchor.from_param(case["param"]), public_text(officer))
+    match = resolve_link(parse_param(case["param"]), public_text(officer))
     found = (match.start, match.end, match.score) if match else (None, None, None)
     assert found == (case["start"], case["end"], case["score"])
 

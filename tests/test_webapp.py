@@ -21,7 +21,8 @@ from urllib.request import urlopen
 
 import pytest
 from click.testing import CliRunner
-from e2e_helpers import CANARIES, TODAY, write_archive
+from e2e_helpers import CANARIES, TODAY, WEB_TESTIMONIES
+from helpers import make_app, write_archive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,6 @@ from archive.index import build_index
 from archive.ledger import add_quote
 from archive.model import REDACTED_MARKER, public_text
 from archive.parse import load_archive
-from webapp import create_app
 from webapp.security import CSP, SECURITY_HEADERS
 from webapp.serve import app_for
 
@@ -138,23 +138,15 @@ SCRIPT_VECTORS = [
 
 
 def _make_app(tmp: Path, **settings: object):
-    testimonies = write_archive(tmp / "testimonies")
+    testimonies = write_archive(tmp / "testimonies", WEB_TESTIMONIES)
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
     # One quote in the ledger, so /q/ID/ is among the routes every test crawls.
     quote, _ = add_quote(testimonies, load_archive(testimonies), "officer", LEDGER_WORDS,
                          today=config.today)  # fmt: skip
     assert quote.id == LEDGER_ID
     build_index(config)
-    app = create_app(
-        {
-            "testimonies": testimonies,
-            "index": tmp / "index",
-            "today": TODAY,
-            "TESTING": True,
-            "GENERATION_CHECK_SECONDS": 0,
-            **settings,
-        }
-    )
+    settings = {"today": TODAY, "TESTING": True, "GENERATION_CHECK_SECONDS": 0, **settings}
+    app = make_app(testimonies, tmp / "index", **settings)
     return app, config
 
 
@@ -257,7 +249,9 @@ def test_route_list_covers_the_url_map(shared):
 def test_every_route_answers_with_safe_headers(client, url):
     response = client.get(url)
     response.close()  # static files are streamed from disk
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    # Without site_url (this app's case) the absolute-URL documents are refused.
+    expected = 404 if url in ("/opensearch.xml", "/feed.xml", "/sitemap.xml") else 200
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, name
     csp = response.headers["Content-Security-Policy"]
@@ -414,7 +408,7 @@ def test_restricted_testimonies_are_not_listed_anywhere(client):
     ):
         body = client.get(url).get_data(as_text=True)
         assert "/t/secret/" not in body and "/t/embargoed/" not in body
-    assert "/t/past-embargo/" in client.get("/sitemap.xml").get_data(as_text=True)
+    assert "/t/past-embargo/" in client.get("/browse/date/1990s.json").get_data(as_text=True)
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -427,7 +421,7 @@ def test_home_shows_totals_themes_languages_and_recent(client):
     assert data["recent"][0]["id"] == "mother-uk"
     assert any(t["slug"] == "leaving-service" for t in data["themes"])
     html = client.get("/").get_data(as_text=True)
-    assert 'rel="search"' in html and "/opensearch.xml" in html
+    assert 'rel="search"' not in html  # no site_url: no OpenSearch description to offer
     assert 'lang="uk"' in html and 'lang="ru"' in html
 
 
@@ -483,25 +477,88 @@ def test_browse_pages(client):
 
 
 def test_discovery_documents(client):
-    opensearch = client.get("/opensearch.xml")
-    assert opensearch.mimetype == "application/opensearchdescription+xml"
-    assert "search/?q={searchTerms}" in opensearch.get_data(as_text=True)
-    feed = client.get("/feed.xml").get_data(as_text=True)
-    assert feed.count("<entry") == 4 and "http://localhost/t/officer/" in feed
+    # No site_url (the default): the documents whose links must be absolute say what to set,
+    # and robots.txt leaves out its Sitemap line; nothing takes the request's host instead.
+    for path in ("/opensearch.xml", "/feed.xml", "/sitemap.xml"):
+        refused = client.get(path)
+        assert refused.status_code == 404
+        assert "ARCHIVE_SITE_URL" in refused.get_data(as_text=True)
     robots = client.get("/robots.txt").get_data(as_text=True)
-    assert "Sitemap: http://localhost/sitemap.xml" in robots
-    sitemap = client.get("/sitemap.xml").get_data(as_text=True)
-    assert "<loc>http://localhost/t/officer-ru/</loc>" in sitemap
+    assert "Disallow: /search/" in robots and "Sitemap" not in robots
+    home = client.get("/").get_data(as_text=True)
+    assert "feed.xml" not in home and "opensearch.xml" not in home
+    cite = client.get("/t/officer/cite.txt").get_data(as_text=True)
+    assert " /t/officer/ (accessed" in cite  # site-relative
 
 
 def test_site_url_is_used_for_absolute_links(tmp_path):
     app, _ = _make_app(tmp_path, site_url="https://example.org/archive/")
     client = app.test_client()
-    assert "https://example.org/archive/t/officer/" in client.get("/feed.xml").get_data(
+    opensearch = client.get("/opensearch.xml")
+    assert opensearch.mimetype == "application/opensearchdescription+xml"
+    assert "https://example.org/archive/search/?q={searchTerms}" in opensearch.get_data(
         as_text=True
     )
+    feed = client.get("/feed.xml").get_data(as_text=True)
+    assert feed.count("<entry") == 4 and "https://example.org/archive/t/officer/" in feed
+    robots = client.get("/robots.txt").get_data(as_text=True)
+    assert "Sitemap: https://example.org/archive/sitemap.xml" in robots
+    sitemap = client.get("/sitemap.xml").get_data(as_text=True)
+    assert "<loc>https://example.org/archive/t/officer-ru/</loc>" in sitemap
     cite = client.get("/t/officer/cite.txt").get_data(as_text=True)
     assert "https://example.org/archive/t/officer/" in cite
+    assert 'href="/feed.xml"' in client.get("/").get_data(as_text=True)
+
+
+FORGED = "evil.example.com"
+FORGED_HEADERS = {
+    "Host": FORGED,
+    "X-Forwarded-Host": FORGED,
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Server": FORGED,
+    "Forwarded": f"host={FORGED};proto=https",
+    "X-Original-URL": f"http://{FORGED}/",
+}
+
+
+def _forged_host_urls(client) -> list[str]:
+    """Every example URL of every route, a quote link and its citations, and the
+    slash-less form of each page (which the app redirects)."""
+    made = client.get("/t/officer/anchor.json?start=3&end=40").get_json()
+    extra = [made["path"].split("#")[0]]
+    extra += [
+        f"/t/officer/cite.{fmt}?a={made['param']}" for fmt in ("txt", "bib", "annotation.json")
+    ]
+    extra += [
+        u.split("?")[0].rstrip("/") for u in ALL_URLS if u.split("?")[0].endswith("/") and u != "/"
+    ]
+    return ALL_URLS + extra
+
+
+@pytest.mark.parametrize("site_url", ["", "https://example.org/archive/"])
+def test_a_forged_host_never_reaches_a_response(tmp_path, site_url):
+    """Host and X-Forwarded-* are the client's to choose: no byte of any response, headers
+    included (a redirect's Location), may carry them, with site_url set or not."""
+    app, _ = _make_app(tmp_path, site_url=site_url)
+    client = app.test_client()
+    urls = _forged_host_urls(client)
+    assert set(ROUTES) == {r.rule for r in app.url_map.iter_rules()}  # every route is tried
+    redirects = 0
+    for url in urls:
+        response = client.get(url, headers=FORGED_HEADERS)
+        assert response.status_code < 500, url
+        raw = response.get_data() + str(response.headers).encode()
+        response.close()  # static files are streamed from disk
+        assert FORGED.encode() not in raw, (url, response.status_code)
+        if 300 <= response.status_code < 400:
+            redirects += 1
+            assert response.headers["Location"].startswith("/"), url
+    assert redirects >= 10
+    # The forged host did reach the app (the test would catch a leak): werkzeug sees it.
+    with app.test_request_context("/", headers=FORGED_HEADERS):
+        from flask import request
+
+        assert FORGED in request.url_root
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -601,7 +658,7 @@ def test_anchor_endpoint_makes_a_link_that_resolves(client):
     start = text.index(words)
     body = client.get(f"/t/officer/anchor.json?start={start}&end={start + len(words)}").get_json()
     assert body["quote"] == words and body["passage"] == "first-thought"
-    assert body["url"].startswith("http://localhost/t/officer/?a=")
+    assert body["url"].startswith("/t/officer/?a=")  # no site_url: site-relative
     assert "#first-thought:~:text=" in body["url"]
     assert {c["format"] for c in body["citations"]} == {
         "txt",
@@ -629,8 +686,10 @@ def test_links_from_the_library_and_from_url_for_both_resolve(client):
     start = text.index(words)
     anchor = make_anchor(text, start, start + len(words), testimony="officer")
     single = urls.testimony_url("officer", "crossed-border", anchor).split("#")[0]
-    double = "/t/officer/?a=" + quote(anchor.to_param(), safe="")
-    for url in (single, double):
+    double = "/t/officer/?a=" + quote(anchor.to_words_param(), safe="")
+    raw = "/t/officer/?a=" + anchor.to_words_param()  # pasted in without query escaping
+    assert "%25" not in single
+    for url in (single, double, raw):
         assert highlight_of(client.get(url).get_data(as_text=True)) == (start, start + len(words))
 
 
@@ -643,6 +702,12 @@ def test_anchor_survives_edits_and_reindex(fresh):
     start = original.index(words)
     link = client.get(f"/t/officer/anchor.json?start={start}&end={start + len(words)}").get_json()
     target = link["path"].split("#")[0]
+    made = Anchor.from_selectors(
+        [{"type": "TextQuoteSelector", **{k: link["anchor"][k] for k in ("exact", "prefix", "suffix")}},
+         {"type": "TextPositionSelector", "start": start, "end": start + len(words)}]
+    )  # fmt: skip
+    # A link made before short links, which carried the words (still read).
+    old = "/t/officer/?a=" + quote(made.to_words_param(), safe="")
 
     source = path.read_text(encoding="utf-8")
     source = source.replace(
@@ -650,29 +715,44 @@ def test_anchor_survives_edits_and_reindex(fresh):
         "**Q:** Before we start: may we record this?\n\n**Andrei:** Yes.\n\n"
         "**Q:** When did you first think",
     )
-    source = source.replace("the referal,", "the referral,")
     path.write_text(source, encoding="utf-8")
     build_index(config)
+    moved = public_text(load_archive(config.testimonies).testimonies["officer"])
+    for url in (target, old):
+        html = client.get(url).get_data(as_text=True)
+        start2, end2 = highlight_of(html)
+        assert moved[start2:end2] == words and start2 > start
+        assert "found at another place in the text than the link gave" in html
+        assert "edited" not in html  # a link cannot know that, and says nothing of it
 
-    html = client.get(target).get_data(as_text=True)
+    # A word of the quote edited: the short link's checksum no longer matches (the page
+    # says only that), the old link's words still find the edited ones.
+    path.write_text(source.replace("the referal,", "the referral,"), encoding="utf-8")
+    build_index(config)
     edited = public_text(load_archive(config.testimonies).testimonies["officer"])
-    start2, end2 = highlight_of(html)
-    assert edited[start2:end2] == "refused to sign the referral, and he said"
-    assert start2 > start
-    assert "the text around them was edited" in html
+    html = client.get(target).get_data(as_text=True)
+    assert highlight_of(html) is None
+    assert "This link's words were not found in the current text" in html
+    assert "The link claims" not in html and "edited" not in html
+    start3, end3 = highlight_of(client.get(old).get_data(as_text=True))
+    assert edited[start3:end3] == "refused to sign the referral, and he said"
 
-    # Whole passage deleted: an orphan notice with the original quote, no highlight.
+    # Whole passage deleted: the old link's words appear only as what the link claims.
     source = path.read_text(encoding="utf-8")
     source = re.sub(r"\*\*Andrei:\*\* The commander refused.*?\n\{: #commission-blocked[^\n]*\n", "",
                     source, flags=re.S)  # fmt: skip
     path.write_text(source, encoding="utf-8")
     build_index(config)
-    html = client.get(target).get_data(as_text=True)
+    html = client.get(old).get_data(as_text=True)
     assert highlight_of(html) is None
-    assert "The quoted words are no longer in this testimony." in html
-    assert "refused to sign the referal, and he said" in html
+    assert "This link's words were not found in the current text" in html
+    claim = re.search(r'<q class="link-claim__words">([^<]*)</q>', html)
+    assert claim and claim.group(1) == words
+    assert "orphan-quote" not in html and "no longer" not in html and "edited" not in html
+    data = client.get(old.replace("/t/officer/", "/t/officer.json")).get_json()
+    assert data["orphan"] == {"claim": words} and data["highlight"] is None
     data = client.get(target.replace("/t/officer/", "/t/officer.json")).get_json()
-    assert data["orphan"] == {"quote": words} and data["highlight"] is None
+    assert data["orphan"] == {"claim": None}
 
 
 def test_index_swap_is_noticed_without_restart(fresh):
@@ -726,7 +806,7 @@ def test_citation_formats(client):
     assert annotation["type"] == "Annotation"
     selectors = annotation["target"]["selector"]
     assert Anchor.from_selectors(selectors).exact == "forty minutes"
-    assert annotation["target"]["source"] == "http://localhost/t/officer/"
+    assert annotation["target"]["source"] == "/t/officer/"
 
 
 def test_bibtex_escapes_special_characters(tmp_path):
@@ -739,7 +819,7 @@ def test_bibtex_escapes_special_characters(tmp_path):
 
 
 def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
-    testimonies = write_archive(tmp_path / "testimonies")
+    testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     body = "\n\n".join(
         [
             "**Q:** <script>alert('x')</script> and <img src=x onerror=alert(1)>?",
@@ -762,7 +842,7 @@ def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
     assert any("onclick" in e.message for e in archive.errors)
     config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "index", "today": TODAY})
+    app = make_app(testimonies, tmp_path / "index", today=TODAY)
     client = app.test_client()
     assert client.get("/t/attrs/").status_code == 404
     urls = ["/t/xss/", "/t/xss.json", "/", "/feed.xml", "/search/?q=alert", "/browse/"]
@@ -799,7 +879,7 @@ def test_queries_are_logged_when_asked(tmp_path, caplog):
 def test_serve_command_is_wired(tmp_path):
     result = CliRunner().invoke(cli_main, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "waitress" in result.output
-    testimonies = write_archive(tmp_path / "t")
+    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
     config = resolve_config(testimonies=testimonies, index=tmp_path / "i", today=TODAY)
     build_index(config)
     app = app_for(config, TESTING=True)
@@ -813,7 +893,7 @@ def _free_port() -> int:
 
 
 def test_archive_serve_runs_waitress_and_logs_no_queries(tmp_path):
-    testimonies = write_archive(tmp_path / "t")
+    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
     port = _free_port()
     env = {**os.environ, "ARCHIVE_TODAY": TODAY, "ARCHIVE_LOG_QUERIES": "0"}
     command = [sys.executable, "-m", "archive", "--testimonies", str(testimonies)]
@@ -841,8 +921,8 @@ def test_archive_serve_runs_waitress_and_logs_no_queries(tmp_path):
 
 
 def test_missing_index_is_a_clear_503(tmp_path):
-    testimonies = write_archive(tmp_path / "t")
-    app = create_app({"testimonies": testimonies, "index": tmp_path / "none", "today": TODAY})
+    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
+    app = make_app(testimonies, tmp_path / "none", today=TODAY)
     client = app.test_client()
     response = client.get("/search.json?q=furlough")
     assert response.status_code == 503 and "index" in response.get_json()["error"]
@@ -903,7 +983,9 @@ def test_bundled_samples_serve_every_page_without_leaking(samples_dir, tmp_path)
     """The archive's own samples: every page in the sitemap, HTML and JSON, and no secret."""
     config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
     build_index(config)
-    app = create_app({"testimonies": samples_dir, "index": tmp_path / "index", "today": TODAY})
+    app = make_app(
+        samples_dir, tmp_path / "index", today=TODAY, site_url="https://archive.example.org/"
+    )
     client = app.test_client()
     archive = load_archive(samples_dir)
     public = archive.public(config.today_or_now())
@@ -936,16 +1018,12 @@ def test_search_is_refused_when_the_index_holds_what_is_no_longer_public(fresh):
     assert client.get("/search.json?q=crossing").status_code == 200
     path = config.testimonies / "officer.md"
     path.write_text(path.read_text().replace("status: public", "status: restricted"))
-    stale = create_app(
-        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
-    ).test_client()
+    stale = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
     response = stale.get("/search.json?q=crossing")
     assert response.status_code == 503 and "crossing" not in response.get_data(as_text=True)
     assert stale.get("/t/officer/").status_code == 404
     build_index(config)
-    fixed = create_app(
-        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
-    ).test_client()
+    fixed = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
     response = fixed.get("/search.json?q=crossing")
     assert response.status_code == 200
     assert response.get_json()["total"] == 0  # only that testimony said it
@@ -960,8 +1038,7 @@ def test_a_redaction_made_after_indexing_is_never_found(fresh):
     )
 
     def client():
-        settings = {"testimonies": config.testimonies, "index": config.index, "today": TODAY}
-        return create_app({**settings, "TESTING": True}).test_client()
+        return make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
 
     stale = client()  # a restart without reindexing: the page already has the redaction
     assert "forty" not in stale.get("/t/officer/").get_data(as_text=True)
@@ -996,9 +1073,7 @@ def test_an_unreadable_index_list_leaves_every_testimony_out_until_it_is_read(fr
     app, config = fresh
     real = resources.indexed_testimonies
     monkeypatch.setattr(resources, "indexed_testimonies", lambda path: None)
-    client = create_app(
-        {"testimonies": config.testimonies, "index": config.index, "today": TODAY, "TESTING": True}
-    ).test_client()
+    client = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
     results = client.get("/search.json?q=отпуск").get_json()
     assert results["total"] == 0 and any("left out" in n for n in results["notices"])
     monkeypatch.setattr(resources, "indexed_testimonies", real)
@@ -1010,3 +1085,29 @@ def test_the_search_page_loads_no_page_script_it_does_not_use(client):
     search = client.get("/search/?q=border").get_data(as_text=True)
     testimony = client.get("/t/officer/").get_data(as_text=True)
     assert "archive.js" not in search and "archive.js" in testimony
+
+
+def test_sentence_links_are_short_and_encoded_once(samples_dir, tmp_path):
+    """Every sentence of the bundled samples (en, ru, uk), selected and linked: the link,
+    with a typical domain, is at most 250 characters and no escape is escaped again."""
+    config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
+    build_index(config)
+    app = make_app(samples_dir, tmp_path / "index", site_url="https://archive.example.org/")
+    client = app.test_client()
+    lengths: dict[str, list[int]] = {}
+    for t in load_archive(samples_dir).public(config.today_or_now()):
+        text = public_text(t)
+        for m in re.finditer(r"[^\s.!?][^.!?\n]{20,}[.!?]", text):
+            if len(m.group().split()) < 6:
+                continue
+            body = client.get(f"/t/{t.id}/anchor.json?start={m.start()}&end={m.end()}").get_json()
+            assert "%25" not in body["url"] and "%25" not in json.dumps(body["citations"])
+            assert len(body["url"]) <= 250, body["url"]
+            page = client.get(body["path"].split("#")[0]).get_data(as_text=True)
+            assert highlight_of(page) == (m.start(), m.end())
+            lengths.setdefault(t.language, []).append(len(body["url"]))
+    assert {lang: len(v) >= 50 for lang, v in lengths.items()} == {
+        "en": True,
+        "ru": True,
+        "uk": True,
+    }

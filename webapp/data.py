@@ -23,7 +23,14 @@ from urllib.parse import quote_plus
 from flask import current_app, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from archive.anchors import MAX_QUOTE_CHARS, Anchor, make_anchor, resolve_anchor
+from archive.anchors import (
+    MAX_QUOTE_CHARS,
+    Anchor,
+    QuoteRef,
+    make_anchor,
+    parse_param,
+    resolve_link,
+)
 from archive.citations import citation_url, make_citation
 from archive.errors import AnchorError, ArchiveError, QueryError
 from archive.ledger import Placed, add_quote_at, holds_private_words
@@ -70,19 +77,26 @@ def _base() -> str:
 
 
 def site_base() -> str:
-    """The public base URL citations, feeds and the sitemap use (absolute)."""
+    """The configured public base URL (``site_url``), or "" when there is none.
+
+    Never the request's own address: ``Host`` and ``X-Forwarded-Host`` are whatever
+    the client sends, and a cache in front would keep a forged one in every citation.
+    """
     from .resources import get_resources
 
-    configured = get_resources().config.site_url
-    return (configured or request.url_root).rstrip("/")
+    return get_resources().config.site_url.rstrip("/")
 
 
 def absolute(path: str) -> str:
-    """``path`` from ``url_for`` (which carries the script root) as an absolute URL."""
+    """``path`` from ``url_for`` (which carries the script root) under ``site_url``;
+    without ``site_url``, ``path`` itself: site-relative, never from the request."""
+    base = site_base()
+    if not base:
+        return path
     root = request.script_root
     if path.startswith(root):
         path = path[len(root) :]
-    return join_base(site_base(), path)
+    return join_base(base, path)
 
 
 def _turl(testimony_id: str, passage: str | None = None, anchor: Anchor | None = None) -> str:
@@ -433,24 +447,22 @@ def _public_testimony(snap: Snapshot, testimony_id: str) -> Testimony:
     return t
 
 
-def anchor_from_args(args: MultiDict, raw_query: bytes) -> Anchor | None:
-    """The ``a`` parameter, whether its ``%`` escapes were encoded once or twice.
-
-    :meth:`Anchor.to_param` output is meant to be query-encoded again (then
-    the framework hands it back intact); a link that pasted it in raw arrives
-    decoded once too many, so the raw query string is read as a fallback.
-    """
+def anchor_from_args(args: MultiDict, raw_query: bytes) -> Anchor | QuoteRef | None:
+    """The ``a`` parameter: a :class:`QuoteRef` (offsets and checksum, today's links) or
+    an :class:`Anchor` (the words, links made before), whose ``%`` escapes may have been
+    encoded once or twice: such links pasted the words' escapes in raw or escaped them
+    again, so the raw query string is read as a fallback."""
     value = args.get(ANCHOR_PARAM)
     if value is None:
         return None
     try:
-        return Anchor.from_param(value)
+        return parse_param(value)
     except AnchorError as first:
         for pair in raw_query.split(b"&"):
             name, _, raw = pair.partition(b"=")
             if name == ANCHOR_PARAM.encode() and raw:
                 try:
-                    return Anchor.from_param(raw.decode("ascii"))
+                    return parse_param(raw.decode("ascii"))
                 except (AnchorError, UnicodeDecodeError):
                     break
         raise PageError(400, f"This quote link cannot be read: {first}") from None
@@ -529,9 +541,12 @@ def testimony(
     text = public_text(t)
     highlight = orphan = None
     if anchor is not None:
-        match = resolve_anchor(anchor, text)
+        match = resolve_link(anchor, text)
         if match is None:
-            orphan = {"quote": anchor.exact}
+            # Only what is true: these words are not in the text now. A link is anyone's
+            # to write, so its words (links made before carried them) are shown, if at
+            # all, as the link's claim, never as the witness's or as a sign of an edit.
+            orphan = {"claim": anchor.exact if isinstance(anchor, Anchor) else None}
         else:
             highlight = {
                 "start": match.start,
@@ -713,7 +728,7 @@ def citation_for(
         raise not_found()
     anchor = anchor_from_args(args, raw_query)
     if anchor is not None:
-        match = resolve_anchor(anchor, public_text(t))
+        match = resolve_link(anchor, public_text(t))
         if match is None:
             raise not_found()
         text = public_text(t)

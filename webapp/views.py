@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import nh3
 from flask import (
@@ -23,6 +24,7 @@ from flask import (
 )
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import redirect
 
 from archive.anchors import MAX_PARAM_CHARS
 from archive.errors import ArchiveError, IndexError_
@@ -142,8 +144,26 @@ def cite(testimony_id: str, fmt: str) -> Response:
     return response
 
 
+#: Why the feed, the sitemap and the OpenSearch description are refused without site_url.
+NEEDS_SITE_URL = (
+    "This document needs the archive's public address for its absolute links: set "
+    "ARCHIVE_SITE_URL (for example https://archive.example.org/). The address a request "
+    "names is never used: anyone can forge it."
+)
+
+
+def _needs_site_url() -> Response | None:
+    """A 404 saying what to set, where an absolute-URL document has no ``site_url``."""
+    if data.site_base():
+        return None
+    return Response(NEEDS_SITE_URL + "\n", status=404, content_type="text/plain; charset=utf-8")
+
+
 @bp.route("/opensearch.xml")
 def opensearch() -> Response:
+    refused = _needs_site_url()
+    if refused is not None:
+        return refused
     body = render_template(
         "opensearch.xml",
         html_template=data.absolute(url_for("archive.search_page")) + "?q={searchTerms}",
@@ -156,6 +176,9 @@ def opensearch() -> Response:
 
 @bp.route("/feed.xml")
 def feed() -> Response:
+    refused = _needs_site_url()
+    if refused is not None:
+        return refused
     snap = get_resources()
     entries = []
     for t in data.feed_entries(snap):
@@ -180,6 +203,9 @@ def feed() -> Response:
 
 @bp.route("/sitemap.xml")
 def sitemap() -> Response:
+    refused = _needs_site_url()
+    if refused is not None:
+        return refused
     body = render_template("sitemap.xml", urls=data.sitemap_urls(get_resources()))
     return Response(body, content_type="application/xml; charset=utf-8")
 
@@ -193,9 +219,9 @@ def robots() -> Response:
         f"Disallow: {url_for('archive.quote')}",
         f"Disallow: {url_for('archive.quote_json')}",
         "",
-        f"Sitemap: {data.absolute(url_for('archive.sitemap'))}",
-        "",
     ]
+    if data.site_base():  # a sitemap line must be absolute: only with site_url
+        lines += [f"Sitemap: {data.absolute(url_for('archive.sitemap'))}", ""]
     return Response("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 
@@ -265,8 +291,24 @@ def _decade(date: str) -> str:
     return decade_of(int(date.split("-")[0]))
 
 
+def _relative_location(response: Response) -> Response:
+    """Redirects (``/t/ID`` -> ``/t/ID/``) point at a path, never at the request's host:
+    werkzeug's routing writes ``Host`` (or ``X-Forwarded-Host``) into its Location and body."""
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        parts = urlsplit(location)
+        if parts.scheme or parts.netloc:
+            relative = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+            response.headers["Location"] = relative
+            response.set_data(redirect(relative, response.status_code).get_data())
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.after_request(_relative_location)
+    # Flask's own fix-up of a relative Location would put the host back.
+    app.response_class.autocorrect_location_header = False
     app.before_request(_check_params)
     app.before_request(_log_query)
 
@@ -275,7 +317,13 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"site_name": SITE_NAME, "json_url": None, "page_config": page_config()}
+        return {
+            "site_name": SITE_NAME,
+            "json_url": None,
+            "page_config": page_config(),
+            # The feed and OpenSearch links only where those documents are served.
+            "has_site_url": bool(current_app.config["ARCHIVE"].site_url),
+        }
 
     @app.errorhandler(PageError)
     def _page_error(exc: PageError) -> Any:

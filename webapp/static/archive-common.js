@@ -5,7 +5,8 @@
  *   the modules that own each and carried by this script's own data-page-config attribute
  *   (static export only: the live app's pages need none of it).
  * - helpers the three scripts need alike: code point offsets, Python's URL quoting, the
- *   testimony link, folding and the query syntax the static search reads.
+ *   testimony link, folding, a short link's checksum and the query syntax the static
+ *   search reads.
  * tests/data/shared_cases.json checks the rules here and in Python against one table.
  */
 (function () {
@@ -43,6 +44,29 @@
 
   // Text Fragments reserve '&', ',' and '-'; quote() leaves only '-' of those.
   function encodeFragment(s) { return pyQuote(s, "").replace(/-/g, "%2D"); }
+
+  // zlib.crc32 of UTF-8 bytes (the standard CRC-32), for archive.anchors.checksum.
+  var crcTable = null;
+  function crc32(bytes) {
+    if (crcTable === null) {
+      crcTable = [];
+      for (var n = 0; n < 256; n++) {
+        var c = n;
+        for (var k = 0; k < 8; k++) { c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; }
+        crcTable.push(c >>> 0);
+      }
+    }
+    var crc = 0xffffffff;
+    for (var i = 0; i < bytes.length; i++) { crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8); }
+    return (crc ^ 0xffffffff) >>> 0;
+  }
+
+  // archive.anchors.checksum: a short link's CHECK, the CRC-32 of the folded words in base 36.
+  function checksum(exact) {
+    var digits = crc32(new TextEncoder().encode(fold(exact))).toString(36);
+    while (digits.length < config.anchor.check_chars) { digits = "0" + digits; }
+    return digits;
+  }
 
   // archive.urls.testimony_url from the testimony's own URL: ?a= (an anchor's compact form),
   // #passage and a :~:text= fragment, each when given.
@@ -125,6 +149,7 @@
     encodeFragment: encodeFragment,
     testimonyUrl: testimonyUrl,
     fold: fold,
+    checksum: checksum,
     parseQuery: parseQuery
   };
 }());

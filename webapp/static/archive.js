@@ -175,6 +175,36 @@
     return start === null ? null : { start: start, end: end };
   }
 
+  // A drag that starts or ends inside a word takes the whole word (Intl.Segmenter's words,
+  // for every script): a link never quotes half a word. The panel shows what is quoted.
+  var segmenter = null;
+  if (window.Intl && Intl.Segmenter) {
+    try { segmenter = new Intl.Segmenter(container.getAttribute("lang") || undefined, { granularity: "word" }); } catch (e) {
+      segmenter = new Intl.Segmenter(undefined, { granularity: "word" });  // a language tag it cannot read
+    }
+  }
+
+  function snapEdge(offset, isEnd) {
+    var list = passages();
+    for (var n = 0; n < list.length; n++) {
+      var text = list[n].textContent;
+      var pStart = passageStart(list[n]);
+      var pEnd = pStart + codePoints(text);
+      if (isEnd ? offset <= pStart || offset > pEnd : offset < pStart || offset >= pEnd) { continue; }
+      var i = unitsFor(text, offset - pStart);
+      var seg = segmenter.segment(text).containing(isEnd ? i - 1 : i);
+      if (!seg || !seg.isWordLike) { return offset; }
+      var edge = isEnd ? seg.index + seg.segment.length : seg.index;
+      return pStart + codePoints(text.slice(0, edge));
+    }
+    return offset;
+  }
+
+  function snapToWords(found) {
+    if (!segmenter) { return found; }
+    return { start: snapEdge(found.start, false), end: snapEdge(found.end, true) };
+  }
+
   var toolbar = byId("quote_toolbar");
   var panel = byId("quote_panel");
   var current = null;
@@ -217,6 +247,7 @@
     }
     var found = selectionOffsets(range);
     if (!found) { hideToolbar(); return; }
+    found = snapToWords(found);
     current = found;
     toolbar.setAttribute("data-start", String(found.start));
     toolbar.setAttribute("data-end", String(found.end));
@@ -322,6 +353,9 @@
     var action = button.getAttribute("data-action");
     if (action === "close") { hideToolbar(); return; }
     fetchAnchor(current, function (body) {
+      // Without site_url the server's links are site-relative (it never trusts the Host
+      // header): the link to copy takes the address this browser is at.
+      body.url = new URL(body.url, location.href).href;
       toolbar.setAttribute("data-link", body.url);
       fillPanel(body);
       if (action === "copy") {

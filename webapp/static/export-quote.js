@@ -36,11 +36,13 @@
   var SHORT_CHARS = rules.short_chars;
   var SUPPORT_BEST = rules.support_best;
   var SUPPORT_MEAN = rules.support_mean;
-  var FRAGMENT_MAX_WORDS = rules.fragment_max_words;
+  var FRAGMENT_MAX_CHARS = rules.fragment_max_chars;
   var FRAGMENT_EDGE_WORDS = rules.fragment_edge_words;
+  var FRAGMENT_EDGE_CHARS = rules.fragment_edge_chars;
   var W_QUOTE = rules.weights[0], W_PREFIX = rules.weights[1], W_SUFFIX = rules.weights[2], W_POS = rules.weights[3];
   var PARAM_RE = new RegExp("^(?:" + rules.param_re + ")$", "s");  // fullmatch, DOTALL
   var PART_RE = new RegExp("^(?:" + rules.part_re + ")$");
+  var REF_RE = new RegExp("^(?:" + rules.ref_re + ")$");
   // Python's str.split()/isspace() whitespace and str.splitlines() breaks, not JavaScript's.
   var WS = config.python.whitespace;
   var WS_RUN = new RegExp("[" + WS + "]+");
@@ -97,9 +99,18 @@
       testimony: testimony || null, passage: passage || null };
   }
 
-  // Anchor.from_param
+  // archive.anchors.parse_param: today's short form (offsets and checksum, no words) or
+  // the earlier form with the words (Anchor.from_param).
   function parseParam(s) {
     if (typeof s !== "string") { throw AnchorError("quote parameter must be text"); }
+    var ref = REF_RE.exec(s);
+    if (ref) {
+      var from = parseInt(ref[1], 10), to = parseInt(ref[2], 10);
+      if (!(from < to) || to - from > MAX_QUOTE_CHARS) {
+        throw AnchorError("quote link offsets " + from + "-" + to + " cannot hold a quote");
+      }
+      return { ref: true, start: from, end: to, check: ref[3] };
+    }
     if (cpLength(s) > MAX_PARAM_CHARS) {
       throw AnchorError("quote parameter is too long (" + cpLength(s) + " characters, at most " + MAX_PARAM_CHARS + ")");
     }
@@ -118,55 +129,68 @@
     return anchor(exact, prefix, suffix, parseInt(m[1], 10), parseInt(m[2], 10));
   }
 
-  // Anchor.to_param
-  function toParam(a) {
-    var parts = [encodePart(a.exact)];
-    if (a.prefix) { parts.unshift(encodePart(a.prefix) + "-"); }
-    if (a.suffix) { parts.push("-" + encodePart(a.suffix)); }
-    return a.start + "-" + a.end + "~" + parts.join(",");
-  }
+  // Anchor.to_param: START-END.CHECK
+  function toParam(a) { return a.start + "-" + a.end + "." + shared.checksum(a.exact); }
 
-  function fragmentContext(context, before) {
-    var words, line;
-    var full = cpLength(context) === CONTEXT_CHARS && context.indexOf("\n") < 0;
-    if (before) {
-      line = context.slice(context.lastIndexOf("\n") + 1);
-      words = pySplit(line);
-      if (words.length && full && isWord(Array.from(line)[0])) { words = words.slice(1); }
-    } else {
-      line = context.split("\n")[0];
-      words = pySplit(line);
-      var chars = Array.from(line);
-      if (words.length && full && isWord(chars[chars.length - 1])) { words = words.slice(0, -1); }
-    }
-    return words.join(" ");
-  }
+  function fold(s) { return shared.fold(s); }
 
-  // Anchor.to_text_fragment
-  function toTextFragment(a) {
-    var lines = a.exact.split(LINE_BREAK).map(function (line) { return pySplit(line).join(" "); })
+  // archive.anchors.text_fragment: ``before`` is the text before the quote; ``cutBefore``
+  // says its first word may be cut.
+  function textFragment(exact, before, cutBefore) {
+    var lines = exact.split(LINE_BREAK).map(function (line) { return pySplit(line).join(" "); })
       .filter(function (line) { return line !== ""; });
     var flat = lines.join(" ");
-    var parts;
-    if (lines.length === 1 && pySplit(flat).length <= FRAGMENT_MAX_WORDS) {
+    var earlier = fold(pySplit(before).join(" "));
+    var seen = earlier ? earlier + " " + fold(flat) : fold(flat);
+    var at = seen.length - flat.length;
+    function first(words) { return seen.indexOf(fold(words)) === at; }
+    function fits(words) { return encodeFragment(words.join(" ")).length <= FRAGMENT_EDGE_CHARS; }
+    var start, parts, size;
+    if (lines.length === 1 && encodeFragment(flat).length <= FRAGMENT_MAX_CHARS) {
+      start = flat;
       parts = [encodeFragment(flat)];
     } else {
-      var head = pySplit(lines[0]).slice(0, FRAGMENT_EDGE_WORDS);
-      var pool = lines.length > 1 ? pySplit(lines[lines.length - 1]) : pySplit(flat).slice(head.length);
-      var size = Math.min(FRAGMENT_EDGE_WORDS, pool.length);
-      var rest = flat.slice(head.join(" ").length);
+      var words = pySplit(lines[0]);
+      size = 1;
+      while (size < Math.min(FRAGMENT_EDGE_WORDS, words.length) && !first(words.slice(0, size).join(" ")) &&
+        fits(words.slice(0, size + 1))) { size += 1; }
+      start = words.slice(0, size).join(" ");
+      var pool = lines.length > 1 ? pySplit(lines[lines.length - 1]) : pySplit(flat).slice(size);
+      var rest = fold(flat.slice(start.length));
+      size = Math.min(1, pool.length);
       var tail = pool.slice(pool.length - size).join(" ");
-      while (size < pool.length && rest.indexOf(tail) !== rest.length - tail.length) {
+      while (size < pool.length && rest.indexOf(fold(tail)) !== rest.length - tail.length &&
+        fits(pool.slice(pool.length - size - 1))) {
         size += 1;
         tail = pool.slice(pool.length - size).join(" ");
       }
-      parts = [encodeFragment(head.join(" ")), encodeFragment(tail)];
+      parts = [encodeFragment(start)];
+      if (tail && encodeFragment(tail).length <= FRAGMENT_MAX_CHARS) { parts.push(encodeFragment(tail)); }
     }
-    var prefix = fragmentContext(a.prefix, true);
-    var suffix = fragmentContext(a.suffix, false);
-    if (prefix) { parts.unshift(encodeFragment(prefix) + "-"); }
-    if (suffix) { parts.push("-" + encodeFragment(suffix)); }
+    if (!first(start)) {
+      var line = before.slice(before.lastIndexOf("\n") + 1);
+      var context = pySplit(line);
+      if (context.length && cutBefore && isWord(Array.from(line)[0])) { context = context.slice(1); }
+      context = context.slice(Math.max(0, context.length - FRAGMENT_EDGE_WORDS));
+      size = 1;
+      while (size < context.length) {
+        var words2 = context.slice(context.length - size).join(" ");
+        if (seen.indexOf(fold(words2 + " " + start)) === at - words2.length - 1) { break; }
+        if (!fits(context.slice(context.length - size - 1))) { break; }
+        size += 1;
+      }
+      var said = encodeFragment(context.slice(context.length - size).join(" "));
+      if (context.length && said.length <= FRAGMENT_MAX_CHARS) { parts.unshift(said + "-"); }
+    }
     return parts.join(",");
+  }
+
+  // Anchor.to_text_fragment: made from the whole text where the anchor was made here,
+  // else from the anchor's own context.
+  function toTextFragment(a) {
+    if (a.fragment) { return a.fragment; }
+    var cut = cpLength(a.prefix) === CONTEXT_CHARS && a.prefix.indexOf("\n") < 0;
+    return textFragment(a.exact, a.prefix, cut);
   }
 
   // --- the page's public text ---------------------------------------------------------------
@@ -256,8 +280,35 @@
     return false;
   }
 
+  // archive.anchors.resolve_ref: the folded words with the link's checksum at the old
+  // offsets, else the copy nearest them that starts where a word starts.
+  function resolveRef(r) {
+    var t = fold(text);
+    var cpTotal = toCodePoints(text.length);
+    var span = r.end - r.start;
+    function unitEnd(at) { return astral ? at + unitsFor(text.slice(at), span) : at + span; }
+    if (r.end <= cpTotal) {
+      var a0 = fromCodePoints(r.start), b0 = fromCodePoints(r.end);
+      if (shared.checksum(t.slice(a0, b0)) === r.check) { return { start: a0, end: b0, score: 1.0 }; }
+    }
+    var best = null, bestCp = null;
+    for (var at = 0; at < t.length; at++) {
+      if (at > 0 && isWord(t.charAt(at - 1)) && isWord(t.charAt(at))) { continue; }
+      var cp = toCodePoints(at);
+      if (cp + span > cpTotal) { break; }
+      if (best !== null && Math.abs(cp - r.start) >= Math.abs(bestCp - r.start)) { continue; }
+      var end = unitEnd(at);
+      if (shared.checksum(t.slice(at, end)) === r.check) { best = at; bestCp = cp; }
+    }
+    if (best === null) { return null; }
+    var position = 1 - Math.min(1, Math.abs(bestCp - r.start) / Math.max(cpTotal, 1));
+    var s = (W_QUOTE + W_PREFIX + W_SUFFIX + W_POS * position) / (W_QUOTE + W_PREFIX + W_SUFFIX + W_POS);
+    return { start: best, end: unitEnd(best), score: Math.min(s, 0.999) };
+  }
+
   // resolve_anchor's exact tiers; ``passageId`` (from the URL) prefers copies in that passage.
   function resolve(a, passageId) {
+    if (a.ref) { return resolveRef(a); }
     var hint = fromCodePoints(a.start);
     var length = a.exact.length;
     if (text.startsWith(a.exact, hint)) {
@@ -321,8 +372,14 @@
     var passageId = decodeURIComponent(location.hash.replace(/^#/, "").split(":~:")[0]);
     var match = resolve(a, passageId);
     if (match === null) {
+      // Only that the words are not in the text: never that it was edited, and an earlier
+      // link's words only as what the link claims (anyone can write a link).
       var orphan = show("quote_orphan");
-      if (orphan) { orphan.querySelector("blockquote").textContent = a.exact; }
+      var claim = orphan && orphan.querySelector(".link-claim");
+      if (claim && !a.ref) {
+        claim.querySelector(".link-claim__words").textContent = a.exact;
+        claim.hidden = false;
+      }
       return;
     }
     container.setAttribute("data-hl-start", String(toPageOffset(match.start)));
@@ -371,6 +428,7 @@
     var passage = p ? p.id : null;
     var a = anchor(exact, before.slice(Math.max(0, before.length - CONTEXT_CHARS)).join(""),
       after.slice(0, CONTEXT_CHARS).join(""), cpStart, cpEnd, data.t.id, passage);
+    a.fragment = textFragment(exact, text.slice(0, start), false);  // as make_anchor does
     var url = shared.testimonyUrl(data.base, passage, toParam(a), toTextFragment(a));
     var tail = url.slice(data.base.length);
     var accessed = options.accessed || isoDate(new Date());

@@ -384,7 +384,7 @@ def test_did_you_mean_comes_from_public_words(site):
     ru = site.crawl.find("/search.json?" + urlencode({"q": "переправо"})).json()
     assert ru["total"] > 0 or ru["suggestion"]
     hits = site.crawl.find("/search.json?q=riverbank").json()
-    assert hits["total"] >= 2
+    assert hits["passages"] >= 2  # total counts testimonies: the page lists each once
     assert any("[redacted]" in h["snippet"] for h in hits["hits"])
 
 

@@ -88,7 +88,7 @@ def shows(server: ArchiveServer, word: str = WORD) -> list[str]:
     """The answers that show ``word`` (a search's own query, echoed back, does not count)."""
     shown = []
     for name, (_, body) in answers(server, word).items():
-        if body.startswith(b"{") and b'"results"' in body:
+        if body.startswith(b"{") and b'"hits"' in body and b'"groups"' in body:
             results = json.loads(body)
             body = json.dumps([results[k] for k in ("hits", "groups", "facets", "suggestion")])
             body = body.encode()

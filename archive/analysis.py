@@ -43,6 +43,7 @@ __all__ = [
     "base_language",
     "pairs_analyzer_for",
     "fold",
+    "is_stopword",
 ]
 
 ANALYSIS_VERSION = 1
@@ -425,3 +426,41 @@ def analyze_spans(text: str, language: str) -> tuple[list[str], list[int]]:
         terms.append(t.text)
         offsets += (t.startchar, t.endchar)
     return terms, offsets
+
+
+# --- stop words ----------------------------------------------------------------
+#
+# Never removed from the index (see analyzer_for): only search's best-match
+# mode reads them, to leave words like "the", "who", "как", "через" out of
+# "most of the query's words" and out of highlights.
+
+_EXTRA_STOPWORDS = {
+    "en": "get gets got would could also us yes",
+    "ru": "это этот быть был была были весь свой который которая которые",
+    "uk": (
+        "і й та в у на з із зі до по за від для що як це не ні але а чи же ж би б він вона "
+        "воно вони я ми ви ти його її їх мене мені нас вас був була було були бути є так там "
+        "тут коли де хто який яка яке які через після при про під над між без собі себе свій "
+        "своє свою все всі вже ще теж тільки лише цей ця ці той те ті щоб аби якщо бо мій моя"
+    ),
+}
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from whoosh.lang.stopwords import stoplists
+
+    words: set[str] = set()
+    for language in LANGUAGES:
+        words.update(stoplists.get(language, ()))
+        words.update(_EXTRA_STOPWORDS.get(language, "").split())
+    return frozenset(fold(w) for w in words)
+
+
+def is_stopword(word: str) -> bool:
+    """Whether ``word`` (as typed) is a function word of English, Russian or Ukrainian.
+
+    One list for all three: a query's language is not known, and the lists
+    barely overlap (Whoosh's for en and ru, the archive's own for uk).
+    """
+    return fold(word) in _stopwords()

@@ -79,7 +79,7 @@ def main(ctx: click.Context, testimonies: Path | None, index_dir: Path | None) -
     Examples:
       archive validate
       archive --testimonies ../shared/corpus/wpa stats
-      archive search 'furlough "sent home"'
+      archive search 'leave "at home"'
     """
     ctx.obj = resolve_config(testimonies=testimonies, index=index_dir)
 
@@ -406,6 +406,12 @@ def _snippet_text(parts: tuple[tuple[str, bool], ...], color: bool) -> str:
 @click.option(
     "--lang", "language", multiple=True, help="Only passages in this language (en, ru, uk)."
 )
+@click.option("--mode", type=click.Choice(["best", "all"]), default="best", show_default=True,
+              help="best: passages with most of the words too, below those with all; "
+                   "all: every word must match.")  # fmt: skip
+@click.option("--view", type=click.Choice(["testimonies", "passages"]), default="testimonies",
+              show_default=True, help="Each testimony once, or every passage.")  # fmt: skip
+@click.option("--testimony", default=None, help="Only this testimony's passages.")
 @click.option("--include-restricted", is_flag=True,
               help="Search the private index (restricted, embargoed and redacted text) "
                    "instead of the public one. For the archivist's own use.")  # fmt: skip
@@ -419,20 +425,28 @@ def search_command(
     sort: str,
     theme: tuple[str, ...],
     language: tuple[str, ...],
+    mode: str,
+    view: str,
+    testimony: str | None,
     include_restricted: bool,
 ) -> None:
-    """Search passages: words (all must match), "phrases", OR, -word, filters.
+    """Search passages: a description, words, "phrases", +word, OR, -word, filters.
 
-    Filters in the query: theme:SLUG, lang:xx, place:word, narrator:word,
-    date:1937 / date:1937-05 / date:1937..1938; prefix: escap* (3+ letters).
-    Words with no match are retried with one or two typos allowed, and a
-    "did you mean" is shown. Build the index first with 'archive index'.
+    By default (--mode best) passages holding every word come first, then
+    those holding most of them, each with the words it lacks; "phrases" and
+    +words are required. Queries with OR, NOT, -word or parentheses keep
+    their exact meaning. Filters in the query: theme:SLUG, lang:xx,
+    place:word, narrator:word, date:2023 / date:2023-05 / date:2023..2024;
+    prefix: escap* (3+ letters). A word no text holds is reported; one with
+    a close spelling is searched as that word, and the note says so. Build
+    the index first with 'archive index'.
 
     \b
     Examples:
-      archive search 'furlough "sent home"'
+      archive search 'leave "at home"'
+      archive search 'soldiers who shot themselves to get to hospital'
       archive search 'отпуск OR відпустка' --lang ru --lang uk
-      archive search 'desert* -hospital date:2022..2024' --sort date --json
+      archive search 'desert* -hospital date:2023..2024' --sort date --json
       archive search --theme escape-abroad --limit 50
     """
     from .search import search
@@ -441,11 +455,17 @@ def search_command(
     index_dir = config.private_index if include_restricted else config.public_index
     filters = {"theme": list(theme), "language": list(language)}
     results = search(index_dir, query, filters=filters, page=page, per_page=limit, sort=sort,
-                     base_url=config.site_url)  # fmt: skip
+                     base_url=config.site_url, mode=mode, view=view,
+                     testimony=testimony)  # fmt: skip
     if as_json:
         _echo_json(results.as_dict())
         return
     color = sys.stdout.isatty()
+    if results.unknown:
+        click.echo("Unknown: no text holds " + ", ".join(results.unknown))
+    if results.showing:
+        click.echo(f"Showing results for: {results.showing}")
+        click.echo(f"Search instead for: {results.search_instead}")
     for notice in results.notices:
         click.echo(f"Note: {notice}", err=True)
     if results.suggestion:
@@ -455,18 +475,29 @@ def search_command(
         click.echo(f"{results.total} hit(s); page {results.page} is past the last page "
                    f"({results.pages}).")  # fmt: skip
         return
-    shown = f"{first + 1}-{first + len(results.hits)} of " if results.hits else ""
+    unit = "testimonies" if results.view == "testimonies" else "hit(s)"
+    shown = f"{first + 1}-{first + len(results.groups)} of " if results.groups else ""
+    passages = f", {results.passages} passage(s)" if results.view == "testimonies" else ""
+    shown = shown if results.view == "testimonies" else (
+        f"{first + 1}-{first + len(results.hits)} of " if results.hits else "")  # fmt: skip
     click.echo(
-        f"{shown}{results.total} hit(s)" + (" (search timed out)" if results.timed_out else "")
+        f"{shown}{results.total} {unit}{passages}"
+        + (" (search timed out)" if results.timed_out else "")
     )
     for group in results.groups:
         click.echo("")
-        head = group.title + (f" ({group.hits[0].date})" if group.hits[0].date else "")
+        head = group.title + (f" ({group.date})" if group.date else "")
         click.echo(click.style(head, underline=True) if color else head)
+        if not group.hits:
+            click.echo(f"  {', '.join(group.matched_on) or 'testimony'} matches  {group.url}")
         for hit in group.hits:
             click.echo(f"  #{hit.passage}  {hit.url}")
             click.echo(f"    {_snippet_text(hit.snippet_parts, color)}")
-    if not results.hits:
+            if hit.missing:
+                click.echo(f"    Missing: {', '.join(hit.missing)}")
+        if group.more:
+            click.echo(f"  {group.more} more in this testimony (--testimony {group.testimony})")
+    if not results.groups:
         return
     click.echo("")
     for name, values in results.facets.items():

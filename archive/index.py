@@ -149,7 +149,7 @@ __all__ = [
 #: Bump when a field is added, removed or filled differently, or segments are
 #: written in another format (6: ArchiveCodec); with ``analysis.ANALYSIS_VERSION``
 #: it decides whether an index can be updated or must be rebuilt.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8  # 7: passage times (recordings) and passage themes (best match), apart
 MANIFEST_FORMAT = 1
 INDEXNAME = "MAIN"
 CURRENT = "CURRENT"
@@ -339,6 +339,11 @@ def schema() -> wf.Schema:
         # The same plus every broader theme, so theme:leaving-service finds
         # passages tagged with a narrower theme.
         theme_tree=wf.KEYWORD(lowercase=True),
+        # The passage's own themes (without the testimony's), and with every
+        # broader theme: theme: ranks a passage tagged itself above one that
+        # only inherits the theme from its testimony.
+        passage_themes=wf.KEYWORD(stored=True, lowercase=True),
+        passage_theme_tree=wf.KEYWORD(lowercase=True),
         # The interview date as written: "1937", "1937-05" or "1937-05-14".
         date=wf.ID(stored=True),
         # First day of the date as yyyymmdd, 0 when undated: for sorting.
@@ -397,6 +402,8 @@ def _documents(t: Testimony, vocabulary: Vocabulary, private: bool) -> list[dict
         themes = list(dict.fromkeys((*p.themes, *t.themes)))
         if themes:
             doc["themes"] = " ".join(themes)
+        if p.themes:
+            doc["passage_themes"] = " ".join(dict.fromkeys(p.themes))
         if p.speaker:
             doc["speaker"] = p.speaker
         if p.time is not None and t.media:
@@ -420,6 +427,9 @@ def _complete(stored: dict, vocabulary: Vocabulary) -> dict:
     themes = doc.get("themes", "").split()
     if themes:
         doc["theme_tree"] = " ".join(vocabulary.with_broader(themes))
+    own = doc.get("passage_themes", "").split()
+    if own:
+        doc["passage_theme_tree"] = " ".join(vocabulary.with_broader(own))
     date = doc.get("date")
     if date:
         year, month, day = (int(part) for part in (date.split("-") + ["1", "1"])[:3])

@@ -12,9 +12,11 @@ Grammar (``OR`` binds tighter than the implicit ``AND``, as in web search)::
     query    := clause*                      all clauses must match
     clause   := ("NOT" | "-")* group         the "-" is written against the word
     group    := atom ("OR" atom)*
-    atom     := "(" query ")" | "PHRASE" | FIELD ":" VALUE | WORD | PREFIX*
+    atom     := "(" query ")" | "PHRASE" | FIELD ":" VALUE | WORD | "+"WORD | PREFIX*
 
-``AND`` between clauses is allowed and changes nothing. ``OR``, ``AND`` and
+``+word`` marks a word as required (see :mod:`archive.search.ranking`: in
+best-match mode the other words are optional). ``AND`` between clauses is
+allowed and changes nothing. ``OR``, ``AND`` and
 ``NOT`` are operators only in capitals. Filters: ``theme:SLUG``,
 ``lang:xx``, ``place:word``/``place:"two words"``, ``narrator:word``,
 ``date:1937``, ``date:1937-05``, ``date:1937..1938`` (either end may be left
@@ -99,6 +101,7 @@ class Word:
     text: str
     start: int = 0  # where it is in the query string, for "did you mean"
     end: int = 0
+    required: bool = False  # written "+word": must match as typed, never corrected
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,17 @@ def _tokens(text: str, notices: list[str]) -> list[_Tok]:
         elif ch in _ANY_QUOTE:
             phrase, i = _read_phrase(text, i)
             tokens.append(_Tok("term", Phrase(phrase), pos=i))
+        elif ch == "+" and i + 1 < n and _WORD_CHAR_RE.match(text[i + 1]):
+            # "+word": the word is required (best-match mode makes the others optional).
+            start = i + 1
+            i = start
+            while i < n and text[i] != " " and text[i] not in _STOP:
+                i += 1
+            node = _word(text[start:i], start)
+            if isinstance(node, Word):
+                node = Word(node.text, node.start, node.end, required=True)
+            if node is not None:
+                tokens.append(_Tok("term", node, pos=start))
         elif ch == "-" and i + 1 < n and text[i + 1] != " " and text[i + 1] != "-":
             # "-word", "-(a b)", '-"a phrase"', "-theme:x": a negation.
             tokens.append(_Tok("NOT", pos=i))

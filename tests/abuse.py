@@ -102,7 +102,7 @@ def abuse_server(server: ArchiveServer, requests, bound: float) -> dict:
             try:
                 status, _, body = fetch(server.port, f"/search.json?q={words[n % 5]}",
                                         connection=conn)  # fmt: skip
-                total = json.loads(body)["results"]["total"] if status == 200 else -1
+                total = json.loads(body)["total"] if status == 200 else -1
             except (OSError, http.client.HTTPException, ValueError):
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)

@@ -87,7 +87,7 @@ class SearchLoad:
             word = self.words[n % len(self.words)]
             try:
                 status, _, body = fetch(self.server.port, f"/search.json?q={word}", timeout=30)
-                total = json.loads(body)["results"]["total"] if status == 200 else None
+                total = json.loads(body)["total"] if status == 200 else None
                 if status != 200 or not total:
                     self.failures.append(f"{word}: {status} {body[:200]!r}")
             except (OSError, ValueError, KeyError) as exc:
@@ -336,7 +336,7 @@ def test_a_full_disk_fails_clearly_and_the_old_index_keeps_serving(tmp_path):
         server = ArchiveServer(testimonies, index, tmp_path / "logs", env=env)
         server.command.append("--no-watch")  # 'archive index' is the writer under test here
         with server:
-            assert json.loads(server.get("/search.json?q=commission")[2])["results"]["total"] > 0
+            assert json.loads(server.get("/search.json?q=commission")[2])["total"] > 0
             filler = _fill(disk, leave=48 * 1024)
             target = testimonies / "officer-left-unit-2023.md"
             target.write_text(target.read_text("utf-8") + "\nThe ferry left at dawn.\n", "utf-8")
@@ -350,13 +350,13 @@ def test_a_full_disk_fails_clearly_and_the_old_index_keeps_serving(tmp_path):
                 assert leftovers(public) == [] and lock_is_free(public)
                 assert sorted(p.name for p in public.iterdir()) == ["CURRENT", "LOCK", live]
                 status, _, body = server.get("/search.json?q=commission")
-                assert status == 200 and json.loads(body)["results"]["total"] > 0
+                assert status == 200 and json.loads(body)["total"] > 0
             filler.unlink()
             result = archive_index(testimonies, index)
             assert result.returncode == 0, result.stderr
             assert current_generation(public) != live
             deadline = time.monotonic() + 30
-            while json.loads(server.get("/search.json?q=ferry")[2])["results"]["total"] == 0:
+            while json.loads(server.get("/search.json?q=ferry")[2])["total"] == 0:
                 assert time.monotonic() < deadline, "the server never picked up the new index"
                 time.sleep(0.2)
         assert "Traceback" not in server.output

@@ -681,4 +681,4 @@ def test_one_impossible_date_never_takes_the_web_app_down(tmp_path):
     client = make_app(directory, tmp_path / "index", today=TODAY).test_client()
     assert client.get("/t/good/").status_code == 200
     assert client.get("/t/bad/").status_code == 404
-    assert client.get("/search.json?q=ferryman").get_json()["results"]["total"] == 1
+    assert client.get("/search.json?q=ferryman").get_json()["total"] == 1

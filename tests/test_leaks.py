@@ -388,7 +388,7 @@ def test_canary_searches_find_nothing_and_suggest_nothing(site):
             continue
         assert r.status in (200, 400), (r.path, r.status)
         if r.status == 200:
-            results = r.json()["results"]
+            results = r.json()
             assert results["total"] == 0, r.path
             assert results["hits"] == [] and results["suggestion"] is None, r.path
             searched += 1
@@ -397,12 +397,12 @@ def test_canary_searches_find_nothing_and_suggest_nothing(site):
 
 def test_did_you_mean_comes_from_public_words(site):
     """The control for the searches above: a misspelled public word does get a suggestion."""
-    body = site.crawl.find("/search.json?q=riverbenk").json()["results"]
+    body = site.crawl.find("/search.json?q=riverbenk").json()
     assert body["suggestion"] == "riverbank"
-    ru = site.crawl.find("/search.json?" + urlencode({"q": "переправо"})).json()["results"]
+    ru = site.crawl.find("/search.json?" + urlencode({"q": "переправо"})).json()
     assert ru["total"] > 0 or ru["suggestion"]
-    hits = site.crawl.find("/search.json?q=riverbank").json()["results"]
-    assert hits["total"] >= 2
+    hits = site.crawl.find("/search.json?q=riverbank").json()
+    assert hits["passages"] >= 2  # total counts testimonies: the page lists each once
     assert any("[redacted]" in h["snippet"] for h in hits["hits"])
 
 
@@ -492,7 +492,7 @@ def test_lifting_the_embargo_shows_the_embargoed_text(lifted):
         assert page.status == 200
         assert canary_word(language, "embargoed") in canaries_in(page.text, EMBARGOED)
         assert "[redacted]" in page.text
-    found = crawl.find("/search.json?q=Qzxembargoen").json()["results"]
+    found = crawl.find("/search.json?q=Qzxembargoen").json()
     assert found["total"] >= 1
     assert "qzxembargoen-account" in crawl.find("/sitemap.xml").text
 

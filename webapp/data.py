@@ -38,7 +38,7 @@ from archive.media import clock, clock_span
 from archive.model import Passage, Testimony, passage_offsets, public_text
 from archive.muting import MEDIA_TYPE
 from archive.quotecheck import check_quote
-from archive.search import FACETS, SORTS, SearchResults, search
+from archive.search import FACETS, MODES, SORTS, VIEWS, search
 from archive.urls import ANCHOR_PARAM, join_base, quote_url, testimony_url
 
 from . import catalog
@@ -276,32 +276,61 @@ class _SearchLinks:
             quoted = self._quoted[value] = quote_plus(value)
         return quoted
 
-    def __call__(self, q: str, filters: dict[str, list[str]], sort: str, page: int = 1) -> str:
+    def __call__(
+        self,
+        q: str,
+        filters: dict[str, list[str]],
+        sort: str,
+        page: int = 1,
+        *,
+        mode: str = MODES[0],
+        view: str = VIEWS[0],
+        testimony: str | None = None,
+    ) -> str:
         params: list[tuple[str, str]] = [("q", q)] if q else []
         for facet in FACETS:
             params += [(facet, v) for v in filters.get(facet, [])]
         if sort != "relevance":
             params.append(("sort", sort))
+        if mode != MODES[0]:
+            params.append(("mode", mode))
+        if view != VIEWS[0]:
+            params.append(("view", view))
+        if testimony:
+            params.append(("testimony", testimony))
         if page > 1:
             params.append(("page", str(page)))
         query = "&".join(f"{name}={self._quote(value)}" for name, value in params)
         return self.base + (f"?{query}" if query else "")
 
 
+def _choice(args: MultiDict, name: str, choices: tuple[str, ...]) -> str:
+    value = arg(args, name, choices[0]) or choices[0]
+    if value not in choices:
+        raise PageError(400, f"{name} must be one of: {', '.join(choices)}")
+    return value
+
+
 def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
+    """The search page's data, and ``/search.json`` as it is: the search's own
+    JSON shape (:class:`archive.search.SearchResults`) with the page's links."""
     q = arg(args, "q")
     filters = _filters(snap, args)
-    sort = arg(args, "sort", "relevance") or "relevance"
-    if sort not in SORTS:  # search's list; checked here too since the empty form shows it
-        raise PageError(400, f"sort must be one of: {', '.join(SORTS)}")
+    sort = _choice(args, "sort", SORTS)
+    mode = _choice(args, "mode", MODES)
+    view = _choice(args, "view", VIEWS)
+    testimony = arg(args, "testimony") or None
     page = page_number(args)
     data: dict[str, Any] = {
         "query": q,
+        "date_example": date_example(snap),
         "filters": filters,
         "sort": sort,
+        "mode": mode,
+        "view": view,
+        "testimony": testimony,
         "page": page,
-        "searched": bool(q or filters),
-        "results": None,
+        "searched": bool(q or filters or testimony),
     }
     if not data["searched"]:
         return data
@@ -315,6 +344,9 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
             sort=sort,
             base_url=_base(),
             exclude=snap.stale_testimonies(),
+            mode=mode,
+            view=view,
+            testimony=testimony,
         )
     except QueryError as exc:
         raise PageError(400, str(exc)) from None
@@ -322,6 +354,7 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
         raise PageError(400, f"page {page} is past the last page ({found.pages})")
     results = found.as_dict()
     link = _SearchLinks()
+    kept = {"mode": mode, "view": view, "testimony": testimony}
     labels = catalog.facet_labels(snap)
     facets = {}
     for facet in FACETS:
@@ -340,66 +373,84 @@ def search_page(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
                     "label": labels.get(facet, {}).get(value, value),
                     "count": count,
                     "selected": selected,
-                    "url": link(q, toggled, sort),
+                    "url": link(q, toggled, sort, **kept),
                 }
             )
         facets[facet] = entries
     results["facets"] = facets
-    results["previous"] = link(q, filters, sort, page - 1) if page > 1 else None
-    results["next"] = link(q, filters, sort, page + 1) if page < found.pages else None
-    results["sort_urls"] = {s: link(q, filters, s) for s in SORTS}
-    results["clear_url"] = link(q, {}, sort) if filters else None
+    results["searched"] = True
+    results["date_example"] = data["date_example"]
+    results["previous"] = link(q, filters, sort, page - 1, **kept) if page > 1 else None
+    results["next"] = link(q, filters, sort, page + 1, **kept) if page < found.pages else None
+    results["sort_urls"] = {s: link(q, filters, s, mode=mode, view=view, testimony=testimony)
+                            for s in SORTS}  # fmt: skip
+    results["mode_urls"] = {m: link(q, filters, sort, mode=m, view=view, testimony=testimony)
+                            for m in MODES}  # fmt: skip
+    results["view_urls"] = {v: link(q, filters, sort, mode=mode, view=v, testimony=testimony)
+                            for v in VIEWS}  # fmt: skip
+    results["clear_url"] = link(q, {}, sort, **kept) if filters else None
     suggestion = found.suggestion
-    results["suggestion_url"] = link(suggestion, filters, sort) if suggestion else None
-    results["grouped"] = _grouped(found, results["groups"])
-    data["results"] = results
-    return data
-
-
-def _grouped(found: SearchResults, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Search's groups (``groups``: the same as dicts) with what a group's heading shows,
-    from the group's first hit."""
-    return [
-        {
-            "testimony": group.testimony,
-            "title": group.title,
-            "narrator": group.hits[0].narrator,
-            "date": group.hits[0].date,
-            "language": language_info(group.hits[0].language or ""),
-            "url": url_for("archive.testimony", testimony_id=group.testimony),
-            "hits": as_dict["hits"],
-        }
-        for group, as_dict in zip(found.groups, groups, strict=True)
-    ]
+    results["suggestion_url"] = link(suggestion, filters, sort, **kept) if suggestion else None
+    instead = found.search_instead
+    results["search_instead_url"] = link(instead, filters, sort, **kept) if instead else None
+    for group in results["groups"]:
+        group["language_info"] = language_info(group["language"] or "")
+        group["more_url"] = (
+            link(q, filters, sort, mode=mode, view="passages", testimony=group["testimony"])
+            if group["more"]
+            else None
+        )
+    return results
 
 
 SEARCH_HELP = [
-    ("furlough", "Every form of the word: furloughs, furloughed. Russian and Ukrainian words "
-     "are found in all their forms too.", "furlough"),
-    ('"sent home"', "The exact phrase. «Ёлочки» and „other“ quotes work too.", '"sent home"'),
+    ("leave", "Every form of the word: leaves, leaving. Russian and Ukrainian words "
+     "are found in all their forms too.", "leave"),
+    ("shot themselves to get to hospital", "A description: passages with every word first, "
+     "then those with most of them, each saying which words it lacks.",
+     "shot themselves to get to hospital"),
+    ("+leave hospital", "+ requires a word, as typed.", "+leave hospital"),
+    ('"at home"', "The exact phrase. «Ёлочки» and „other“ quotes work too.", '"at home"'),
     ("leave OR furlough", "Either word (OR in capitals).", "отпуск OR отпуска"),
-    ("border -Kazakhstan", "Leave out passages with a word (or NOT word).", "border -passport"),
+    ("border -Kazakhstan", "Leave out passages with a word (or NOT word).", "leave -hospital"),
     ("medic*", "Words that begin with these letters (at least three).", "medic*"),
     ("theme:furlough", "Passages tagged with a theme or a narrower one.", "theme:hiding"),
-    ("lang:uk", "Only testimonies in one language (en, ru, uk).", "lang:ru leave"),
-    ("place:Kharkiv", "Testimonies from a place.", "place:Kharkiv"),
+    ("lang:uk", "Only testimonies in one language (en, ru, uk).", "lang:ru отпуск"),
+    ("place:Румунії", "Testimonies from a place (a word of it as written).", "place:Румунії"),
     ("narrator:Andrei", "Testimonies by a narrator.", "narrator:Andrei"),
-    ("date:2023..2024", "Interviews from a year, a month (2023-05) or a range.", "date:2023"),
+    ("date:YEAR..YEAR", "Interviews from a year, a month (YEAR-05) or a range.", "date:"),
     ("ушел = ушёл", "Case, ё/е and the different apostrophes do not matter.", "ушел"),
 ]  # fmt: skip
 
 
+def date_example(snap: Snapshot) -> str | None:
+    """A date: filter that fits this archive: its first and last interview years."""
+    years = sorted({t.date.year for t in snap.archive.public(snap.today) if t.date})
+    if not years:
+        return None
+    return f"date:{years[0]}" if years[0] == years[-1] else f"date:{years[0]}..{years[-1]}"
+
+
 def search_help(snap: Snapshot, args: MultiDict) -> dict[str, Any]:
-    return {
-        "syntax": [
+    dates = date_example(snap)
+    rows = []
+    for syntax, meaning, example in SEARCH_HELP:
+        if example == "date:":  # written from the archive's own years
+            if dates is None:
+                continue
+            first = dates.removeprefix("date:").split("..")[0]
+            syntax, example = dates, f"date:{first}"
+            meaning = meaning.replace("YEAR", first)
+        rows.append(
             {
                 "syntax": syntax,
                 "meaning": meaning,
                 "example": example,
                 "url": url_for("archive.search_page", q=example),
             }
-            for syntax, meaning, example in SEARCH_HELP
-        ],
+        )
+    return {
+        "syntax": rows,
         "filters": list(FACETS),
         "sorts": list(SORTS),
         "per_page": PER_PAGE,

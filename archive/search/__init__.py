@@ -17,6 +17,8 @@ One module per concern:
 * :mod:`.match`: matching with Whoosh's own collectors, or through
   :mod:`.fastpath`, the only module that reads Whoosh's private attributes
   (``ARCHIVE_FAST_PATH=0`` turns it off; the results are the same);
+* :mod:`.ranking`: best match, testimony-level lines and grouping by
+  testimony, after matching;
 * :mod:`.facets`: filters and facet counts; :mod:`.highlight`: snippets and
   anchors; :mod:`.searching`: :func:`search` itself.
 
@@ -35,17 +37,21 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+from .compile import MODES
 from .facets import FACETS
 from .match import TIME_LIMIT
 from .opened import SearchIndex, open_search_index
+from .ranking import VIEWS
 from .results import Group, Hit, SearchResults
 from .searching import MAX_PER_PAGE, SORTS, search
 
 __all__ = [
     "FACETS",
     "MAX_PER_PAGE",
+    "MODES",
     "SORTS",
     "TIME_LIMIT",
+    "VIEWS",
     "Group",
     "Hit",
     "SearchIndex",

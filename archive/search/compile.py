@@ -18,12 +18,26 @@ from whoosh import query as wq
 from whoosh.codec.base import Automata
 
 from .. import query as q
-from ..analysis import fold
+from ..analysis import fold, is_stopword
 from ..fields import TEXT_FIELDS, pair_terms, pairs_field
 from . import fastpath
-from .queries import AndNot, InRow
+from .queries import AndNot, DateFilter, InRow, UnionOr
 
-__all__ = ["Compiled", "Compiler", "Pattern", "compile_query", "suggestion_text"]
+__all__ = [
+    "MODES",
+    "Best",
+    "Compiled",
+    "Compiler",
+    "Item",
+    "Pattern",
+    "compile_query",
+    "min_should_match",
+    "suggestion_text",
+]
+
+#: ``best``: descriptive queries rank passages by how many of their words they
+#: hold; ``all``: every word must match (``+word`` requires one word in best).
+MODES = ("best", "all")
 
 #: Words also match these testimony-level fields, with less weight than the
 #: passage text: a title word says little about which passage to read.
@@ -43,12 +57,52 @@ Pattern = tuple[str, ...]
 
 
 @dataclass
+class Item:
+    """A positive word, phrase or prefix of the query, and where it can match."""
+
+    label: str  # as typed
+    text: wq.Query  # in passage text (typo corrections included)
+    meta: dict[str, wq.Query]  # in title, narrator, place
+    significant: bool  # not a stop word: counts toward "most of the words"
+    required: bool
+
+
+@dataclass
+class Best:
+    """Best-match plan: ``optional`` items (indices into ``Compiled.items``), of which a
+    passage must hold ``minimum``; ``pairs`` are word pairs of the query, per text field,
+    that boost a passage holding them (proximity)."""
+
+    optional: list[int]
+    minimum: int
+    pairs: list[wq.Query]
+
+
+@dataclass
 class Compiled:
     query: wq.Query
     scored: bool  # has words that rank passages (not only filters)
     highlights: list[dict[str, set[Pattern]]]  # one per positive word/phrase/prefix
     suggestion: dict[q.Word, str]
     notices: list[str]
+    items: list[Item]
+    unknown: list[str]  # words no passage, title, narrator or place holds
+    corrections: dict[str, list[str]]  # word -> the words searched instead
+    dropped: list[str]  # unknown words left out of a best-match search
+    best: Best | None  # None: every item must match (mode all, or operators)
+    themes: list[str]  # theme: slugs of the query
+
+
+def min_should_match(significant: int) -> int:
+    """Of ``significant`` optional words, how many a passage must hold.
+
+    One or two: all (a two-word search means both). Three or more: half,
+    rounded up, and never fewer than two, so a descriptive sentence finds the
+    passages that tell of most of what it describes.
+    """
+    if significant <= 2:
+        return significant
+    return max(2, -(-significant // 2))
 
 
 class Compiler:
@@ -68,6 +122,12 @@ class Compiler:
         self.notices: list[str] = []
         self.scored = False
         self._terms: dict[tuple[str, str], list[str]] = {}
+        self.items: list[Item] = []
+        self.unknown: list[str] = []
+        self.corrections: dict[str, list[str]] = {}
+        self.themes: list[str] = []
+        self._stop_highlights: list[int] = []  # highlights of stop words (left out if others)
+        self.dropped: list[str] = []
 
     # -- helpers
 
@@ -122,7 +182,8 @@ class Compiler:
         if isinstance(node, q.DateRange):
             # Undated passages are stored with 0: an open start must not reach them.
             low = node.low if node.low is not None else 1
-            return wq.NumericRange("date_sort", low, node.high, constantscore=True)
+            high = node.high if node.high is not None else 99_999_999
+            return DateFilter(low, high)
         if isinstance(node, q.Filter):
             return self._filter(node)
         raise TypeError(node)  # pragma: no cover - the parser makes only the nodes above
@@ -131,50 +192,72 @@ class Compiler:
         positives = [c for c in node.children if not isinstance(c, q.Not)]
         negatives = [c.child for c in node.children if isinstance(c, q.Not)]
         compiled = [self.compile(c, negative) for c in positives]
+        if any(c is wq.NullQuery for c in compiled):
+            # A word that matches nothing makes the AND match nothing (Whoosh's
+            # normalize() would drop it and search the other words: a false "found").
+            return wq.NullQuery
         base: wq.Query = wq.And(compiled) if compiled else wq.Every()
         if not negatives:
             return base
         return AndNot(base, wq.Or([self.compile(c, not negative) for c in negatives]))
 
-    def _word(self, node: q.Word, negative: bool) -> wq.Query:
-        parts: list[wq.Query] = []
+    def _word(self, node: q.Word, negative: bool, required: bool = True) -> wq.Query:
+        text_parts: list[wq.Query] = []
+        meta: dict[str, wq.Query] = {}
         marks: dict[str, set[Pattern]] = {}
         for f in self.text_fields:
             terms = self.terms(f, node.text)
             if terms and self.exists(f, terms):
-                parts.append(self._text_sequence(f, terms))
+                text_parts.append(self._text_sequence(f, terms))
                 marks.setdefault(f, set()).add(tuple(terms))
         for f, boost in self.meta_fields.items():
             terms = self.terms(f, node.text)
             if terms and self.exists(f, terms):
-                parts.append(self._sequence(f, terms, boost))
+                meta[f] = self._sequence(f, terms, boost)
         if not any(self.terms(f, node.text) for f in self.text_fields):
             return wq.NullQuery  # punctuation only, cannot match anything
-        if not parts and not negative and self.suggest:
-            parts = self._typo(node, marks)
+        if not text_parts and not meta and not negative:
+            self.unknown.append(node.text)
+            # "+word" is searched as typed: never replaced by another word.
+            if self.suggest and not node.required:
+                text_parts = self._typo(node, marks)
+        parts = [*text_parts, *meta.values()]
         if not negative:
             self.scored = True
-            if marks:
-                self.highlights.append(marks)
-        return wq.Or(parts) if parts else wq.NullQuery
+            if parts:
+                stop = is_stopword(node.text)
+                if marks:
+                    if stop:
+                        self._stop_highlights.append(len(self.highlights))
+                    self.highlights.append(marks)
+                self.items.append(
+                    Item(node.text, _or(text_parts), meta, not stop, required or node.required)
+                )
+        return UnionOr(parts) if parts else wq.NullQuery
 
     def _phrase(self, text: str, negative: bool) -> wq.Query:
-        parts: list[wq.Query] = []
+        text_parts: list[wq.Query] = []
+        meta: dict[str, wq.Query] = {}
         marks: dict[str, set[Pattern]] = {}
         for f in self.text_fields:
             terms = self.terms(f, text)
             if terms and self.exists(f, terms):
-                parts.append(self._text_sequence(f, terms))
+                text_parts.append(self._text_sequence(f, terms))
                 marks.setdefault(f, set()).add(tuple(terms))
         for f, boost in self.meta_fields.items():
             terms = self.terms(f, text)
             if terms and self.exists(f, terms):
-                parts.append(self._sequence(f, terms, boost))
+                meta[f] = self._sequence(f, terms, boost)
+        parts = [*text_parts, *meta.values()]
         if not negative:
             self.scored = True
             if marks:
                 self.highlights.append(marks)
-        return wq.Or(parts) if parts else wq.NullQuery
+            if parts:
+                self.items.append(Item(f'"{text}"', _or(text_parts), meta, True, True))
+            elif any(self.terms(f, text) for f in self.text_fields):
+                self.unknown.append(f'"{text}"')
+        return UnionOr(parts) if parts else wq.NullQuery
 
     def _prefix(self, node: q.Prefix, negative: bool) -> wq.Query:
         parts: list[wq.Query] = []
@@ -196,6 +279,13 @@ class Compiler:
             self.scored = True
             if marks:
                 self.highlights.append(marks)
+            if parts:
+                text_parts = [p for p in parts if p.field() in self.text_fields]
+                meta_parts = [p for p in parts if p.field() in self.meta_fields]
+                meta = {f: _or([p for p in meta_parts if p.field() == f]) for f in self.meta_fields}
+                self.items.append(Item(f"{node.text}*", _or(text_parts), meta, True, True))
+            else:
+                self.unknown.append(f"{node.text}*")
         return wq.Or(parts) if parts else wq.NullQuery
 
     def _expand(self, fieldname: str, prefix: str) -> tuple[list[str], bool]:
@@ -270,10 +360,7 @@ class Compiler:
                 marks.setdefault(f, set()).add(tuple(terms))
                 used.append(cand)
         if used:
-            self.notices.append(
-                f"no passage has '{node.text}'; showing passages with "
-                + ", ".join(f"'{w}'" for w in used)
-            )
+            self.corrections[node.text] = used
         return parts
 
     def _live_frequency(self, fieldname: str, text: str) -> int:
@@ -287,6 +374,7 @@ class Compiler:
 
     def _filter(self, node: q.Filter) -> wq.Query:
         if node.name == "theme":
+            self.themes.append(node.value)
             return wq.ConstantScoreQuery(wq.Term("theme_tree", node.value), 0.0)
         if node.name == "lang":
             # lang:uk also matches region tags as written in files (uk-UA).
@@ -303,6 +391,92 @@ class Compiler:
         if node.phrase:
             return wq.ConstantScoreQuery(self._sequence(fieldname, terms), 0.0)
         return wq.ConstantScoreQuery(wq.And([wq.Term(fieldname, t) for t in terms]), 0.0)
+
+    # -- best match
+
+    def best(self, children: tuple[q.Node, ...]) -> tuple[wq.Query, Best | None]:
+        """An AND of plain words, phrases, prefixes and filters, as best match reads it.
+
+        Phrases, prefixes, ``+words`` and filters are required; the other words
+        are optional, and a passage must hold :func:`min_should_match` of the
+        significant ones (stop words never count, and are searched only when
+        the query has nothing else). Unknown optional words are left out (and
+        reported); matching is one AND of the required parts and an OR of the
+        optional words, and what each passage holds is counted afterwards
+        (:mod:`.ranking`).
+        """
+        required: list[wq.Query] = []
+        optional: list[tuple[q.Word, wq.Query, int]] = []
+        dropped: list[str] = []
+        for child in children:
+            if isinstance(child, q.Word) and not child.required:
+                before = len(self.items)
+                compiled = self._word(child, negative=False, required=False)
+                if compiled is wq.NullQuery:
+                    if len(self.items) == before and any(
+                        self.terms(f, child.text) for f in self.text_fields
+                    ):
+                        dropped.append(child.text)
+                    continue
+                optional.append((child, compiled, before))
+            else:
+                compiled = self.compile(child)
+                if compiled is wq.NullQuery:
+                    return wq.NullQuery, None
+                required.append(compiled)
+        if not optional and not required:
+            return wq.NullQuery, None  # every word unknown: nothing, never everything
+        significant = [(w, c, i) for w, c, i in optional if self.items[i].significant]
+        if not significant:
+            if not required:  # only stop words: every one of them
+                required = [c for _, c, _ in optional]
+            for _, _, i in optional:
+                self.items[i].required = True
+            optional = []
+        else:
+            for _, _, i in optional:  # stop words beside significant ones: not searched
+                if not self.items[i].significant:
+                    self.items[i].required = False
+            optional = significant
+        self.dropped = dropped
+        minimum = min_should_match(len(optional))
+        pairs = self._pairs([w for w, _, _ in significant] if significant else [], children)
+        if optional and minimum == len(optional):
+            required.extend(c for _, c, _ in optional)
+            for _, _, i in optional:
+                self.items[i].required = True
+            optional_query: list[wq.Query] = []
+        else:
+            optional_query = [UnionOr([c for _, c, _ in optional])] if optional else []
+        parts = [*required, *optional_query]
+        query = parts[0] if len(parts) == 1 else wq.And(parts) if parts else wq.Every()
+        plan = Best([i for _, _, i in optional], minimum, pairs)
+        return query, plan
+
+    def _pairs(self, words: list[q.Word], children: tuple[q.Node, ...]) -> list[wq.Query]:
+        """Word pairs of the query text (stop words included: "shot themselves"),
+        per text field, where both its words are held."""
+        plain = [c for c in children if isinstance(c, q.Word)]
+        if len(words) < 2:
+            return []
+        pairs: list[wq.Query] = []
+        for a, b in zip(plain, plain[1:], strict=False):
+            if is_stopword(a.text) and is_stopword(b.text):
+                continue
+            for f in self.text_fields:
+                ta, tb = self.terms(f, a.text), self.terms(f, b.text)
+                if len(ta) == 1 and len(tb) == 1:
+                    term = pair_terms([ta[0], tb[0]])[0]
+                    if self.reader.doc_frequency(pairs_field(f), term):
+                        pairs.append(wq.Term(pairs_field(f), term))
+        return pairs
+
+    def finish_highlights(self) -> list[dict[str, set[Pattern]]]:
+        """The highlights, without stop words when the query has other words."""
+        if len(self._stop_highlights) == len(self.highlights):
+            return self.highlights
+        left_out = set(self._stop_highlights)
+        return [h for i, h in enumerate(self.highlights) if i not in left_out]
 
 
 def _prefix_terms(reader: Any, fieldname: str, prefix: str, limit: int) -> list[tuple[bytes, int]]:
@@ -339,23 +513,55 @@ def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int) -> set[s
     return found
 
 
+def _or(parts: list[wq.Query]) -> wq.Query:
+    if not parts:
+        return wq.NullQuery
+    return parts[0] if len(parts) == 1 else UnionOr(parts)
+
+
+def _plain(root: q.Node) -> tuple[q.Node, ...] | None:
+    """The clauses of a query best match may read: words, phrases, prefixes and
+    filters joined by AND (no OR, NOT or parentheses, whose meaning stays exact)."""
+    children = root.children if isinstance(root, q.And) else (root,)
+    kinds = (q.Word, q.Phrase, q.Prefix, q.Filter, q.DateRange)
+    if all(isinstance(c, kinds) for c in children):
+        return children
+    return None
+
+
 def compile_query(
-    parsed: q.ParsedQuery, searcher: Any, suggest: bool = True, fast_path: bool = True
+    parsed: q.ParsedQuery,
+    searcher: Any,
+    suggest: bool = True,
+    fast_path: bool = True,
+    mode: str = "all",
 ) -> Compiled:
     """The Whoosh query for ``parsed``, with what highlighting and the page need."""
     compiler = Compiler(searcher, suggest, fast_path)
+    best: Best | None = None
+    plain = _plain(parsed.root) if parsed.root is not None and mode == "best" else None
     if parsed.root is None:
         query: wq.Query = wq.Every()
+    elif plain is not None:
+        query, best = compiler.best(plain)
     elif isinstance(parsed.root, q.Not):
         query = AndNot(wq.Every(), compiler.compile(parsed.root.child, True))
     else:
         query = compiler.compile(parsed.root)
+    if query is wq.NullQuery:
+        best = None
     return Compiled(
-        query.normalize(),
+        query if query is wq.NullQuery else query.normalize(),
         compiler.scored,
-        compiler.highlights,
+        compiler.finish_highlights(),
         compiler.suggestion,
         [*parsed.notices, *compiler.notices],
+        compiler.items,
+        list(dict.fromkeys(compiler.unknown)),
+        compiler.corrections,
+        compiler.dropped,
+        best,
+        compiler.themes,
     )
 
 

@@ -59,13 +59,25 @@ def filter_query(filters: dict[str, list[str]]) -> wq.Query | None:
     return wq.ConstantScoreQuery(wq.And(parts).normalize(), 0.0)
 
 
-def facet_counts(index: SearchIndex, searcher: Any, docnums: Iterable[int]) -> dict:
+def facet_counts(
+    index: SearchIndex, searcher: Any, docnums: Iterable[int], per_testimony: bool = False
+) -> dict:
+    """Per facet, its values among ``docnums`` and how many documents (or, with
+    ``per_testimony``, how many testimonies) have each, most first."""
     # Documents are counted per facet row (their values for every facet at
     # once): passages of a testimony mostly share one, so a few hundred rows
     # stand for tens of thousands of passages.
     row_of, rows = _facet_rows(index, searcher)
     counts: defaultdict[tuple[int, str], int] = defaultdict(int)
-    for row, n in Counter(map(row_of.__getitem__, docnums)).items():
+    if per_testimony:
+        testimony_of = index.facet_values(searcher, "testimony")
+        seen: defaultdict[tuple[int, str], set] = defaultdict(set)
+        for row, t in {(row_of[d], testimony_of[d]) for d in docnums}:
+            for key in rows[row]:
+                seen[key].add(t)
+        for key, testimonies in seen.items():
+            counts[key] = len(testimonies)
+    for row, n in Counter(map(row_of.__getitem__, docnums) if not per_testimony else ()).items():
         for key in rows[row]:
             counts[key] += n
     ranked: list[list[tuple[int, str]]] = [[] for _ in FACETS]

@@ -767,10 +767,11 @@ def match(
     collector: Any,
     order: str,
     first: int,
-    end: int,
+    end: int | None,
     deadline: float,
 ) -> tuple[list[int], list[tuple[Any, int]], bool]:
-    """Every match of ``query`` and the page ``[first, end)``, as :func:`.match.match` gives.
+    """Every match of ``query`` and the page ``[first, end)``, as :func:`.match.match` gives
+    (``end`` None, by relevance: every match with its score, in no order).
 
     ``collector`` is Whoosh's collector for ``order``, prepared: its context
     builds the matchers, so the trees are the ones it would walk.
@@ -788,7 +789,7 @@ def match(
             bulk.check()
             bulk.start(segment, sub.reader())
             m = query.matcher(sub, context)
-            if order == "relevance" and bulk.is_scored_leaf(m):
+            if order == "relevance" and end is not None and bulk.is_scored_leaf(m):
                 CALLS["top_leaf"] += 1
                 docs.extend(bulk.top_leaf(m, offset, top, end))
                 continue
@@ -815,6 +816,9 @@ def match(
         timed_out = True
     finally:
         DEADLINE.reset(token)
+    if order == "relevance" and end is None:  # every match, unordered (see .match)
+        docs.extend(scores)
+        return docs, [(s, d) for d, s in scores.items()], timed_out
     if order == "relevance":
         docs.extend(scores)
         if end >= len(scores):

@@ -42,11 +42,14 @@ def match(
     query: wq.Query,
     order: str,
     first: int,
-    count: int,
+    count: int | None,
     time_limit: float,
     fast_path: bool | None = None,
 ) -> Matches:
     """Find every match of ``query`` and the page ``[first, first + count)`` in ``order``.
+
+    ``count`` None, by relevance: ``page`` is every match with its score, in
+    no particular order (:mod:`.ranking` orders them itself).
 
     ``order`` is ``"relevance"`` (BM25F), ``"date"`` or ``"index"`` (unscored).
     Matches are what Whoosh's collector for that order finds, and the page is
@@ -59,7 +62,9 @@ def match(
     else:
         collector = searcher.collector(limit=None, scored=False)
     deadline = perf_counter() + time_limit
-    end = first + count
+    if count is None and order != "relevance":
+        raise ValueError("count=None is for order='relevance'")
+    end = None if count is None else first + count
     if index.fast_path if fast_path is None else fast_path:
         collector.prepare(searcher, query, searcher.context())
         docs, page, timed_out = fastpath.match(
@@ -77,6 +82,8 @@ def match(
         DEADLINE.reset(token)
     items = [tuple(item) for item in collector.results().top_n]
     docs = [d for _, d in items]
+    if end is None:
+        return Matches(len(docs), docs, items, timed_out)
     if order == "index":
         return Matches(len(docs), docs, [(None, d) for d in docs[first:end]], timed_out)
     return Matches(len(docs), docs, items[first:end], timed_out)

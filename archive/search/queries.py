@@ -7,7 +7,9 @@ Used by both ways of matching (the stock path of :mod:`.match` and
   (passage text keeps no positions; see :mod:`archive.fields`);
 * :class:`AndNot`: AND NOT that also checks its first candidate (Whoosh's
   lets it through when the excluded side starts earlier);
-* :data:`DATE_ORDER`: oldest first, undated last.
+* :data:`DATE_ORDER`: oldest first, undated last;
+* :class:`UnionOr`: an OR always matched as a tree of two-way unions;
+* :class:`DateFilter`: a date range read from the ``date_sort`` column.
 
 Checks that run inside matchers keep to the running search's time limit
 (:data:`DEADLINE`, set by whoever matches) and raise :class:`OutOfTime`.
@@ -15,10 +17,12 @@ Checks that run inside matchers keep to the running search's time limit
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from whoosh import query as wq
 from whoosh import sorting
@@ -30,12 +34,14 @@ __all__ = [
     "CHECK_EVERY",
     "DATE_ORDER",
     "DEADLINE",
+    "DateFilter",
     "UNDATED",
     "AndNot",
     "AndNotMatcher",
     "InRow",
     "InRowMatcher",
     "OutOfTime",
+    "UnionOr",
     "in_row_check",
 ]
 
@@ -70,6 +76,73 @@ class DateCategorizer(sorting.Categorizer):
 
 DATE_ORDER = DateOrder()
 UNDATED = DateCategorizer.UNDATED
+
+
+class UnionOr(wq.Or):
+    """An OR matched as Whoosh matches it in a large index (a binary tree of
+    UnionMatchers), whatever the index's size and the collector.
+
+    Whoosh's OR of three or more parts preloads every match into an array in
+    an index of 5,000 documents or fewer when its collector does not ask for
+    the current match: the fast path cannot read that matcher and would walk
+    it (best match ORs a query's words, and ORs each word's fields).
+    """
+
+    matcher_type = wq.Or.DEFAULT_MATCHER
+
+
+#: Per segment reader, its ``date_sort`` column as an array (read once).
+_DATES: WeakKeyDictionary[Any, array] = WeakKeyDictionary()
+
+
+class DateFilter(wq.Query):
+    """Passages dated ``low`` to ``high`` (``yyyymmdd`` numbers, inclusive), unscored.
+
+    A range of the ``date_sort`` terms would be an OR of every distinct date in
+    it, each looked up and its postings read: over the WPA corpus's hundreds of
+    interview days, more than a second. Here each segment's column (one number
+    per passage) is read once and kept while the segment is open, and a range
+    is one pass over it, matched as a plain list of documents.
+    """
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+        self.boost = 1.0
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is DateFilter and (self.low, self.high) == (other.low, other.high)
+
+    def __hash__(self) -> int:
+        return hash((DateFilter, self.low, self.high))
+
+    def __repr__(self) -> str:
+        return f"DateFilter({self.low}, {self.high})"
+
+    def field(self) -> str:
+        return "date_sort"
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return ixreader.doc_count_all()
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        reader = searcher.reader()
+        values = _DATES.get(reader)
+        if values is None:
+            # A deleted passage reads as undated (0), which no range reaches.
+            column = reader.column_reader("date_sort")
+            gone = reader.is_deleted if reader.has_deletions() else None
+            values = _DATES[reader] = array(
+                "l",
+                (
+                    0 if gone is not None and gone(d) else column[d]
+                    for d in range(reader.doc_count_all())
+                ),
+            )
+        low, high = self.low, self.high
+        ids = [d for d, v in enumerate(values) if low <= v <= high]
+        if not ids:
+            return mcore.NullMatcher()
+        return mcore.ListMatcher(ids, all_weights=0.0)
 
 
 class InRow(wq.WrappingQuery):

@@ -41,6 +41,7 @@ class Hit:
     start: float | None = None
     end: float | None = None
     recording: int | None = None
+    missing: tuple[str, ...] = ()  # best match: the query's words this passage lacks
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,22 +58,40 @@ class Hit:
             "start": self.start,
             "end": self.end,
             "recording": self.recording,
+            "missing": list(self.missing),
         }
 
 
 @dataclass(frozen=True)
 class Group:
-    """The hits of one testimony on this page, in result order."""
+    """One testimony on this page and its hits shown, best first.
+
+    No ``hits``: a testimony-level line, matched by its title, narrator,
+    place or themes (``matched_on``) rather than by any passage's text.
+    ``more``: its other matching passages, not shown (grouped view).
+    """
 
     testimony: str
     title: str
     hits: tuple[Hit, ...]
+    narrator: str | None = None
+    date: str | None = None
+    language: str | None = None
+    more: int = 0
+    matched_on: tuple[str, ...] = ()
+    url: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "testimony": self.testimony,
             "title": self.title,
+            "narrator": self.narrator,
+            "date": self.date,
+            "language": self.language,
+            "url": self.url,
             "hits": [h.as_dict() for h in self.hits],
+            "more": self.more,
+            "matched_on": list(self.matched_on),
         }
 
 
@@ -83,17 +102,29 @@ class SearchResults:
     JSON shape (:meth:`as_dict`)::
 
         {"query": str, "filters": {facet: [value, ...]}, "sort": "relevance"|"date",
-         "total": int, "page": int, "per_page": int, "pages": int,
+         "mode": "best"|"all", "view": "testimonies"|"passages",
+         "testimony": str | null,  # only this testimony's passages
+         "total": int,             # testimonies (view testimonies) or lines (passages)
+         "passages": int,          # matching passages (a testimony-level line counts 1)
+         "page": int, "per_page": int, "pages": int,
          "past_end": bool,        # page is after the last one: hits is empty
          "timed_out": bool,       # the time limit cut the search short
-         "total_is_lower_bound": bool,  # timed out: at least ``total`` passages match
+         "total_is_lower_bound": bool,  # timed out: at least ``total`` match
          "hits": [{"testimony", "passage", "title", "narrator", "date",
-                   "language", "score", "snippet", "url", "anchor"}],
-         "groups": [{"testimony", "title", "hits": [hit, ...]}],
+                   "language", "score", "snippet", "url", "anchor", "missing"}],
+         "groups": [{"testimony", "title", "narrator", "date", "language", "url",
+                     "hits": [hit, ...], "more": int, "matched_on": [str, ...]}],
          "facets": {"theme": [[value, count], ...], "language": [...],
                     "place": [...], "decade": [...]},
+         "unknown": [str, ...],      # words no public text holds at all
+         "corrections": {word: [str, ...]},  # misspelt words and what was searched
+         "showing": str | null,      # the query searched, when words were left out or fixed
+         "search_instead": str | null,  # the query as typed, those words required (+word)
          "suggestion": str | null,   # "did you mean": the query with words corrected
          "notices": [str, ...]}      # what was changed or ignored, in words
+
+    Facets count what is listed: testimonies in the testimonies view,
+    passages (and testimony-level lines) in the passages view.
 
     ``score`` is the BM25F relevance (``null`` when sorted by date or when
     only filters were given); ``anchor`` is a quote anchor
@@ -113,6 +144,14 @@ class SearchResults:
     timed_out: bool = False
     sort: str = "relevance"
     filters: dict[str, list[str]] = field(default_factory=dict)
+    mode: str = "best"
+    view: str = "passages"
+    passages: int = 0
+    unknown: tuple[str, ...] = ()
+    corrections: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    showing: str | None = None
+    search_instead: str | None = None
+    testimony: str | None = None
 
     @property
     def pages(self) -> int:
@@ -127,7 +166,11 @@ class SearchResults:
             "query": self.query,
             "filters": self.filters,
             "sort": self.sort,
+            "mode": self.mode,
+            "view": self.view,
+            "testimony": self.testimony,
             "total": self.total,
+            "passages": self.passages,
             "page": self.page,
             "per_page": self.per_page,
             "pages": self.pages,
@@ -140,6 +183,10 @@ class SearchResults:
             "facets": {
                 name: [list(item) for item in values] for name, values in self.facets.items()
             },
+            "unknown": list(self.unknown),
+            "corrections": {k: list(v) for k, v in self.corrections.items()},
+            "showing": self.showing,
+            "search_instead": self.search_instead,
             "suggestion": self.suggestion,
             "notices": list(self.notices),
         }

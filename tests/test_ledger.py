@@ -362,6 +362,19 @@ def test_export_writes_a_page_per_public_ledger_quote_and_nothing_else(archive_d
     assert "half the battalion has a hernia" in page and f"{DOMAIN}/q/{public}/" in page
     assert (site / "q" / f"{public}.json").is_file()
     assert not (site / "q" / later).exists()
+    # The testimony page carries its ledger quotes for export-quote.js ("Copy link" and
+    # "Cite" on exactly these words give the short link, as the server does).
+    import html as html_lib
+
+    officer = (site / "t" / "officer" / "index.html").read_text(encoding="utf-8")
+    carried = re.search(r'data-ledger-quotes="([^"]*)"', officer)
+    assert carried, "the export's testimony page carries no ledger quotes"
+    text = public_text(load_archive(archive_dir).testimonies["officer"])
+    at = text.index("half the battalion has a hernia")
+    assert json.loads(html_lib.unescape(carried.group(1))) == [
+        {"id": public, "start": at, "end": at + 31, "url": f"{DOMAIN}/q/{public}/"}
+    ]
+    assert not (site / "t" / "mother-uk").exists()
     assert any(later in w and "not public" in w for w in report.warnings)
     # The leak check ran over every file: the restricted testimony's quote is nowhere.
     assert report.leaks is not None and report.leaks.ok

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -425,11 +426,15 @@ def add_quote_at(
     *,
     where: str | None = None,
     today: dt.date | None = None,
+    snap: bool = False,
 ) -> tuple[LedgerQuote, bool]:
     """Record ``public_text(t)[start:end]`` in the ledger; return the entry and whether it is new.
 
-    The same words at the same place are recorded once: adding them again
-    returns the entry already there (and its id).
+    A ledger quote is whole words that occur once in the public text (the
+    rule of ``archive quotes add``, on every path): offsets inside a word are
+    refused, or with ``snap`` widened to the whole word (a selection in the
+    editor). The same words at the same place are recorded once: adding them
+    again returns the entry already there (and its id).
     """
     today = today or dt.date.today()
     if not t.is_public(today):
@@ -443,10 +448,27 @@ def add_quote_at(
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    if start == end:
+        raise ArchiveError("give the words to quote (the selection is only spaces)")
+    if snap:
+        start, end = snap_to_words(text, start, end)
+    elif _inside_word(text, start) or _inside_word(text, end):
+        raise ArchiveError(
+            f"{_short(text[start:end])} starts or ends inside a word: "
+            "a ledger quote starts and ends on whole words",
+            hint="give whole words, as they are on the testimony page",
+        )
     if _touches_redaction(text, start, end):
         raise ArchiveError(
             "these words touch a redaction: the ledger only holds public words",
             hint="quote words away from the [redacted] part",
+        )
+    count = len(_occurrences(text, text[start:end]))
+    if count != 1:
+        raise ArchiveError(
+            f"{_short(text[start:end])} occurs {count} times in {t.id}: "
+            "a ledger quote must occur once",
+            hint="give a few more words so that they occur once",
         )
     offsets = passage_offsets(t)
     passage = None
@@ -486,14 +508,57 @@ def add_quote_at(
     return quote, True
 
 
+def _is_word_char(text: str, k: int) -> bool:
+    """Letters, digits, combining marks, and an apostrophe between letters ("don't")."""
+    c = text[k]
+    if c.isalnum() or c == "_" or unicodedata.category(c).startswith("M"):
+        return True
+    return (
+        c in "'\u2019" and 0 < k < len(text) - 1 and text[k - 1].isalnum() and text[k + 1].isalnum()
+    )
+
+
+def _inside_word(text: str, i: int) -> bool:
+    """Is offset ``i`` between two characters of one word (not a word boundary)?"""
+    return 0 < i < len(text) and _is_word_char(text, i - 1) and _is_word_char(text, i)
+
+
+def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start``-``end`` widened to whole words: a half-word at either end becomes the word."""
+    while _inside_word(text, start):
+        start -= 1
+    while _inside_word(text, end):
+        end += 1
+    return start, end
+
+
+def _occurrences(text: str, words: str) -> list[tuple[int, int]]:
+    """Every place ``words`` are in ``text`` as whole words (spacing and line breaks may differ)."""
+    parts = words.split()
+    if not parts:
+        return []
+    pattern = re.compile(r"\s+".join(re.escape(p) for p in parts))
+    return [
+        m.span()
+        for m in pattern.finditer(text)
+        if not _inside_word(text, m.start()) and not _inside_word(text, m.end())
+    ]
+
+
 def find_words(t: Testimony, words: str) -> tuple[int, int]:
-    """Where ``words`` are in the public text of ``t`` (spacing and line breaks may differ)."""
+    """Where ``words`` are in the public text of ``t`` as whole words (spacing and line
+    breaks may differ)."""
     text = public_text(t)
     parts = words.split()
     if not parts:
         raise ArchiveError("give the words to quote")
-    pattern = re.compile(r"\s+".join(re.escape(p) for p in parts))
-    found = list(pattern.finditer(text))
+    found = _occurrences(text, words)
+    if not found and re.search(r"\s+".join(re.escape(p) for p in parts), text):
+        raise ArchiveError(
+            f"{_short(words)} starts or ends inside a word of {t.id}: "
+            "a ledger quote starts and ends on whole words",
+            hint="give whole words, as they are on the testimony page",
+        )
     if not found:
         raise ArchiveError(
             f"these words are not in the public text of {t.id}",
@@ -504,7 +569,7 @@ def find_words(t: Testimony, words: str) -> tuple[int, int]:
             f"these words occur {len(found)} times in {t.id}",
             hint="give a few more words so that they occur once",
         )
-    return found[0].start(), found[0].end()
+    return found[0]
 
 
 def add_quote(

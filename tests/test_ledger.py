@@ -126,6 +126,43 @@ def test_the_ledger_refuses_non_public_and_redacted_words(archive_dir):
     assert not (archive_dir / "quotes.yaml").exists()
 
 
+def test_a_ledger_quote_is_whole_words_that_occur_once(archive_dir):
+    archive = load_archive(archive_dir)
+    text = public_text(archive.testimonies["officer"])
+    # The command line: words that start or end inside a word are refused, whole words kept.
+    for half in ("wo weeks my platoon", "In two weeks my plat", "went from twenty-six me"):
+        with pytest.raises(ArchiveError, match="inside a word"):
+            add_quote(archive_dir, archive, "officer", half, today=_today())
+        result = run(archive_dir, "quotes", "add", "officer", half, code=1)
+        assert "whole words" in result.output
+    assert not (archive_dir / "quotes.yaml").exists()
+    # "men" is in "twenty-six men" once as a word, whatever other words contain it.
+    quote, new = add_quote(archive_dir, archive, "officer", "six men", today=_today())
+    assert new and quote.exact == "six men"
+    # The editor: a half-word selection is snapped to the whole word; the same rule of
+    # "occurs once" holds, so a speaker label alone is refused.
+    app = _app(archive_dir, **{EDITOR: True})
+    headers = {"X-Archive-Token": app.config[EDITOR_TOKEN], "Origin": "http://127.0.0.1:8000"}
+    at = text.index("two weeks my platoon")
+    with app.test_client() as client:
+
+        def post(start, end):
+            return client.post("/t/officer/ledger", json={"start": start, "end": end},
+                               headers=headers, base_url="http://127.0.0.1:8000")  # fmt: skip
+
+        answer = post(at + 1, at + len("two weeks my plat"))
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.get_json()["quote"] == "two weeks my platoon"
+        entry = load_ledger(archive_dir).get(answer.get_json()["id"])
+        assert (entry.exact, entry.start, entry.end) == ("two weeks my platoon", at, at + 20)
+        label = text.index("Andrei")
+        assert text.count("Andrei:") > 1
+        refused = post(label + 1, label + 3)  # "nd" -> "Andrei", a speaker label said often
+        assert refused.status_code == 400
+        assert "occurs" in refused.get_json()["error"] and "once" in refused.get_json()["error"]
+    assert [q.exact for q in load_ledger(archive_dir).quotes] == ["six men", "two weeks my platoon"]
+
+
 def _today():
     import datetime as dt
 
@@ -325,6 +362,19 @@ def test_export_writes_a_page_per_public_ledger_quote_and_nothing_else(archive_d
     assert "half the battalion has a hernia" in page and f"{DOMAIN}/q/{public}/" in page
     assert (site / "q" / f"{public}.json").is_file()
     assert not (site / "q" / later).exists()
+    # The testimony page carries its ledger quotes for export-quote.js ("Copy link" and
+    # "Cite" on exactly these words give the short link, as the server does).
+    import html as html_lib
+
+    officer = (site / "t" / "officer" / "index.html").read_text(encoding="utf-8")
+    carried = re.search(r'data-ledger-quotes="([^"]*)"', officer)
+    assert carried, "the export's testimony page carries no ledger quotes"
+    text = public_text(load_archive(archive_dir).testimonies["officer"])
+    at = text.index("half the battalion has a hernia")
+    assert json.loads(html_lib.unescape(carried.group(1))) == [
+        {"id": public, "start": at, "end": at + 31, "url": f"{DOMAIN}/q/{public}/"}
+    ]
+    assert not (site / "t" / "mother-uk").exists()
     assert any(later in w and "not public" in w for w in report.warnings)
     # The leak check ran over every file: the restricted testimony's quote is nowhere.
     assert report.leaks is not None and report.leaks.ok
@@ -370,7 +420,7 @@ def test_editor_writes_need_token_origin_and_loopback_host(archive_dir):
         body = answer.get_json()
         assert body["url"].endswith(f"/q/{body['id']}/")
         text = public_text(load_archive(archive_dir).testimonies["officer"])
-        assert body["quote"] == text[0:10].strip()
+        assert body["quote"] == "Q: When did"  # "Q: When di", snapped to whole words
         assert load_ledger(archive_dir).get(body["id"]) is not None
         # The new quote is cited with its short link at once.
         cite = client.get(f"/q/{body['id']}.json", base_url="http://127.0.0.1:8000")

@@ -525,6 +525,22 @@ def _quoted_in_print(snap: Snapshot, t: Testimony) -> dict[str, list[dict[str, s
     return marks
 
 
+def _ledger_spans(snap: Snapshot, t: Testimony) -> list[dict[str, Any]]:
+    """The ledger quotes of ``t`` where they are now (public data: id, code-point offsets in
+    the public text, short link), so the static export's page script cites words that are
+    in the ledger with the short link, as :func:`_citation` does on the server."""
+    return [
+        {
+            "id": placed.quote.id,
+            "start": placed.start,
+            "end": placed.end,
+            "url": absolute(quote_url(placed.quote.id, _base())),
+        }
+        for placed in snap.placed_quotes().get(t.id, ())
+        if placed.start is not None
+    ]
+
+
 def _served() -> bool:
     """False in the static export, where no server answers the app's own endpoints
     (citation files, anchor.json): their URLs are None there."""
@@ -642,6 +658,7 @@ def testimony(
             "formats": all_formats(citation),
             "downloads": citation_downloads(t, None),
         },
+        "ledger": _ledger_spans(snap, t) if not _served() else [],
         "anchor_endpoint": url_for("archive.anchor", testimony_id=t.id) if _served() else None,
         "ledger_endpoint": url_for("editor.record_quote", testimony_id=t.id)
         if current_app.config.get(EDITOR)
@@ -752,7 +769,9 @@ def record_quote(snap: Snapshot, payload: Any, testimony_id: str) -> dict[str, A
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise PageError(400, "start and end must be character offsets (whole numbers)")
     try:
-        quote, _ = add_quote_at(snap.config.testimonies, t, int(start), int(end), today=snap.today)
+        quote, _ = add_quote_at(
+            snap.config.testimonies, t, int(start), int(end), today=snap.today, snap=True
+        )
     except ArchiveError as exc:
         raise PageError(400, str(exc)) from None
     snap.forget("placed_quotes")

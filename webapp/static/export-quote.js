@@ -403,7 +403,8 @@
 
   function citationData() {
     var t = JSON.parse(meta.getAttribute("data-cite"));
-    return { t: t, base: meta.getAttribute("data-cite-url"), site: meta.getAttribute("data-site-name") };
+    return { t: t, base: meta.getAttribute("data-cite-url"), site: meta.getAttribute("data-site-name"),
+      ledger: JSON.parse(meta.getAttribute("data-ledger-quotes") || "[]") };
   }
 
   function anchorFor(range, options) {
@@ -431,6 +432,9 @@
     a.fragment = textFragment(exact, text.slice(0, start), false);  // as make_anchor does
     var url = shared.testimonyUrl(data.base, passage, toParam(a), toTextFragment(a));
     var tail = url.slice(data.base.length);
+    // Words in the quote ledger are linked and cited with their short link, as the server does.
+    var printed = data.ledger.filter(function (q) { return q.start === cpStart && q.end === cpEnd; })[0];
+    if (printed) { url = printed.url; }
     var accessed = options.accessed || isoDate(new Date());
     var citation = { t: data.t, url: url, accessed: accessed, site: data.site, anchor: a };
     return {

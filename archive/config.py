@@ -130,14 +130,16 @@ def resolve_config(**explicit: object) -> Config:
         if value is None:
             value = os.environ.get(setting.env) or setting.default
         values[setting.name] = value
-    testimonies = Path(str(values["testimonies"])).expanduser()
+    # Absolute, so recordings, the media cache and every path made from these do not
+    # depend on the directory a command runs in.
+    testimonies = Path(str(values["testimonies"])).expanduser().absolute()
     index = values["index"]
     today = values["today"]
     if isinstance(today, str):
         today = dt.date.fromisoformat(today)
     config = Config(
         testimonies=testimonies,
-        index=Path(str(index)).expanduser() if index else default_index_dir(testimonies),
+        index=Path(str(index)).expanduser().absolute() if index else default_index_dir(testimonies),
         site_url=str(values["site_url"] or ""),
         log_queries=setting_flag("log_queries", values["log_queries"]),
         today=today,  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -53,10 +54,11 @@ def _archive(directory: Path, outside: Path) -> list[str]:
     return hostile
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
+def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the checkout's code from any folder
     return subprocess.run(
         [sys.executable, "-m", "archive", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=cwd, capture_output=True, text=True, timeout=60, env=env,
     )  # fmt: skip
 
 
@@ -101,6 +103,8 @@ def test_hostile_files_beside_valid_ones(tmp_path):
         "https://example.org/\x07/",
         "javascript:alert(1)",
         "ftp://example.org/",
+        "http://[::1",  # found by an attack: ended in a traceback
+        "https://example.org/%2e%2e/",  # found by an attack: passed, then the export crashed
     ],
 )
 def test_a_base_url_that_is_not_clean_is_refused(tmp_path, url):
@@ -156,3 +160,13 @@ def test_with_redaction_switched_off_the_export_refuses(tmp_path, monkeypatch):
         export_site(tmp_path / "mutated", config)
     assert "inline redaction" in str(caught.value) and "Zorvakh" not in str(caught.value)
     assert not (tmp_path / "mutated").exists()
+
+
+def test_the_samples_export_from_a_relative_testimonies_path(tmp_path):
+    """Found by an attack: with a relative --testimonies (the default is ./testimonies),
+    a recording's published copy answered 500 and the export stopped."""
+    shutil.copytree(ROOT / "testimonies", tmp_path / "testimonies")
+    result = _run("--testimonies", "testimonies", "--index", "index", "export", "site",
+                  cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "site").rglob("*.ogg"))

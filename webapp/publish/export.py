@@ -192,7 +192,11 @@ def normalise_base_url(base_url: str) -> str:
     shown = ascii(base_url)
     match = _BASE_URL_RE.fullmatch(base_url)
     if match is None:
-        parts = urlsplit(base_url) if base_url.isprintable() else None
+        try:
+            parts = urlsplit(base_url) if base_url.isprintable() else None
+        except ValueError:  # an unclosed IPv6 bracket, say
+            raise ExportError(f"base URL {shown} is refused: it is not a valid address",
+                              hint=hint) from None  # fmt: skip
         reason = (
             "it holds a control character" if parts is None
             else "it is not an http(s) address" if parts.scheme.lower() not in ("http", "https")
@@ -208,7 +212,8 @@ def normalise_base_url(base_url: str) -> str:
             f"base URL {shown} is refused: port {port[1:]} is out of range", hint=hint
         )
     path = match["path"].strip("/")
-    if any(part in (".", "..") for part in path.split("/")):
+    # Dot segments written percent-encoded are dot segments too, to a web server.
+    if any(unquote(part) in (".", "..") for part in path.split("/")):
         raise ExportError(f"base URL {shown} is refused: its path has '.' or '..'", hint=hint)
     path = f"/{path}/" if path else "/"
     return f"{match['scheme']}://{match['host'].lower()}{port or ''}{path}"

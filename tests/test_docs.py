@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 import pytest
@@ -52,7 +53,7 @@ def test_precedence_option_over_environment_over_default(monkeypatch, tmp_path):
     assert resolve_config(testimonies=tmp_path / "explicit").testimonies == tmp_path / "explicit"
     monkeypatch.delenv("ARCHIVE_TESTIMONIES")
     config = resolve_config()
-    assert str(config.testimonies) == "testimonies"
+    assert config.testimonies == Path.cwd() / "testimonies"  # the default, made absolute
     assert "testimony-archive" in str(config.index)  # one directory per archive, in the cache
     other = resolve_config(testimonies=tmp_path / "other")
     assert other.index != config.index

@@ -22,7 +22,7 @@ def write_archive(directory: Path, testimonies: dict) -> Path:
     """Write ``testimonies`` into ``directory`` (made if missing) and return it.
 
     Each value is the whole file, or ``(front matter, body)``: the front matter then gets
-    the ``id`` and ``language: en`` unless it says otherwise.
+    the ``id``, ``language: en`` and ``status: public`` unless it says otherwise.
     """
     directory.mkdir(parents=True, exist_ok=True)
     for testimony_id, value in testimonies.items():
@@ -30,7 +30,7 @@ def write_archive(directory: Path, testimonies: dict) -> Path:
             text = value
         else:
             front, body = value
-            meta = {"id": testimony_id, "language": "en"} | front
+            meta = {"id": testimony_id, "language": "en", "status": "public"} | front
             lines = ["---", *(f"{k}: {v}" for k, v in meta.items()), "---", "", ""]
             text = "\n".join(lines) + body
         (directory / f"{testimony_id}.md").write_text(text, encoding="utf-8")

@@ -174,14 +174,14 @@ def test_search_hits_and_the_testimony_json_carry_times(tmp_path):
     build_index(config)
     client = make_app(SAMPLES, tmp_path / "index", today=NOW)
     client = client.test_client()
-    hits = client.get("/search.json?q=племянник").get_json()["results"]["hits"]
+    hits = client.get("/search.json?q=племянник").get_json()["hits"]
     timed = [h for h in hits if h["passage"] == "hiding-at-aunt"]
     t = parse_file(SAMPLES / "mother-son-left-unit-2024.md")
     span = t.passage("hiding-at-aunt").time
     assert timed and (timed[0]["start"], timed[0]["end"]) == (span.start, span.end)
     page = client.get("/search/?q=племянник").get_data(as_text=True)
     assert '<span class="hit__time">at 00:25</span>' in page
-    untimed = client.get("/search.json?q=commission").get_json()["results"]["hits"]
+    untimed = client.get("/search.json?q=commission").get_json()["hits"]
     assert untimed and all(h["start"] is None for h in untimed)
     data = client.get("/t/mother-son-left-unit-2024.json").get_json()
     assert data["testimony"]["media"] == [

@@ -220,7 +220,9 @@ def test_kill_9_at_random_moments_while_searches_go_on(small_corpus_dir, tmp_pat
 
     suite_started = time.monotonic()
     env = {"ARCHIVE_TODAY": TODAY}
-    with ArchiveServer(testimonies, index, tmp_path / "logs", env=env) as server:
+    server = ArchiveServer(testimonies, index, tmp_path / "logs", env=env)
+    server.command.append("--no-watch")  # 'archive index', killed and rerun, is the writer here
+    with server:
         with SearchLoad(server, ["master", "cotton", "church", "freedom", "we"]) as load:
             for cycle in range(2 * (FULL_KILLS + INCREMENTAL_KILLS)):  # attempts, bounded
                 if not any(left.values()):

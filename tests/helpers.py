@@ -50,6 +50,9 @@ def make_app(testimonies: Path, index: Path, *, today: str = TODAY, **settings: 
     takes them (``TESTING``, ``site_url``, ``GENERATION_CHECK_SECONDS``...)."""
     from webapp import create_app
 
+    # A request that notices a reindex waits for the archive to be read again, so a test
+    # sees its edit in the next answer (a server waits at most half a second).
+    settings.setdefault("RELOAD_WAIT_SECONDS", 60.0)
     return create_app({"testimonies": testimonies, "index": index, "today": today, **settings})
 
 

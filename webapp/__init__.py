@@ -34,6 +34,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     explicit = {k: v for k, v in test_config.items() if k in _SETTING_NAMES}
     app.config.from_mapping(
         GENERATION_CHECK_SECONDS=2.0,
+        # How long the request that notices a new index generation waits for the archive
+        # to be read again before serving the previous one (see webapp.resources).
+        RELOAD_WAIT_SECONDS=0.5,
         MAX_PARAM_LENGTH=2000,
         JSON_SORT_KEYS=False,
     )

@@ -4,7 +4,11 @@ Like flaskr's ``get_db``: views ask :func:`get_resources` and never open
 files themselves. Reading every testimony and opening the index is done
 once; after that, at most once per request (and at most every
 ``GENERATION_CHECK_SECONDS``) the public index's generation is compared, and
-an atomic reindex swap makes the next request reload both. The archive
+an atomic reindex swap starts a reload of both in a thread of its own. The
+request that noticed it waits at most ``RELOAD_WAIT_SECONDS`` for it; it and
+every other request keep serving the previous snapshot until the reload is
+done (reading a large archive takes seconds, and no reader should wait on
+it). The archive
 loaded alongside an index generation is what the pages show, so a testimony
 page and the search hits that link to it always describe the same text.
 
@@ -20,6 +24,7 @@ hold its new version are installed together (:meth:`_Resources.install`).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +44,8 @@ from archive.quotecheck import QuoteWorkers
 from archive.search import SearchIndex, open_search_index
 
 __all__ = ["Snapshot", "get_resources", "init_app"]
+
+log = logging.getLogger("archive.serve")
 
 T = TypeVar("T")
 
@@ -174,11 +181,13 @@ class Snapshot:
 
 
 class _Resources:
-    def __init__(self, config: Config, check_seconds: float) -> None:
+    def __init__(self, config: Config, check_seconds: float, reload_wait: float) -> None:
         self.config = config
         self.check_seconds = check_seconds
+        self.reload_wait = reload_wait
         self._lock = threading.Lock()  # guards the fields below, held only briefly
         self._load_lock = threading.Lock()  # one reload at a time
+        self._loader: threading.Thread | None = None  # the reload under way, if any
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
         #: The whole archive as loaded with the live generation (withheld ones included).
@@ -227,12 +236,8 @@ class _Resources:
             quote_workers=self.quote_workers,
         )
 
-    def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:
-        # With a snapshot to fall back on, never wait for another thread's reload.
-        if not self._load_lock.acquire(blocking=snap is None):
-            assert snap is not None
-            return snap
-        try:
+    def _load(self, generation: Any, today: dt.date) -> Snapshot:
+        with self._load_lock:  # one reload at a time
             latest = self._snapshot
             if latest is None or latest.generation != generation:
                 archive = load_archive(self.config.testimonies)
@@ -240,14 +245,36 @@ class _Resources:
                     self._archive = archive
                     latest = self._snapshot = self._make(archive, generation, today, None)
             return latest
-        finally:
-            self._load_lock.release()
+
+    def _load_in_background(self, generation: Any, today: dt.date) -> None:
+        try:
+            self._load(generation, today)
+        except Exception:  # the next check starts another; requests keep the old snapshot
+            log.exception("reloading the archive for index generation %s failed", generation)
+
+    def _reload(self, snap: Snapshot | None, generation: Any, today: dt.date) -> Snapshot:
+        if snap is None:  # nothing to serve yet: this request waits
+            return self._load(generation, today)
+        with self._lock:
+            loader = self._loader
+            if loader is None or not loader.is_alive():
+                loader = self._loader = threading.Thread(
+                    target=self._load_in_background,
+                    args=(generation, today),
+                    name="archive-reload",
+                    daemon=True,
+                )
+                loader.start()
+        loader.join(self.reload_wait)
+        with self._lock:
+            latest = self._snapshot
+        return latest if latest is not None and latest.generation == generation else snap
 
     def current(self) -> Snapshot:
         """The snapshot to serve now.
 
         Reading a large archive takes seconds, so a reload after a reindex
-        happens in one request while the others keep serving the previous
+        runs in a thread of its own while requests keep serving the previous
         snapshot (its index generation stays readable until it is dropped).
         Under a watcher no request reloads: the watcher installs each new
         generation from its own thread.
@@ -319,7 +346,11 @@ class _Resources:
 
 
 def init_app(app: Flask, config: Config) -> None:
-    app.extensions["archive"] = _Resources(config, float(app.config["GENERATION_CHECK_SECONDS"]))
+    app.extensions["archive"] = _Resources(
+        config,
+        float(app.config["GENERATION_CHECK_SECONDS"]),
+        float(app.config["RELOAD_WAIT_SECONDS"]),
+    )
 
 
 def get_resources() -> Snapshot:

@@ -129,7 +129,7 @@ from .model import (
     decade_of,
     passage_offsets,
 )
-from .parse import account_statuses, iter_testimony_files, parse_file
+from .parse import account_statuses, iter_testimony_files, looks_derived, parse_file
 from .progress import progress
 from .safefile import UnsafeFile, read_regular_file
 from .themes import load_vocabulary
@@ -986,8 +986,13 @@ def _still_public(old_docs: list[dict], new_docs: list[dict]) -> bool:
         return False
     new_texts = [d["text"] for d in new_docs]
     themes = {slug for d in new_docs for slug in d.get("themes", "").split()}
+    # An author's passage id is words too (it may name a place or a unit): renamed, the
+    # old one must leave the files. A derived one is a hash of text still there.
+    passage_ids = {d["passage"] for d in new_docs}
     for old in old_docs:
         if any(old.get(name) != new_docs[0].get(name) for name in SAME_FIELDS):
+            return False
+        if old["passage"] not in passage_ids and not looks_derived(old["passage"]):
             return False
         if not set(old.get("themes", "").split()) <= themes:
             return False

@@ -507,6 +507,15 @@ def _derived_id(public: str) -> str:
     return f"p-{digest}"
 
 
+_DERIVED_ID_RE = re.compile(r"p-[0-9a-f]{8}")
+
+
+def looks_derived(passage_id: str) -> bool:
+    """Could ``passage_id`` be one the parser derived (a hash of public text, which says
+    nothing of its own) rather than one an author wrote?"""
+    return _DERIVED_ID_RE.fullmatch(passage_id) is not None
+
+
 def _line_spans(body: str, first_line: int, start: int, end: int) -> tuple[int, int]:
     """File lines of the text between two body offsets, blank edges trimmed."""
     chunk = body[start:end]

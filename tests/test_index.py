@@ -399,6 +399,23 @@ def test_what_counts_as_withdrawn(write_testimony, index_dir, edit, withdrawn):
     assert (report.mode, report.updated, report.withdrawn) == ("incremental", 1, withdrawn)
 
 
+def test_a_renamed_passage_id_leaves_no_trace(write_testimony, index_dir):
+    """An explicit passage id can name what it is about (a place, a unit): renamed, the old
+    one is gone from every file of the public index, as a withdrawn word is."""
+    write_testimony("keep", "A harmless account of the harvest.\n")
+    body = "The mill by the river.\n{: #%s }\n\nWe left at dawn.\n"
+    write_testimony("t1", body % "quorvale-crossing")
+    config = config_for(write_testimony.directory, index_dir)
+    build_index(config)
+    assert found_in_files(config.public_index, {"quorvale": "en"}) == {"quorvale"}
+    write_testimony("t1", body % "the-crossing")
+    report = build_index(config)
+    assert (report.mode, report.withdrawn) == ("incremental", 1)
+    assert found_in_files(config.public_index, {"quorvale": "en"}) == set()
+    with open_index(config.public_index) as public:
+        assert found_through_whoosh(public, {"quorvale": "en"}) == set()
+
+
 def test_spelling_words_follow_rewrites(write_testimony, index_dir):
     """Rewritten segments get the spelling words of their live documents, no more, no less."""
     write_testimony("t1", "The harvest came late that autumn.\n")

@@ -225,6 +225,29 @@ def test_no_watch_leaves_files_to_archive_index(tmp_path: Path) -> None:
         assert found(server, "thornwick") == 0  # not watched: the index is as it was
 
 
+def test_two_servers_over_one_index_directory(tmp_path: Path) -> None:
+    """A watching server writes the index; a read-only one (``--no-watch``) beside it, as
+    replicas behind a reverse proxy would run, picks up each swap without a restart."""
+    testimonies = tmp_path / "testimonies"
+    shutil.copytree(ROOT / "testimonies", testimonies)
+    path = testimonies / f"{TID}.md"
+    path.write_text(text(), encoding="utf-8")
+    with ArchiveServer(testimonies, tmp_path / "index", tmp_path / "writer") as writer:
+        reader = ArchiveServer(testimonies, tmp_path / "index", tmp_path / "reader")
+        reader.command.append("--no-watch")
+        with reader:
+            assert shows(writer) and shows(reader)
+            path.write_text(text(f"[{WORD.capitalize()}]{{.redact}}"), encoding="utf-8")
+            assert wait_for(lambda: not shows(writer), GOAL) <= GOAL
+            # The reader sees the redaction when the writer's new generation is live.
+            wait_for(lambda: not shows(reader) and served_version(reader), BACK, step=0.2)
+            queries = ("boathouse", "reed", "delta", "hospital", WORD)
+            assert [found(reader, q) for q in queries] == [found(writer, q) for q in queries]
+            assert reader.get(f"/t/{TID}.json")[2] == writer.get(f"/t/{TID}.json")[2]
+        assert "Traceback" not in reader.output, reader.output[-3000:]
+        assert "index is locked" not in reader.output.lower()
+
+
 @pytest.mark.slow
 def test_hundred_rapid_saves_end_in_the_last_version(live: ArchiveServer) -> None:
     path = live.testimonies / f"{TID}.md"

@@ -254,6 +254,17 @@ def _index_summary(report) -> str:  # report: archive.index.IndexReport
     )
 
 
+def _prepare_media(config, archive) -> tuple[int, list[str]]:  # noqa: ANN001
+    """Make the public recordings' published copies now, so no reader of the server
+    waits for one; nothing to do (and no web app loaded) without recordings."""
+    public = [t for t in archive.public(config.today_or_now()) if t.media]
+    if not public:
+        return 0, []
+    from webapp.media import prepare_all
+
+    return prepare_all(config, public)
+
+
 @main.command("index")
 @click.option("--full", is_flag=True, help="Rebuild from scratch instead of updating.")
 @click.option(
@@ -272,6 +283,8 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
     the index that replaces it in one step, so searches never see a
     half-built index. Files with errors are skipped and listed as
     FILE:LINE: message; the rest is indexed and the exit status is 1.
+    Public recordings' published copies (redactions silent) are made too,
+    so that no reader of 'archive serve' waits for one.
 
     \b
     Examples:
@@ -288,22 +301,29 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
     )
     from .ledger import Ledger, ledger_path
 
-    # The index does not keep the files' text: read them again only when there is a ledger.
+    # The index does not keep the files' text: read them again for the ledger and the media.
+    archive = load_archive(config.testimonies)
     ledger, warnings = (
-        _ledger_report(config, load_archive(config.testimonies))
+        _ledger_report(config, archive)
         if ledger_path(config.testimonies).exists()
         else (Ledger(ledger_path(config.testimonies)), [])
     )
+    media_ready, media_warnings = _prepare_media(config, archive)
     if as_json:
         _echo_json(
             {**report.as_dict(), "ledger_warnings": [w.as_dict() for w in warnings],
-             "ledger_errors": [e.as_dict() for e in ledger.errors]}
+             "ledger_errors": [e.as_dict() for e in ledger.errors],
+             "media_ready": media_ready, "media_warnings": media_warnings}
         )  # fmt: skip
     else:
         for error in [*report.errors, *ledger.errors]:
             click.echo(str(error), err=True)
         _echo_ledger_warnings(warnings)
+        for warning in media_warnings:
+            click.echo(f"warning: {warning}", err=True)
         click.echo(_index_summary(report))
+        if media_ready:
+            click.echo(f"  {media_ready} published recording(s) ready (redactions silent)")
         if report.private is not None:
             click.echo(_index_summary(report.private))
         if report.errors:

@@ -411,6 +411,27 @@ def test_a_restricted_testimony_rendered_as_public_is_caught(exported, tmp_path)
     assert all("non-public" in str(leak) for leak in leaks)
 
 
+def test_a_restricted_transcript_with_the_json_pages_key_words_exports(tmp_path, samples_dir):
+    """A WhisperX import (status: restricted) says SPEAKER_00 and words such as "recording":
+    the JSON pages' own keys ("speaker", "recording") are not its leak, its words are."""
+    whisperx = tmp_path / "night.json"
+    whisperx.write_text(json.dumps({"language": "en", "segments": [
+        {"start": 0.5, "end": 3.0, "speaker": "SPEAKER_00", "text": "Is the recording on?"},
+        {"start": 4.0, "end": 8.0, "speaker": "SPEAKER_01",
+         "text": "Yes. We slept in the Zavodskoi storehouse, speaker to speaker."},
+    ]}), encoding="utf-8")  # fmt: skip
+    done = CliRunner().invoke(main, ["--testimonies", str(samples_dir), "import", str(whisperx)])
+    assert done.exit_code == 0, done.output
+    assert "SPEAKER\\_00" in (samples_dir / "night.md").read_text(encoding="utf-8")
+    config = _config(samples_dir, tmp_path)
+    report = export_site(tmp_path / "site", config, base_url=BASE, now=NOW, check=True)
+    assert report.testimonies == len(read_archive(config).public(NOW))
+    archive = read_archive(config)
+    side = private_side(export_app(config, archive, BASE, NOW), archive, config, NOW)
+    assert ("zavodskoi",) in side.needles and ("storehouse",) in side.needles
+    assert ("speaker",) not in side.needles and ("recording",) not in side.needles
+
+
 def test_unexpected_files_and_private_paths_fail_the_check(exported, tmp_path):
     site = _copy(exported[0], tmp_path)
     _, private = _private(site)

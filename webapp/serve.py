@@ -19,6 +19,7 @@ from archive.index import build_index
 
 from . import create_app
 from .editor import EDITOR
+from .media import copy_maker
 from .watch import Watcher
 
 __all__ = ["DEFAULT_THREADS", "app_for", "serve"]
@@ -71,7 +72,10 @@ def serve(
     resources = app.extensions["archive"]
     resources.current()  # read the archive now, not on the first request
     resources.start_quote_workers()  # quote checks in their own processes, off the GIL
-    watcher = Watcher(resources, config).start() if watch else None
+    # Published recordings are made now, in the background, not when a reader asks.
+    maker = copy_maker(app)
+    maker.follow(resources.current())
+    watcher = Watcher(resources, config, installed=maker.follow).start() if watch else None
     announce(
         f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop); "
         + ("edits of the files are applied as they are saved" if watch else "not watching files")
@@ -88,3 +92,4 @@ def serve(
         resources.stop_quote_workers()
         if watcher is not None:
             watcher.stop()
+        maker.stop()

@@ -31,13 +31,12 @@ from archive.anchors import MAX_PARAM_CHARS
 from archive.errors import ArchiveError, IndexError_
 from archive.media import clock
 from archive.model import decade_of
-from archive.muting import MediaUnreadable
 from archive.urls import ANCHOR_PARAM, MEDIA, QUOTE, TESTIMONY, THEME
 
 from . import data
 from .citations import FORMATS, SITE_NAME, download_name, render
 from .data import PageError
-from .media import MediaLeak, published_copy
+from .media import MEDIA_WAIT, READY_WAIT_SECONDS, RETRY_AFTER_SECONDS, NotReady, copy_maker
 from .pageconfig import page_config
 from .publish.staticmode import EXPORT_MEDIA, STATIC_EXPORT
 from .resources import get_resources
@@ -151,19 +150,23 @@ def media(testimony_id: str, number: int) -> Response:
     if current_app.config.get(STATIC_EXPORT):
         found = (current_app.config.get(EXPORT_MEDIA) or {}).get((t.id, number))
     else:
-
-        def make() -> object:
-            try:
-                return published_copy(snap.config, t, number)
-            except (MediaUnreadable, MediaLeak) as exc:
-                return exc
-
-        found = snap.memo(f"media:{t.id}:{number}", make)
-        if isinstance(found, Exception):
-            current_app.logger.warning(
-                "recording %d of %s withheld: %s", number, t.id, type(found).__name__
+        maker = copy_maker(current_app)
+        maker.follow(snap)  # a new archive's copies are queued once
+        try:
+            found = maker.get(
+                t, number, float(current_app.config.get(MEDIA_WAIT, READY_WAIT_SECONDS))
             )
-            snap.forget(f"media:{t.id}:{number}")  # try again on a later request
+        except NotReady:
+            return Response(
+                "This recording is being prepared; try again in a few seconds.\n",
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                content_type="text/plain; charset=utf-8",
+            )
+        except Exception as exc:  # noqa: BLE001 - unreadable, loud or gone: never served
+            current_app.logger.warning(
+                "recording %d of %s withheld: %s", number, t.id, type(exc).__name__
+            )
             found = None
     if found is None:
         raise data.not_found()

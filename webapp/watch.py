@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import watchfiles
@@ -40,7 +41,7 @@ from archive.model import Archive
 from archive.parse import load_archive
 from archive.themes import VOCABULARY_FILE
 
-from .resources import _Resources
+from .resources import Snapshot, _Resources
 
 __all__ = ["SETTLE_SECONDS", "Watcher"]
 
@@ -64,8 +65,11 @@ class Watcher:
         *,
         settle: float = SETTLE_SECONDS,
         force_polling: bool | None = None,
+        installed: Callable[[Snapshot], None] | None = None,
     ) -> None:
         self.resources = resources
+        #: Called with each snapshot this watcher installs (the server prepares its media).
+        self.installed = installed
         self.config = config
         self.directory = config.testimonies.resolve()
         self.settle = settle
@@ -152,7 +156,7 @@ class Watcher:
             return
         archive = self._archive(names, everything=catch_up)
         generation = current_generation(self.config.public_index)
-        self.resources.install(archive, generation, upto)
+        self._installed(self.resources.install(archive, generation, upto))
         self.updates += 1
         log.info(
             "%d file(s) changed: index %s (%s) in %.2f s",
@@ -184,7 +188,11 @@ class Watcher:
             return
         upto = self.resources.changes_seen()
         archive = load_archive(self.config.testimonies)
-        self.resources.install(archive, generation, upto)
+        self._installed(self.resources.install(archive, generation, upto))
+
+    def _installed(self, snapshot: Snapshot) -> None:
+        if self.installed is not None:
+            self.installed(snapshot)
 
 
 def _where(error: ValidationError) -> str:

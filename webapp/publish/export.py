@@ -64,6 +64,7 @@ from archive.ledger import Ledger, check_ledger, load_ledger
 from archive.model import Archive, Testimony
 from archive.parse import iter_testimony_files, load_archive
 from archive.progress import progress
+from archive.search import results as search_results
 from archive.secrets import read_secrets
 from archive.wordforms import chunks, word_starts
 
@@ -611,13 +612,17 @@ class _Background:
         return self._result
 
 
+#: The search JSON's keys (``SearchResults``, ``Hit``, ``Group``).
+SEARCH_RESULTS_MODULE = Path(search_results.__file__)
 #: Pages that show no testimony: what they say is public whatever the archive holds.
 CHROME_PAGES = ("404.html", "search/index.html", "help/search/index.html", "quote/index.html")
 
 
 def _public_chrome(app: Flask, site: Path | None) -> list[str]:
-    """Text that is public whatever the archive holds: templates, scripts, pages with no testimony."""
-    files = []
+    """Text that is public whatever the archive holds: templates, scripts, pages with no
+    testimony, and the web app's modules, whose words name the JSON pages' keys (a
+    restricted transcript's ``SPEAKER_00`` is not a leak in every ``"speaker":``)."""
+    files = sorted(Path(app.root_path).glob("*.py")) + [SEARCH_RESULTS_MODULE]
     for folder in (app.template_folder, app.static_folder):
         base = Path(app.root_path, folder or "")
         files += [

@@ -24,6 +24,7 @@ from .config import Config, resolve_config
 from .errors import ArchiveError
 from .model import Archive
 from .parse import iter_testimony_files, load_archive
+from .safefile import UnsafeFile, read_regular_file
 from .themes import suggest, write_suggestions
 
 __all__ = ["main"]
@@ -254,6 +255,24 @@ def _index_summary(report) -> str:  # report: archive.index.IndexReport
     )
 
 
+#: How much of a file's head is searched for a ``media:`` key (front matter comes first).
+FRONT_MATTER_SCAN = 64 * 1024
+_MEDIA_KEY = re.compile(rb"^media[ \t]*:", re.MULTILINE)
+
+
+def _names_recordings(directory: Path) -> bool:
+    """Does any testimony's front matter name a recording? (One read of each file's head,
+    far cheaper than parsing the archive; a false yes costs only that parse.)"""
+    for path in iter_testimony_files(directory):
+        try:
+            head = read_regular_file(path, directory)[:FRONT_MATTER_SCAN]
+        except (OSError, UnsafeFile):
+            continue  # the indexer has reported it
+        if _MEDIA_KEY.search(head):
+            return True
+    return False
+
+
 def _prepare_media(config, archive) -> tuple[int, list[str]]:  # noqa: ANN001
     """Make the public recordings' published copies now, so no reader of the server
     waits for one; nothing to do (and no web app loaded) without recordings."""
@@ -301,14 +320,20 @@ def index_command(ctx: click.Context, full: bool, include_restricted: bool, as_j
     )
     from .ledger import Ledger, ledger_path
 
-    # The index does not keep the files' text: read them again for the ledger and the media.
-    archive = load_archive(config.testimonies)
+    # The index does not keep the files' text: read them again for the ledger, and for
+    # recordings after a change (copies of unchanged ones were made by an earlier run), but
+    # never when neither needs it: "nothing changed" must stay a stat per file.
+    has_ledger = ledger_path(config.testimonies).exists()
+    changed = report.mode != "unchanged" and _names_recordings(config.testimonies)
+    archive = load_archive(config.testimonies) if has_ledger or changed else None
     ledger, warnings = (
         _ledger_report(config, archive)
-        if ledger_path(config.testimonies).exists()
+        if has_ledger and archive is not None
         else (Ledger(ledger_path(config.testimonies)), [])
     )
-    media_ready, media_warnings = _prepare_media(config, archive)
+    media_ready, media_warnings = (
+        _prepare_media(config, archive) if changed and archive is not None else (0, [])
+    )
     if as_json:
         _echo_json(
             {**report.as_dict(), "ledger_warnings": [w.as_dict() for w in warnings],

@@ -646,7 +646,8 @@ class LedgerProblem:
         return f"{self.path}:{self.quote.line}: warning: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        public = self.kind != "not-public"  # see check_ledger: nothing of a withheld testimony
+        # See check_ledger: nothing of a withheld testimony, no words that are private now.
+        public = self.kind not in ("not-public", "private")
         return {
             "kind": self.kind,
             "id": self.quote.id,
@@ -722,8 +723,9 @@ def check_ledger(
             )
             continue
         where = place(quote, t)
-        if where.orphaned and holds_private_words(archive, quote.exact, today):
-            # Never named: these words belong to a redaction or a testimony not public.
+        if (where.orphaned or where.changed) and holds_private_words(archive, quote.exact, today):
+            # Never named: these words belong to a redaction (made since they were cited,
+            # perhaps inside the quote itself) or to a testimony that is not public.
             problems.append(
                 LedgerProblem(
                     "private",

@@ -300,7 +300,11 @@ def test_orphaned_and_unpublished_ledger_quotes(archive_dir):
     with app.test_client() as client:
         html = client.get(f"/q/{quote_id}/").get_data(as_text=True)
         assert "no longer found in the current text" in html
-        assert "as the ledger recorded them" in html and "the border guard said" in html
+        assert "quote ledger recorded them" in html and "the border guard said" in html
+        # Nothing is cited: not the words (gone), and not the testimony as if it were the quote.
+        assert 'id="cite_none"' in html and "format__text" not in html
+        orphan = client.get(f"/q/{quote_id}.json").get_json()
+        assert orphan["citation"] is None and orphan["recorded"] == "the border guard said"
         redacted = client.get(f"/q/{gone}/").get_data(as_text=True)
         assert "no longer found" in redacted and "twenty-six men" not in redacted
         assert client.get(f"/q/{gone}.json").get_json()["recorded"] is None

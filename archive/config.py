@@ -100,7 +100,7 @@ def default_index_dir(testimonies: Path) -> Path:
 RELATIVE_LINKS_NOTE = (
     "These links are site-relative: this archive has no public address set. To cite with "
     "absolute links, set ARCHIVE_SITE_URL to the archive's public address (for example "
-    "https://archive.example.org/) and restart it."
+    "https://archive.example.org/)."
 )
 
 

@@ -785,13 +785,13 @@ def record_quote(snap: Snapshot, payload: Any, testimony_id: str) -> dict[str, A
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise PageError(400, "start and end must be character offsets (whole numbers)")
     try:
-        quote, _ = add_quote_at(
+        quote, new = add_quote_at(
             snap.config.testimonies, t, int(start), int(end), today=snap.today, snap=True
         )
     except ArchiveError as exc:
         raise PageError(400, str(exc)) from None
     snap.forget("placed_quotes")
-    return {"id": quote.id, **_selection_answer(snap, t, quote.anchor)}
+    return {"id": quote.id, "new": new, **_selection_answer(snap, t, quote.anchor)}
 
 
 def citation_for(

@@ -730,7 +730,8 @@ def quotes_check(ctx: click.Context, as_json: bool, strict: bool) -> None:
         _echo_ledger_warnings(warnings)
         click.echo(f"{len(ledger.quotes)} quote(s) checked: {len(ledger.errors)} error(s), "
                    f"{len(warnings)} warning(s)")  # fmt: skip
-    if ledger.errors or (strict and warnings):
+    # As in validate: a ledger holding private words is never only a warning.
+    if ledger.errors or (strict and warnings) or any(w.kind == "private" for w in warnings):
         ctx.exit(1)
 
 

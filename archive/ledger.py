@@ -291,6 +291,10 @@ def _entry(entry: Any, path: Path, line: int) -> LedgerQuote:
     where = entry.get("where")
     if where is not None and not isinstance(where, str):
         raise fail("where must be text (a note of where the quote was published)")
+    for name, value in (*texts.items(), ("where", where or "")):
+        # YAML's "\e", "\x07"...: a terminal would obey them when 'quotes list' prints them.
+        if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in value):
+            raise fail(f"{name} holds a control character", hint="remove it")
     quote = LedgerQuote(
         id=quote_id,
         testimony=testimony,

@@ -194,6 +194,13 @@ def test_bad_ledger_files_name_file_and_line(archive_dir):
     assert "colour" in ledger.errors[0].message and "0Ol1xyz" in ledger.errors[1].message
     out = run(archive_dir, "validate", code=1).output
     assert f"{path}:2:" in out and f"{path}:9:" in out
+    # A terminal escape in a note (YAML's "\e") is refused, never printed by 'quotes list'.
+    path.write_text('quotes:\n  - id: abcdefg\n    testimony: officer\n    exact: "nine"\n'
+                    '    start: 1\n    end: 5\n    cited: 2025-06-01\n    where: "\\e[2Jx"\n',
+                    encoding="utf-8")  # fmt: skip
+    (error,) = load_ledger(archive_dir).errors
+    assert error.line == 2 and "control character" in error.message
+    assert "\x1b" not in run(archive_dir, "quotes", "list", code=1).output
     with pytest.raises(ArchiveError, match="problems"):
         remove_quote(archive_dir, "abcdefg")  # nothing is written over a broken file
 

@@ -336,8 +336,9 @@ class Anchor:
         m = _PARAM_RE.fullmatch(s)
         if not m:
             raise AnchorError(
-                "quote parameter is not in the form START-END~prefix-,exact,-suffix",
-                hint="copy the link again from the archive",
+                "quote parameter is not in the form START-END.CHECK (for example "
+                "1269-1279.0k3x9ab), nor the earlier START-END~prefix-,exact,-suffix",
+                hint="copy the link again from the archive, or use its short /q/ID/ link",
             )
         pieces = m.group(3).split(",")
         if len(pieces) > 3:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from .config import Config, resolve_config
+from .config import RELATIVE_LINKS_NOTE, Config, resolve_config
 from .errors import ArchiveError
 from .model import Archive
 from .parse import iter_testimony_files, load_archive
@@ -92,6 +92,13 @@ def _ledger_report(config: Config, archive: Archive, testimonies: set[str] | Non
     ledger = load_ledger(config.testimonies)
     problems = check_ledger(ledger, archive, config.today_or_now(), testimonies)
     return ledger, problems
+
+
+def _relative_links_note(config: Config) -> None:
+    """Without site_url the links printed are site-relative (a decision: see README,
+    "Absolute links"); say so, and how to get absolute ones, on stderr."""
+    if not config.site_url:
+        click.echo(f"Note: {RELATIVE_LINKS_NOTE}", err=True)
 
 
 def _echo_ledger_warnings(problems: list) -> None:
@@ -650,6 +657,8 @@ def quote_command(
             click.echo(f"   Cite: {citations[number - 1] or match.url}")
         if recorded is not None:
             click.echo(f"Recorded in the quote ledger as {recorded.id}.")
+        if result.matches:
+            _relative_links_note(config)
     if cite and not result.found:
         click.echo("No close match: nothing was recorded in the ledger.", err=True)
     if not result.found:
@@ -704,6 +713,7 @@ def quotes_add(ctx: click.Context, testimony: str, words: str, where: str | None
         return
     click.echo(("Added " if new else "Already in the ledger: ") + _quote_line(quote, config))
     click.echo(f"Cite: {citation}")
+    _relative_links_note(config)
 
 
 @quotes.command("list")
@@ -731,6 +741,8 @@ def quotes_list(ctx: click.Context, as_json: bool) -> None:
         for q in ledger.quotes:
             click.echo(_quote_line(q, config))
         click.echo(f"{len(ledger.quotes)} quote(s) in {ledger.path}")
+        if ledger.quotes:
+            _relative_links_note(config)
     if ledger.errors:
         ctx.exit(1)
 
@@ -763,7 +775,8 @@ def quotes_check(ctx: click.Context, as_json: bool, strict: bool) -> None:
         _echo_ledger_warnings(warnings)
         click.echo(f"{len(ledger.quotes)} quote(s) checked: {len(ledger.errors)} error(s), "
                    f"{len(warnings)} warning(s)")  # fmt: skip
-    if ledger.errors or (strict and warnings):
+    # As in validate: a ledger holding private words is never only a warning.
+    if ledger.errors or (strict and warnings) or any(w.kind == "private" for w in warnings):
         ctx.exit(1)
 
 

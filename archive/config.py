@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "RELATIVE_LINKS_NOTE",
     "SETTINGS",
     "Config",
     "Setting",
@@ -91,6 +92,16 @@ def default_index_dir(testimonies: Path) -> Path:
     absolute = testimonies.resolve()
     digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:10]
     return cache / "testimony-archive" / f"{absolute.name or 'root'}-{digest}"
+
+
+#: Said wherever a citation or short link is shown without ``site_url`` (pages, command
+#: line): the links are site-relative by decision (a request's Host is never trusted), and
+#: this is how to make them absolute.
+RELATIVE_LINKS_NOTE = (
+    "These links are site-relative: this archive has no public address set. To cite with "
+    "absolute links, set ARCHIVE_SITE_URL to the archive's public address (for example "
+    "https://archive.example.org/)."
+)
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,15 @@ from typing import Any
 from .anchors import CONTEXT_CHARS, Anchor, make_anchor, resolve_anchor
 from .errors import AnchorError, ArchiveError, ValidationError
 from .model import REDACTED_MARKER, Archive, Testimony, passage_offsets, public_text
+from .safefile import UnsafeFile, read_regular_file
 from .yamlsafe import load_mapping
 
 __all__ = [
     "ID_ALPHABET",
     "ID_LENGTH",
     "LEDGER_FILE",
+    "MAX_LEDGER_BYTES",
+    "MAX_LEDGER_QUOTES",
     "Ledger",
     "LedgerProblem",
     "LedgerQuote",
@@ -53,6 +56,16 @@ __all__ = [
 ]
 
 LEDGER_FILE = "quotes.yaml"
+#: The largest ledger read (bytes): about 3,000 quotes with their context. YAML costs about
+#: a second a megabyte, and the server reads the file again whenever it changes, so a
+#: hostile or runaway file is refused before it is parsed.
+MAX_LEDGER_BYTES = 1024 * 1024
+#: The most entries read: each is resolved against its testimony's text on every check.
+MAX_LEDGER_QUOTES = 3000
+_TOO_BIG_HINT = (
+    "remove quotes that were never published ('archive quotes remove ID'); "
+    "the ledger is for quotes the newsroom cited, not every link made"
+)
 #: Lowercase letters and digits a reader cannot mistake for each other in print (no 0/o, 1/l).
 ID_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyz"
 #: 7 characters of 32: 34 billion ids, so a hash prefix rarely collides; on a collision
@@ -140,14 +153,45 @@ def ledger_path(directory: Path) -> Path:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _read_raw(directory: Path) -> bytes | None:
+    """The ledger's bytes, or None when there is no file. Read as testimony files are
+    (:mod:`archive.safefile`): a regular file inside the directory, its size checked on the
+    open file before reading, so a FIFO never hangs a reader and a huge file never fills
+    memory; anything else is a :class:`ValidationError` naming the file."""
+    path = ledger_path(directory)
+    try:
+        return read_regular_file(path, directory, cap=MAX_LEDGER_BYTES)
+    except FileNotFoundError:
+        return None
+    except UnsafeFile as exc:
+        try:
+            size = path.stat().st_size if path.is_file() else 0
+        except OSError:
+            size = 0
+        if size > MAX_LEDGER_BYTES:
+            raise ValidationError(
+                path,
+                1,
+                f"the quote ledger is {size / 1048576:.1f} MB, over its limit of "
+                f"{MAX_LEDGER_BYTES // 1048576} MB (about {MAX_LEDGER_QUOTES:,} quotes); "
+                "it was not read",
+                hint=_TOO_BIG_HINT,
+            ) from None
+        raise ValidationError(
+            path, 1, f"{exc}; it was not read", hint="keep quotes.yaml a plain file here"
+        ) from None
+    except OSError as exc:
+        raise ValidationError(path, 1, f"cannot be read: {exc.strerror or exc}") from None
+
+
 def load_ledger(directory: Path) -> Ledger:
     """Read ``quotes.yaml`` in the testimonies directory; no file is an empty ledger."""
     path = ledger_path(directory)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return Ledger(path)
-    return parse_ledger(raw, path)
+        raw = _read_raw(directory)
+    except ValidationError as exc:
+        return Ledger(path, errors=[exc])
+    return Ledger(path) if raw is None else parse_ledger(raw, path)
 
 
 def parse_ledger(raw: bytes, path: Path) -> Ledger:
@@ -172,6 +216,17 @@ def parse_ledger(raw: bytes, path: Path) -> Ledger:
     if not isinstance(entries, list):
         ledger.errors.append(
             ValidationError(path, lines.get("quotes"), "'quotes' must be a list of entries")
+        )
+        return ledger
+    if len(entries) > MAX_LEDGER_QUOTES:
+        ledger.errors.append(
+            ValidationError(
+                path,
+                lines.get("quotes", 1),
+                f"the quote ledger holds {len(entries):,} entries, over its limit of "
+                f"{MAX_LEDGER_QUOTES:,}; none was read",
+                hint=_TOO_BIG_HINT,
+            )
         )
         return ledger
     quotes: list[LedgerQuote] = []
@@ -236,6 +291,10 @@ def _entry(entry: Any, path: Path, line: int) -> LedgerQuote:
     where = entry.get("where")
     if where is not None and not isinstance(where, str):
         raise fail("where must be text (a note of where the quote was published)")
+    for name, value in (*texts.items(), ("where", where or "")):
+        # YAML's "\e", "\x07"...: a terminal would obey them when 'quotes list' prints them.
+        if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in value):
+            raise fail(f"{name} holds a control character", hint="remove it")
     quote = LedgerQuote(
         id=quote_id,
         testimony=testimony,
@@ -307,28 +366,38 @@ def redacted_words(t: Testimony) -> list[str]:
     return found
 
 
+class PrivateText:
+    """What of an archive is not public on a day, folded, gathered once so that a check of
+    every ledger entry does not walk every testimony again for each one."""
+
+    def __init__(self, archive: Archive, today: dt.date | None = None) -> None:
+        self.redactions = [
+            " ".join(w.split()) for t in archive.testimonies.values() for w in redacted_words(t)
+        ]
+        self.texts = []
+        for t in archive.non_public(today):
+            self.texts.append(" ".join(" ".join(p.text for p in t.passages).casefold().split()))
+            head = " ".join(str(v or "") for v in (t.title, t.narrator, t.place)).casefold()
+            self.texts.append(head)
+
+    def holds(self, words: str) -> bool:
+        folded = " ".join(words.casefold().split())
+        if not folded:
+            return False
+        if any(private in folded or folded in private for private in self.redactions):
+            return True
+        return any(folded in text for text in self.texts)
+
+
 def holds_private_words(archive: Archive, words: str, today: dt.date | None = None) -> bool:
     """Would showing ``words`` (a ledger's record) show anything private?
 
-    Checked before a page shows an orphaned quote's recorded words: an editor may
-    have redacted exactly the words that were quoted, or a hand-edited ledger may
-    hold a sentence of a testimony that is not public. So the words are withheld
-    when they overlap any redaction of the archive, or occur in the text of any
-    testimony that is not public on ``today``."""
-    folded = " ".join(words.casefold().split())
-    if not folded:
-        return False
-    for t in archive.testimonies.values():
-        for private in redacted_words(t):
-            private = " ".join(private.split())
-            if private in folded or folded in private:
-                return True
-    for t in archive.non_public(today):
-        text = " ".join(" ".join(p.text for p in t.passages).casefold().split())
-        head = " ".join(str(v or "") for v in (t.title, t.narrator, t.place)).casefold()
-        if folded in text or folded in head:
-            return True
-    return False
+    Checked before a page shows an orphaned or changed quote's recorded words: an
+    editor may have redacted exactly the words that were quoted, or a hand-edited
+    ledger may hold a sentence of a testimony that is not public. So the words are
+    withheld when they overlap any redaction of the archive, or occur in the text of
+    any testimony that is not public on ``today``."""
+    return PrivateText(archive, today).holds(words)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -395,6 +464,14 @@ def _item_indent(text: str) -> str:
     return match.group(1) if match else "  "
 
 
+def _read_for_writing(directory: Path) -> bytes | None:
+    try:
+        return _read_raw(directory)
+    except ValidationError as exc:
+        _require_readable(Ledger(Path(exc.path), errors=[exc]))
+        raise  # not reached: _require_readable raises
+
+
 def _require_readable(ledger: Ledger) -> None:
     if ledger.errors:
         raise ArchiveError(
@@ -406,13 +483,19 @@ def _require_readable(ledger: Ledger) -> None:
 
 def _replace(path: Path, old: bytes | None, new: bytes, expect: list[str]) -> None:
     """Write ``new`` after reading it back: the ids must be exactly ``expect``."""
+    if len(new) > MAX_LEDGER_BYTES or len(expect) > MAX_LEDGER_QUOTES:
+        raise ArchiveError(
+            f"{path}: the ledger would pass its limit of {MAX_LEDGER_BYTES // 1048576} MB or "
+            f"{MAX_LEDGER_QUOTES:,} quotes; nothing was written",
+            hint=_TOO_BIG_HINT,
+        )
     check = parse_ledger(new, path)
     if check.errors or [q.id for q in check.quotes] != expect:
         raise ArchiveError(
             f"{path}: the edited ledger would not read back as intended; nothing was written",
             hint="keep 'quotes:' as the file's only key, with its entries as a block list",
         )
-    current = path.read_bytes() if path.exists() else None
+    current = _read_raw(path.parent)
     if current != old:
         raise ArchiveError(f"{path} changed while it was being edited; nothing was written")
     _write_atomic(path, new)
@@ -479,7 +562,7 @@ def add_quote_at(
     directory = Path(directory)
     path = ledger_path(directory)
     with _locked(directory):
-        old = path.read_bytes() if path.exists() else None
+        old = _read_for_writing(directory)
         ledger = parse_ledger(old, path) if old is not None else Ledger(path)
         _require_readable(ledger)
         for q in ledger.quotes:
@@ -614,9 +697,9 @@ def remove_quote(directory: Path, quote_id: str) -> LedgerQuote:
     directory = Path(directory)
     path = ledger_path(directory)
     with _locked(directory):
-        if not path.exists():
+        old = _read_for_writing(directory)
+        if old is None:
             raise ArchiveError(f"no quote '{quote_id}': {path} does not exist")
-        old = path.read_bytes()
         ledger = parse_ledger(old, path)
         _require_readable(ledger)
         quote = ledger.get(quote_id)
@@ -646,7 +729,8 @@ class LedgerProblem:
         return f"{self.path}:{self.quote.line}: warning: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        public = self.kind != "not-public"  # see check_ledger: nothing of a withheld testimony
+        # See check_ledger: nothing of a withheld testimony, no words that are private now.
+        public = self.kind not in ("not-public", "private")
         return {
             "kind": self.kind,
             "id": self.quote.id,
@@ -705,6 +789,7 @@ def check_ledger(
     """Every ledger quote that an edit changed or orphaned, or whose testimony is not
     public now (``testimonies``: only quotes of these)."""
     problems = []
+    private: PrivateText | None = None
     for quote in ledger.quotes:
         if testimonies is not None and quote.testimony not in testimonies:
             continue
@@ -722,8 +807,11 @@ def check_ledger(
             )
             continue
         where = place(quote, t)
-        if where.orphaned and holds_private_words(archive, quote.exact, today):
-            # Never named: these words belong to a redaction or a testimony not public.
+        if where.orphaned or where.changed:
+            private = private or PrivateText(archive, today)
+        if (where.orphaned or where.changed) and private is not None and private.holds(quote.exact):
+            # Never named: these words belong to a redaction (made since they were cited,
+            # perhaps inside the quote itself) or to a testimony that is not public.
             problems.append(
                 LedgerProblem(
                     "private",

@@ -311,25 +311,14 @@ def test_a_crafted_link_on_the_server_states_nothing_untrue(site, page):
 
     claim = "I ordered my men to shoot the prisoners"
     forged = Anchor(exact=claim, prefix="", suffix="", start=0, end=len(claim))
-    for param, shown in (
-        (quote(forged.to_words_param(), safe=""), True),
-        (forged.to_param(), False),
-    ):
+    for param in (quote(forged.to_words_param(), safe=""), forged.to_param()):
         page.goto(f"{site.url}/t/officer/?a={param}")
         notice = page.locator("#quote_orphan")
         text = notice.inner_text()
         assert "This link's words were not found in the current text" in text
-        assert "edited" not in text and "no longer" not in text
+        assert "edited" not in text and "no longer" not in text and "not shown here" in text
         assert notice.locator("blockquote").count() == 0
         assert page.locator("mark.quote-mark").count() == 0
-        if shown:
-            assert page.locator(".link-claim__label").text_content() == "The link claims:"
-            assert page.locator(".link-claim__words").text_content() == claim
-            family = page.evaluate(
-                """() => [getComputedStyle(document.querySelector('.link-claim__words')).fontFamily,
-                          getComputedStyle(document.querySelector('#testimony_text p')).fontFamily]"""
-            )
-            assert family[0] != family[1]
-        else:
-            assert claim not in page.content()
+        # The forged words are nowhere on the page, whichever form carried them.
+        assert claim not in page.content() and claim not in page.inner_text("body")
     assert page.watch.errors == []

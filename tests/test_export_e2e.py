@@ -245,12 +245,12 @@ def test_links_to_changed_or_broken_quotes_say_so(site, page):
     page.wait_for_selector("#quote_orphan:not([hidden])")
     notice = page.locator("#quote_orphan").inner_text()
     assert "This link's words were not found in the current text" in notice
-    assert "edited" not in notice and page.locator("#quote_orphan .link-claim").is_hidden()
+    assert "edited" not in notice and "not shown here" in notice
     assert page.locator("mark.quote-mark").count() == 0
 
     page.goto(f"{site.base}t/officer/?a=garbage")
     page.wait_for_selector("#quote_error:not([hidden])")
-    assert "START-END~prefix-,exact,-suffix" in page.inner_text("#quote_error")
+    assert "START-END.CHECK" in page.inner_text("#quote_error")
 
     # The words moved (a link's offsets from before an edit): found, and said to be elsewhere.
     moved = make_anchor("x" * 40 + " forty minutes, then", 41, 54)
@@ -265,29 +265,19 @@ def test_links_to_changed_or_broken_quotes_say_so(site, page):
 
 def test_a_crafted_link_puts_no_words_in_the_witness_mouth(site, page):
     """A link anyone wrote, with words the witness never said (the earlier link form
-    carried words): the page says only that they are not in the text, and shows them, if
-    at all, marked as the link's claim, never in a quote's style or as an edit."""
+    carried words): the exported page says only that they are not in the text, and shows
+    them nowhere (not as a quote, not as a claim, not as an edit)."""
     claim = "I ordered my men to shoot the prisoners"
     forged = Anchor(exact=claim, prefix="", suffix="", start=0, end=len(claim))
-    page.goto(f"{site.base}t/officer/?a={quote(forged.to_words_param(), safe='')}")
-    page.wait_for_selector("#quote_orphan:not([hidden])")
-    notice = page.locator("#quote_orphan")
-    text = notice.inner_text()
-    assert "This link's words were not found in the current text" in text
-    assert "edited" not in text and "no longer" not in text and "quoted" not in text.lower()
-    assert page.locator("#quote_orphan .link-claim__label").text_content() == "The link claims:"
-    assert page.locator("#quote_orphan .link-claim__words").inner_text() == claim
-    assert (
-        notice.locator("blockquote").count() == 0 and page.locator("mark.quote-mark").count() == 0
-    )
-    # Its style is not a quote's: not the serif of the testimony's words, and framed.
-    style = page.evaluate(
-        """() => { const c = getComputedStyle(document.querySelector('.link-claim__words'));
-                   const t = getComputedStyle(document.querySelector('#testimony_text p'));
-                   return [c.fontFamily === t.fontFamily, c.borderTopStyle]; }"""
-    )
-    assert style == [False, "dashed"]
-    assert claim not in page.locator("#testimony_text").inner_text()
+    for param in (quote(forged.to_words_param(), safe=""), forged.to_param()):
+        page.goto(f"{site.base}t/officer/?a={param}")
+        page.wait_for_selector("#quote_orphan:not([hidden])")
+        text = page.locator("#quote_orphan").inner_text()
+        assert "This link's words were not found in the current text" in text
+        assert "not shown here" in text
+        assert "edited" not in text and "no longer" not in text and "quoted" not in text.lower()
+        assert page.locator("mark.quote-mark").count() == 0
+        assert claim not in page.inner_text("body") and claim not in page.content()
     assert page.watch.errors == []
 
 

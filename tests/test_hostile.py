@@ -256,7 +256,7 @@ SITE_URL = "https://archive.example.org/"
 
 
 def _anchor_param(vector: str) -> str:
-    # The form that carries words: hostile words in a link (still read, shown as a claim).
+    # The form that carries words: hostile words in a link (still read, never shown).
     return Anchor(
         exact=vector, prefix="the ", suffix=" said", start=0, end=len(vector)
     ).to_words_param()

@@ -271,11 +271,13 @@ def crawl_site(server: ArchiveServer, app, archive, today) -> Crawl:
             crawl.get(server, f"/t/{testimony_id}/cite.{fmt}?" + urlencode({"a": param}))
         for other in (*RESTRICTED_IDS.values(), *EMBARGOED_IDS.values()):
             crawl.get(server, f"/t/{other}/?" + urlencode({"a": param}), typed=(other,))
-    for canary in CANARIES:  # a hand-made link quoting a secret: shown as the link's claim
+    # A hand-made link quoting a secret: its words are never shown (the page's "as JSON"
+    # link carries the request's own query back, hence typed).
+    for canary in CANARIES:
         param = Anchor(exact=canary.word, prefix="In the ", suffix=" brigade", start=3,
                        end=3 + len(canary.word)).to_words_param()  # fmt: skip
         crawl.get(server, "/t/public-en/?" + urlencode({"a": param}), typed=(canary.word,))
-        crawl.get(server, "/t/public-en/cite.txt?" + urlencode({"a": param}), typed=(canary.word,))
+        crawl.get(server, "/t/public-en/cite.txt?" + urlencode({"a": param}))
 
     # 5. Error pages.
     for path in ("/nowhere/", "/nowhere.json", "/t/", "/search.json?q=" + quote("*"),

@@ -194,6 +194,13 @@ def test_bad_ledger_files_name_file_and_line(archive_dir):
     assert "colour" in ledger.errors[0].message and "0Ol1xyz" in ledger.errors[1].message
     out = run(archive_dir, "validate", code=1).output
     assert f"{path}:2:" in out and f"{path}:9:" in out
+    # A terminal escape in a note (YAML's "\e") is refused, never printed by 'quotes list'.
+    path.write_text('quotes:\n  - id: abcdefg\n    testimony: officer\n    exact: "nine"\n'
+                    '    start: 1\n    end: 5\n    cited: 2025-06-01\n    where: "\\e[2Jx"\n',
+                    encoding="utf-8")  # fmt: skip
+    (error,) = load_ledger(archive_dir).errors
+    assert error.line == 2 and "control character" in error.message
+    assert "\x1b" not in run(archive_dir, "quotes", "list", code=1).output
     with pytest.raises(ArchiveError, match="problems"):
         remove_quote(archive_dir, "abcdefg")  # nothing is written over a broken file
 
@@ -300,7 +307,11 @@ def test_orphaned_and_unpublished_ledger_quotes(archive_dir):
     with app.test_client() as client:
         html = client.get(f"/q/{quote_id}/").get_data(as_text=True)
         assert "no longer found in the current text" in html
-        assert "as the ledger recorded them" in html and "the border guard said" in html
+        assert "quote ledger recorded them" in html and "the border guard said" in html
+        # Nothing is cited: not the words (gone), and not the testimony as if it were the quote.
+        assert 'id="cite_none"' in html and "format__text" not in html
+        orphan = client.get(f"/q/{quote_id}.json").get_json()
+        assert orphan["citation"] is None and orphan["recorded"] == "the border guard said"
         redacted = client.get(f"/q/{gone}/").get_data(as_text=True)
         assert "no longer found" in redacted and "twenty-six men" not in redacted
         assert client.get(f"/q/{gone}.json").get_json()["recorded"] is None
@@ -450,3 +461,149 @@ def test_the_format_documents_example_reads(tmp_path):
     ledger = load_ledger(tmp_path)
     assert ledger.errors == [] and [q.id for q in ledger.quotes] == ["k7f3q2m"]
     assert ledger.quotes[0].where == "Story of 2026-12-08"
+
+
+# --- found on real use (#19, ledger-ux) -------------------------------------------------------
+
+
+def test_a_changed_quote_page_shows_the_ledgers_record(archive_dir):
+    """The words were edited after they were printed: /q/ID/ shows them as the ledger
+    recorded them (the archive's record), says they changed, and shows the text now."""
+    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer",
+                              "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
+    _edit(archive_dir / "officer.md", "half the battalion has a hernia",
+          "half the battalion has a hernya")  # fmt: skip
+    app = _app(archive_dir)
+    with app.test_client() as client:
+        html = client.get(f"/q/{quote_id}/").get_data(as_text=True)
+        data = client.get(f"/q/{quote_id}.json").get_json()
+    assert 'id="quote_changed"' in html and "have changed since they were cited" in html
+    recorded = re.search(r'<blockquote class="orphan-quote"[^>]*id="quote_recorded">([^<]*)<', html)
+    assert recorded and recorded.group(1) == "half the battalion has a hernia"
+    assert '<mark class="quote-highlight" id="quote_words">half the battalion has a hernya' in html
+    assert data["changed"] is True and data["recorded"] == "half the battalion has a hernia"
+    assert data["passage"]["quote"] == "half the battalion has a hernya"
+    plain = next(f["text"] for f in data["citation"]["formats"] if f["format"] == "txt")
+    assert plain.startswith("“half the battalion has a hernya”") and f"/q/{quote_id}/" in plain
+    assert 'id="cite_now"' in html
+
+
+def test_a_quote_redacted_inside_since_it_was_cited_is_never_shown_or_named(archive_dir):
+    """An editor redacts a word inside a printed quote: the quote still resolves (changed),
+    but its recorded words now hold a secret: not on /q/, not in validate's output."""
+    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer",
+                              "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
+    _edit(archive_dir / "officer.md", "half the battalion has a hernia",
+          "half the [battalion]{.redact} has a hernia")  # fmt: skip
+    app = _app(archive_dir)
+    with app.test_client() as client:
+        for path in (f"/q/{quote_id}/", f"/q/{quote_id}.json", "/t/officer/", "/t/officer.json"):
+            body = client.get(path).get_data(as_text=True)
+            assert "battalion" not in body, path
+        assert client.get(f"/q/{quote_id}.json").get_json()["withheld"] is True
+    result = run(archive_dir, "validate", "--json", code=1)  # an error, never a warning only
+    assert "battalion" not in result.output
+    (problem,) = json.loads(result.output)["warnings"]
+    assert problem["kind"] == "private" and problem["old"] is None and problem["new"] is None
+    assert "battalion" not in run(archive_dir, "quotes", "check", code=1).output
+
+
+def test_a_citation_of_words_not_found_is_a_plain_text_error(archive_dir):
+    from archive.anchors import make_anchor
+
+    app = _app(archive_dir)
+    gone = make_anchor("Words that were never in this testimony at all.", 10, 30)
+    with app.test_client() as client:
+        for fmt in ("txt", "bib", "ris", "csl.json", "annotation.json"):
+            response = client.get(f"/t/officer/cite.{fmt}?a={gone.to_param()}")
+            assert response.status_code == 404 and response.mimetype == "text/plain"
+            body = response.get_data(as_text=True)
+            assert body.startswith("This link's words were not found in the current text")
+            assert "never in this" not in body
+        bad = client.get("/t/officer/cite.txt?a=garbage")
+        assert bad.status_code == 400 and bad.mimetype == "text/plain"
+        assert "START-END.CHECK" in bad.get_data(as_text=True)
+        page = client.get("/t/officer/?a=garbage").get_data(as_text=True)
+        assert "START-END.CHECK" in page
+        # A restricted testimony and a missing one answer the same.
+        secret = client.get("/t/secret/cite.txt")
+        missing = client.get("/t/nobody/cite.txt")
+        assert (secret.status_code, secret.get_data()) == (404, missing.get_data())
+        assert secret.mimetype == "text/plain"
+
+
+def test_without_site_url_links_are_relative_and_pages_say_how_to_fix_it(archive_dir):
+    from archive.config import RELATIVE_LINKS_NOTE
+
+    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer",
+                              "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
+    note = RELATIVE_LINKS_NOTE.replace("'", "&#39;")
+    for site_url, shown in (("", True), (DOMAIN, False)):
+        app = _app(archive_dir, site_url=site_url)
+        with app.test_client() as client:
+            forged = {"Host": "evil.example.com", "X-Forwarded-Host": "evil.example.com"}
+            for path in (f"/q/{quote_id}/", "/t/officer/", "/quote/?text=half+the+battalion"):
+                html = client.get(path, headers=forged).get_data(as_text=True)
+                assert (note in html) is shown, (path, site_url)
+                assert "evil.example.com" not in html
+            cite = client.get("/t/officer/cite.txt", headers=forged).get_data(as_text=True)
+            expected = f"{DOMAIN}/t/officer/" if site_url else " /t/officer/ "
+            assert expected in cite and "evil" not in cite
+            for fmt in ("txt", "bib", "ris", "csl.json", "annotation.json"):
+                page = client.get(f"/q/{quote_id}.json", headers=forged).get_json()
+                text = next(f["text"] for f in page["citation"]["formats"] if f["format"] == fmt)
+                assert f"{site_url}/q/{quote_id}/" in text and "evil" not in text, fmt
+    # The command line says it too, on stderr, and only without site_url.
+    out = run(archive_dir, "quotes", "list").output
+    assert f"/q/{quote_id}/" in out and "set ARCHIVE_SITE_URL" in out
+    assert "ARCHIVE_SITE_URL" not in run(archive_dir, "quotes", "list", site_url=DOMAIN).output
+    cited = run(archive_dir, "quote", "half the battalion has a hernia", "--cite").output
+    assert f" /q/{quote_id}/ (accessed" in cited and "set ARCHIVE_SITE_URL" in cited
+
+
+def test_a_hostile_ledger_is_refused_quickly_with_file_and_what_to_do(archive_dir):
+    import os
+    import time
+
+    from archive.ledger import MAX_LEDGER_BYTES, MAX_LEDGER_QUOTES
+
+    path = archive_dir / "quotes.yaml"
+    entry = ('  - id: {id}\n    testimony: officer\n    exact: "{w}"\n    start: 0\n'
+             '    end: {n}\n    cited: 2026-12-01\n')  # fmt: skip
+    words = "word " * 60
+    body = "".join(entry.format(id=f"{n:07d}".translate(str.maketrans("0123456789",
+                                                                      "23456789ab")),
+                                w=words.strip(), n=len(words.strip()))
+                   for n in range(MAX_LEDGER_BYTES // 300 + 100))  # fmt: skip
+    path.write_text("quotes:\n" + body, encoding="utf-8")
+    assert path.stat().st_size > MAX_LEDGER_BYTES
+    started = time.monotonic()
+    ledger = load_ledger(archive_dir)
+    assert time.monotonic() - started < 1.0  # refused before it is parsed
+    (error,) = ledger.errors
+    assert str(error).startswith(f"{path}:1: the quote ledger is ")
+    assert "over its limit of 1 MB" in str(error) and "archive quotes remove" in str(error)
+    assert ledger.quotes == ()
+    result = run(archive_dir, "validate", code=1)
+    assert f"{path}:1:" in result.output
+    with pytest.raises(ArchiveError, match="nothing was written"):
+        add_quote(archive_dir, load_archive(archive_dir), "officer", "six men", today=_today())
+    # Many small entries under the byte limit: the entry limit.
+    small = '  - id: {id}\n    testimony: officer\n    exact: "x"\n    start: 0\n    end: 1\n    cited: 2026-12-01\n'
+    ids = [f"{n:07d}".translate(str.maketrans("0123456789", "23456789ab"))
+           for n in range(MAX_LEDGER_QUOTES + 1)]  # fmt: skip
+    path.write_text("quotes:\n" + "".join(small.format(id=i) for i in ids), encoding="utf-8")
+    assert path.stat().st_size <= MAX_LEDGER_BYTES
+    (error,) = load_ledger(archive_dir).errors
+    assert f"{MAX_LEDGER_QUOTES + 1:,} entries" in error.message and error.line == 1
+    # A FIFO named quotes.yaml never hangs a reader or a writer.
+    path.unlink()
+    os.mkfifo(path)
+    (error,) = load_ledger(archive_dir).errors
+    assert "FIFO" in error.message and str(error).startswith(f"{path}:1:")
+    with pytest.raises(ArchiveError, match="nothing was written"):
+        add_quote(archive_dir, load_archive(archive_dir), "officer", "six men", today=_today())
+    app = _app(archive_dir)
+    with app.test_client() as client:  # the server goes on serving without the ledger
+        assert client.get("/t/officer/").status_code == 200
+        assert client.get("/q/2222222/").status_code == 404

@@ -66,6 +66,14 @@ class PageError(Exception):
         self.message = message
 
 
+#: A citation asked for words (``cite.FORMAT?a=``) that are not in the current text.
+LINK_NOT_FOUND = (
+    "This link's words were not found in the current text of this testimony, so there is "
+    "nothing to cite. Select the words again on the testimony's page, or cite the testimony "
+    "itself (without ?a=)."
+)
+
+
 def not_found() -> PageError:
     """One message for every missing page: restricted, embargoed and missing look the same."""
     return PageError(404, "Page not found")
@@ -590,14 +598,15 @@ def testimony(
     anchor = anchor_from_args(args, raw_query)
     offsets = passage_offsets(t)
     text = public_text(t)
-    highlight = orphan = None
+    highlight = None
+    orphan = False
     if anchor is not None:
         match = resolve_link(anchor, text)
         if match is None:
             # Only what is true: these words are not in the text now. A link is anyone's
-            # to write, so its words (links made before carried them) are shown, if at
-            # all, as the link's claim, never as the witness's or as a sign of an edit.
-            orphan = {"claim": anchor.exact if isinstance(anchor, Anchor) else None}
+            # to write, so its words (links made before carried them) are never shown:
+            # not as the witness's, not as a claim beside the testimony, not as an edit.
+            orphan = True
         else:
             highlight = {
                 "start": match.start,
@@ -713,9 +722,11 @@ def ledger_quote(snap: Snapshot, args: MultiDict, quote_id: str) -> dict[str, An
     """``/q/ID/``: a ledger quote in its passage, highlighted, with its citations.
 
     A quote of a testimony that is not public is a 404 like the testimony's
-    own page. One whose words are no longer found says so and shows the
-    words as the ledger recorded them: the archive's own record, never words
-    from the request, and never words that were redacted since.
+    own page. One whose words were edited, or are no longer found, says so and
+    shows the words as the ledger recorded them: the archive's own record, never
+    words from the request, and never words that are private now. An orphaned
+    quote has no citation (the testimony is not the quote); a changed one is
+    cited as its words read now.
     """
     quote = snap.ledger().get(quote_id)
     if quote is None:
@@ -724,37 +735,42 @@ def ledger_quote(snap: Snapshot, args: MultiDict, quote_id: str) -> dict[str, An
     text = public_text(t)
     offsets = passage_offsets(t)
     placed = next((p for p in snap.placed_quotes().get(t.id, ()) if p.quote.id == quote.id), None)
+    orphaned = placed is None or placed.start is None
+    changed = placed is not None and placed.changed
+    # The ledger's record of the words, shown where the text no longer holds them as cited:
+    # the archive's own record (never the request's), withheld if any of it is private now.
+    withheld = (orphaned or changed) and holds_private_words(snap.archive, quote.exact, snap.today)
     page: dict[str, Any] = {
         "id": quote.id,
         "url": absolute(quote_url(quote.id, _base())),
         "cited": quote.cited.isoformat(),
         "testimony": {**summary(snap, t), "interviewer": t.interviewer},
-        "orphaned": placed is None or placed.start is None,
+        "orphaned": orphaned,
+        "changed": changed,
+        "recorded": quote.exact if (orphaned or changed) and not withheld else None,
+        "withheld": withheld,
     }
     if placed is None or placed.start is None or placed.end is None:
-        withheld = holds_private_words(snap.archive, quote.exact, snap.today)
-        page["recorded"] = None if withheld else quote.exact
-        page["withheld"] = withheld
         page["passage"] = None
         page["testimony_url"] = url_for("archive.testimony", testimony_id=t.id)
-        citation = _citation(snap, t, None)
-    else:
-        passage_id = _passage_at(t, offsets, placed.start) or ""
-        p = t.passage(passage_id)
-        begin = offsets.get(passage_id, 0)
-        finish = begin + len(p.public_text) if p is not None else len(text)
-        start, end = placed.start, min(placed.end, finish)
-        page["passage"] = {
-            "id": passage_id,
-            "before": text[begin:start],
-            "quote": text[start:end],
-            "after": text[end:finish],
-            "continues": placed.end > finish,
-        }
-        anchor = make_anchor(text, placed.start, placed.end, testimony=t.id, passage=passage_id)
-        page["changed"] = placed.changed
-        page["testimony_url"] = _turl(t.id, passage=passage_id, anchor=anchor)
-        citation = _citation(snap, t, anchor)
+        # Nothing to cite: the words are not in the text, and the testimony is not the quote.
+        page["citation"] = None
+        return page
+    passage_id = _passage_at(t, offsets, placed.start) or ""
+    p = t.passage(passage_id)
+    begin = offsets.get(passage_id, 0)
+    finish = begin + len(p.public_text) if p is not None else len(text)
+    start, end = placed.start, min(placed.end, finish)
+    page["passage"] = {
+        "id": passage_id,
+        "before": text[begin:start],
+        "quote": text[start:end],
+        "after": text[end:finish],
+        "continues": placed.end > finish,
+    }
+    anchor = make_anchor(text, placed.start, placed.end, testimony=t.id, passage=passage_id)
+    page["testimony_url"] = _turl(t.id, passage=passage_id, anchor=anchor)
+    citation = _citation(snap, t, anchor)  # a changed quote: the words as they read now
     page["citation"] = {"url": citation.url, "formats": all_formats(citation)}
     return page
 
@@ -769,13 +785,13 @@ def record_quote(snap: Snapshot, payload: Any, testimony_id: str) -> dict[str, A
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise PageError(400, "start and end must be character offsets (whole numbers)")
     try:
-        quote, _ = add_quote_at(
+        quote, new = add_quote_at(
             snap.config.testimonies, t, int(start), int(end), today=snap.today, snap=True
         )
     except ArchiveError as exc:
         raise PageError(400, str(exc)) from None
     snap.forget("placed_quotes")
-    return {"id": quote.id, **_selection_answer(snap, t, quote.anchor)}
+    return {"id": quote.id, "new": new, **_selection_answer(snap, t, quote.anchor)}
 
 
 def citation_for(
@@ -788,7 +804,7 @@ def citation_for(
     if anchor is not None:
         match = resolve_link(anchor, public_text(t))
         if match is None:
-            raise not_found()
+            raise PageError(404, LINK_NOT_FOUND)
         text = public_text(t)
         anchor = make_anchor(
             text,

@@ -80,6 +80,16 @@ def serve(
         f"Serving the archive at http://{host}:{port}/ (Ctrl+C to stop); "
         + ("edits of the files are applied as they are saved" if watch else "not watching files")
     )
+    if editor:
+        from archive.ledger import ledger_path
+
+        announce(
+            f"Editor mode: 'Copy link' records the selected words in {ledger_path(config.testimonies)}"
+        )
+    if not config.site_url:
+        from archive.config import RELATIVE_LINKS_NOTE
+
+        announce(RELATIVE_LINKS_NOTE)
     try:
         if debug:
             handler = WSGIRequestHandler if config.log_queries else _PathOnlyHandler

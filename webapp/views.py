@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 
 from archive.anchors import MAX_PARAM_CHARS
+from archive.config import RELATIVE_LINKS_NOTE
 from archive.errors import ArchiveError, IndexError_
 from archive.media import clock
 from archive.model import decade_of
@@ -175,9 +176,17 @@ def media(testimony_id: str, number: int) -> Response:
 
 @bp.route(TESTIMONY + "cite.<fmt>")
 def cite(testimony_id: str, fmt: str) -> Response:
-    citation = data.citation_for(
-        get_resources(), request.args, testimony_id, fmt, raw_query=request.query_string
-    )
+    """A citation file; its errors are plain text too (a reference manager or ``curl`` asked,
+    not a browser), with the status: 400 for a link that cannot be read, 404 for a missing
+    or withheld testimony (one message for both) or words not in the current text."""
+    try:
+        citation = data.citation_for(
+            get_resources(), request.args, testimony_id, fmt, raw_query=request.query_string
+        )
+    except PageError as exc:
+        return Response(
+            exc.message + "\n", status=exc.status, content_type="text/plain; charset=utf-8"
+        )
     body = render(citation, fmt)
     response = Response(body, mimetype=None, content_type=FORMATS[fmt][1])
     name = download_name(testimony_id, citation.anchor, fmt)
@@ -365,6 +374,7 @@ def init_app(app: Flask) -> None:
             "page_config": page_config(),
             # The feed and OpenSearch links only where those documents are served.
             "has_site_url": bool(current_app.config["ARCHIVE"].site_url),
+            "relative_links_note": RELATIVE_LINKS_NOTE,
         }
 
     @app.errorhandler(PageError)

@@ -277,6 +277,17 @@
     });
   }
 
+  // Editor mode: say, visibly and to a screen reader (role=status), which ledger entry the
+  // words are, so the editor knows the short link they copied is recorded.
+  function recorded(body, copied) {
+    var status = byId("ledger_status");
+    if (!status) { return; }
+    status.textContent = (body["new"] ? "Recorded in the quote ledger as " : "Already in the quote ledger as ") +
+      body.id + ": " + body.url + (copied ? " (link copied)" : " (copy it from the panel)");
+    status.setAttribute("data-id", body.id);
+    status.hidden = false;
+  }
+
   function fetchAnchor(range, then, record) {
     // Static export: no server answers anchor.json; export-quote.js builds the same answer.
     if (window.archiveStatic && window.archiveStatic.anchorFor) {
@@ -361,7 +372,9 @@
       if (action === "copy") {
         copyText(body.url, function (ok) {
           flash(button, ok ? "Link copied" : "Copy below");
-          say(ok ? "Link to the selected words copied." : "Copy the link from the panel.");
+          if (body.id) { recorded(body, ok); } else {
+            say(ok ? "Link to the selected words copied." : "Copy the link from the panel.");
+          }
           if (!ok) { openPanel(); byId("quote_link").select(); }
         });
       } else {

@@ -10,7 +10,7 @@
  *   text, choosing between copies by their prefix/suffix context, the passage named in the
  *   URL and nearness to the old offsets, as the exact tiers of resolve_anchor do. Found: the
  *   offsets go into data-hl-start/data-hl-end, which archive.js marks and scrolls to, and
- *   the server's notice is shown. Not found: the server's orphan notice, with the quote.
+ *   the server's notice is shown. Not found: the server's notice, without the link's words.
  *   (The server also accepts lightly edited words; here a link whose words changed is
  *   orphaned, and the browser's own text fragment may still find them.)
  * - a selection: window.archiveStatic.anchorFor() returns what anchor.json returns (link,
@@ -116,8 +116,9 @@
     }
     var m = PARAM_RE.exec(s);
     if (!m) {
-      throw AnchorError("quote parameter is not in the form START-END~prefix-,exact,-suffix",
-        "copy the link again from the archive");
+      throw AnchorError("quote parameter is not in the form START-END.CHECK (for example " +
+        "1269-1279.0k3x9ab), nor the earlier START-END~prefix-,exact,-suffix",
+        "copy the link again from the archive, or use its short /q/ID/ link");
     }
     var pieces = m[3].split(",");
     if (pieces.length > 3) { throw AnchorError("quote parameter has too many ',' separated parts"); }
@@ -372,14 +373,9 @@
     var passageId = decodeURIComponent(location.hash.replace(/^#/, "").split(":~:")[0]);
     var match = resolve(a, passageId);
     if (match === null) {
-      // Only that the words are not in the text: never that it was edited, and an earlier
-      // link's words only as what the link claims (anyone can write a link).
-      var orphan = show("quote_orphan");
-      var claim = orphan && orphan.querySelector(".link-claim");
-      if (claim && !a.ref) {
-        claim.querySelector(".link-claim__words").textContent = a.exact;
-        claim.hidden = false;
-      }
+      // Only that the words are not in the text: never that it was edited, and never the
+      // link's words (anyone can write a link; an earlier link's words are its own).
+      show("quote_orphan");
       return;
     }
     container.setAttribute("data-hl-start", String(toPageOffset(match.start)));

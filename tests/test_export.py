@@ -418,7 +418,7 @@ def test_a_restricted_transcript_with_the_json_pages_key_words_exports(tmp_path,
     whisperx.write_text(json.dumps({"language": "en", "segments": [
         {"start": 0.5, "end": 3.0, "speaker": "SPEAKER_00", "text": "Is the recording on?"},
         {"start": 4.0, "end": 8.0, "speaker": "SPEAKER_01",
-         "text": "Yes. We slept in the Zavodskoi storehouse, speaker to speaker."},
+         "text": "Yes. We slept in the Zavodskoi storehouse, speaker to speaker, like flaskr."},
     ]}), encoding="utf-8")  # fmt: skip
     done = CliRunner().invoke(main, ["--testimonies", str(samples_dir), "import", str(whisperx)])
     assert done.exit_code == 0, done.output
@@ -430,6 +430,9 @@ def test_a_restricted_transcript_with_the_json_pages_key_words_exports(tmp_path,
     side = private_side(export_app(config, archive, BASE, NOW), archive, config, NOW)
     assert ("zavodskoi",) in side.needles and ("storehouse",) in side.needles
     assert ("speaker",) not in side.needles and ("recording",) not in side.needles
+    # A word of the web app's docstrings only ("flaskr", in webapp/resources.py) is not
+    # public: prose there would blind the check to the words it happens to use.
+    assert ("flaskr",) in side.needles
 
 
 def test_unexpected_files_and_private_paths_fail_the_check(exported, tmp_path):

@@ -35,6 +35,7 @@ Pagefind itself writes in a random order are rewritten in a canonical one.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as dt
 import fnmatch
@@ -618,11 +619,34 @@ SEARCH_RESULTS_MODULE = Path(search_results.__file__)
 CHROME_PAGES = ("404.html", "search/index.html", "help/search/index.html", "quote/index.html")
 
 
+def _string_literals(source: str) -> str:
+    """The string constants of a Python module, docstrings left out: the JSON pages' keys
+    and the app's own messages, not the prose of its comments."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return "\n".join(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in docstrings
+    )  # fmt: skip
+
+
 def _public_chrome(app: Flask, site: Path | None) -> list[str]:
     """Text that is public whatever the archive holds: templates, scripts, pages with no
-    testimony, and the web app's modules, whose words name the JSON pages' keys (a
-    restricted transcript's ``SPEAKER_00`` is not a leak in every ``"speaker":``)."""
-    files = sorted(Path(app.root_path).glob("*.py")) + [SEARCH_RESULTS_MODULE]
+    testimony, and the string constants of the web app's modules, which name the JSON
+    pages' keys (a restricted transcript's ``SPEAKER_00`` is not a leak in every
+    ``"speaker":``). Comments and docstrings are not: their words would blind the check."""
+    modules = [*sorted(Path(app.root_path).glob("*.py")), SEARCH_RESULTS_MODULE]
+    texts = [_string_literals(f.read_text(encoding="utf-8")) for f in modules]
+    files = []
     for folder in (app.template_folder, app.static_folder):
         base = Path(app.root_path, folder or "")
         files += [
@@ -630,7 +654,7 @@ def _public_chrome(app: Flask, site: Path | None) -> list[str]:
         ]
     if site is not None:
         files += [site / name for name in CHROME_PAGES]
-    return [f.read_text(encoding="utf-8", errors="replace") for f in files if f.is_file()]
+    return texts + [f.read_text(encoding="utf-8", errors="replace") for f in files if f.is_file()]
 
 
 def private_side(

@@ -206,7 +206,10 @@ def test_every_example_the_archive_offers_finds_something(built, client):
 def test_names_are_found_by_their_other_spellings(ix):
     # "Andrey": the English text spells him Andrei, the Russian Андрей.
     r = search(ix, "Andrey", view="testimonies")
-    assert {g.testimony for g in r.groups} == {"officer-left-unit-2023", "officer-left-unit-2023-ru"}
+    assert {g.testimony for g in r.groups} == {
+        "officer-left-unit-2023",
+        "officer-left-unit-2023-ru",
+    }
     assert r.unknown == ("Andrey",) and set(r.corrections["Andrey"]) == {"andrei", "андрей"}
     # A transliterated name finds its Cyrillic spelling, and says so.
     olga = search(ix, "Olga", view="testimonies")

@@ -20,7 +20,7 @@ Passage hits collapse to distinct testimonies in rank order. recall@10 =
 relevant among the first 10 testimonies / min(10, relevant); MRR = mean of
 1 / rank of the first relevant testimony among those 10 (0 if none); quote
 top-1 = share of quotes whose source testimony comes first. Reported per kind
-and per split (``tune`` / ``holdout``, the part nobody tunes on), with the
+and per split (``tune`` / ``holdout`` and ``fresh``, the parts nobody tunes on), with the
 goals of issue 18. :func:`run` returns rows for ``bench/run``.
 """
 
@@ -54,7 +54,7 @@ JUDGED = Path(__file__).resolve().parent / "judged.yaml"
 SAMPLES = ROOT / "testimonies"
 ENGINES = ("archive", "fts5-and", "fts5-or", "whoosh-or")
 KINDS = ("descriptive", "name", "quote")
-SPLITS = ("tune", "holdout", "all")
+SPLITS = ("tune", "holdout", "fresh", "all")
 #: Issue 18's goals: recall@10 for descriptive queries and names, top-1 for quotes.
 GOALS = {"descriptive": 0.80, "name": 0.90, "quote": 0.98}
 DEPTH = 10

@@ -201,3 +201,22 @@ def test_every_example_the_archive_offers_finds_something(built, client):
     )  # fmt: skip
     assert result.exit_code == 0
     assert "Unknown" in result.output and "Search instead for: +zzzqqq leave" in result.output
+
+
+def test_names_are_found_by_their_other_spellings(ix):
+    # "Andrey": the English text spells him Andrei, the Russian Андрей.
+    r = search(ix, "Andrey", view="testimonies")
+    assert {g.testimony for g in r.groups} == {
+        "officer-left-unit-2023",
+        "officer-left-unit-2023-ru",
+    }
+    assert r.unknown == ("Andrey",) and set(r.corrections["Andrey"]) == {"andrei", "андрей"}
+    # A transliterated name finds its Cyrillic spelling, and says so.
+    olga = search(ix, "Olga", view="testimonies")
+    assert [g.testimony for g in olga.groups] == ["medic-self-inflicted-wounds-2024"]
+    assert olga.corrections == {"Olga": ("ольга",)}
+    # A name as typed ranks above its variants; a word in lower case is no name.
+    andrei = search(ix, "Andrei")
+    assert andrei.hits[0].testimony == "officer-left-unit-2023"
+    assert {h.testimony for h in andrei.hits} >= {"officer-left-unit-2023-ru"}
+    assert search(ix, "olga").total == 0

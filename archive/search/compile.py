@@ -49,6 +49,22 @@ _MIN_TYPO_CHARS = 5  # shorter words are never corrected silently...
 _MIN_SUGGEST_CHARS = 4  # ...but may get a "did you mean"
 _MAX_TYPO_CHARS = 32
 _TYPO_BOOST = 0.8
+#: A name's spelling variants (a capitalised word) rank below the name as typed.
+_VARIANT_BOOST = 0.6
+VARIANT_CANDIDATES = 3
+
+#: Latin letters to Cyrillic, for names typed in transliteration ("Mykola", "Olga"):
+#: longest first; a name is looked up in both spellings, Russian and Ukrainian.
+_TO_CYRILLIC = {
+    "ru": [("shch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"), ("ts", "ц"),
+           ("ya", "я"), ("yu", "ю"), ("yo", "ё"), ("ye", "е"), ("ey", "ей"), ("ay", "ай"),
+           ("oy", "ой"), ("iy", "ий"), ("y", "ы"), ("i", "и"), ("h", "х"), ("e", "е")],
+    "uk": [("shch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"), ("ts", "ц"),
+           ("ya", "я"), ("yu", "ю"), ("ye", "є"), ("yi", "ї"), ("iy", "ій"), ("y", "и"),
+           ("i", "і"), ("h", "г"), ("e", "е")],
+}  # fmt: skip
+_LATIN = dict(zip("abvgdzklmnoprstufcwxjq", "абвгдзклмнопрстуфквксйк", strict=False))
+_LATIN["x"] = "кс"
 
 
 # A highlight pattern is a sequence of term alternatives: ("escap",) marks every
@@ -216,11 +232,20 @@ class Compiler:
                 meta[f] = self._sequence(f, terms, boost)
         if not any(self.terms(f, node.text) for f in self.text_fields):
             return wq.NullQuery  # punctuation only, cannot match anything
-        if not text_parts and not meta and not negative:
+        known = bool(text_parts or meta)
+        if not known and not negative:
             self.unknown.append(node.text)
             # "+word" is searched as typed: never replaced by another word.
             if self.suggest and not node.required:
                 text_parts = self._typo(node, marks)
+                if _name_like(node.text):  # a name also by its other spellings
+                    parts, used = self._variants(node, marks)
+                    fixed = self.corrections.get(node.text, [])
+                    text_parts += [p for p, w in zip(parts, used, strict=True) if w not in fixed]
+                    if used:
+                        self.corrections[node.text] = list(dict.fromkeys([*fixed, *used]))
+        if known and not negative and self.suggest and not node.required and _name_like(node.text):
+            text_parts = [*text_parts, *self._variants(node, marks)[0]]
         parts = [*text_parts, *meta.values()]
         if not negative:
             self.scored = True
@@ -362,6 +387,48 @@ class Compiler:
         if used:
             self.corrections[node.text] = used
         return parts
+
+    def _variants(
+        self, node: q.Word, marks: dict[str, set[Pattern]]
+    ) -> tuple[list[wq.Query], list[str]]:
+        """Other spellings of a name, searched beside it with less weight.
+
+        Names are spelt many ways ("Silvia Canon" for Sylvia Cannon, "Natches",
+        a transliterated "Olga" for Ольга) and the index holds them as written:
+        a capitalised word also finds the index's words one edit away (two
+        from 8 letters), and a Latin one its Cyrillic spellings.
+        """
+        word = fold(node.text)
+        if not word.isalpha():
+            return [], []
+        wanted: list[tuple[str, int]] = []
+        if len(word) >= _MIN_TYPO_CHARS:
+            wanted.append((word, 1 if len(word) < 8 else 2))
+        if word.isascii() and len(word) >= _MIN_SUGGEST_CHARS:
+            wanted.extend((c, 1) for c in _cyrillic(word))
+        found: dict[str, tuple[int, int, str]] = {}  # word -> (distance, -freq, field)
+        for spelt, maxdist in wanted:
+            for f in self.text_fields:
+                fieldobj = self.schema[f]
+                spellname = fieldobj.spelling_fieldname(f)
+                if not getattr(fieldobj, "spelling", False) or spellname not in self.schema:
+                    continue
+                for cand in _terms_within(self.reader, f, spelt, maxdist):
+                    if cand == word or cand in found:
+                        continue
+                    freq = self._live_frequency(spellname, cand)
+                    if freq:
+                        found[cand] = (OSA.distance(spelt, cand), -freq, f)
+        ranked = sorted(found.items(), key=lambda item: (item[1][0], item[1][1], item[0]))
+        parts: list[wq.Query] = []
+        used: list[str] = []
+        for cand, (_, _, f) in ranked[:VARIANT_CANDIDATES]:
+            terms = self.terms(f, cand)
+            if terms and self.exists(f, terms):
+                parts.append(self._text_sequence(f, terms, _VARIANT_BOOST))
+                marks.setdefault(f, set()).add(tuple(terms))
+                used.append(cand)
+        return parts, used
 
     def _live_frequency(self, fieldname: str, text: str) -> int:
         """Documents still holding a word: the lexicon keeps words of deleted documents."""
@@ -511,6 +578,31 @@ def _terms_within(reader: Any, fieldname: str, word: str, maxdist: int) -> set[s
         if sub.field_length(fieldname):
             found.update(Automata.find_matches(dfa, sub.cursor(spellname)))
     return found
+
+
+def _name_like(text: str) -> bool:
+    """A capitalised word that is not a function word: maybe a name or a place."""
+    return text[:1].isupper() and not is_stopword(text)
+
+
+def _cyrillic(word: str) -> list[str]:
+    """A Latin (transliterated) word in Russian and Ukrainian spelling."""
+    spellings = []
+    for pairs in _TO_CYRILLIC.values():
+        out, i = [], 0
+        while i < len(word):
+            for latin, cyr in pairs:
+                if word.startswith(latin, i):
+                    out.append(cyr)
+                    i += len(latin)
+                    break
+            else:
+                out.append(_LATIN.get(word[i], ""))
+                i += 1
+        spelt = "".join(out)
+        if spelt and spelt not in spellings:
+            spellings.append(spelt)
+    return spellings
 
 
 def _or(parts: list[wq.Query]) -> wq.Query:

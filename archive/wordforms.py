@@ -110,9 +110,9 @@ def lexeme_start(form: str, term: str, language: str) -> str:
             continue  # another word spelt alike
         for other in parsed.lexeme:
             word = pagefind_form(other.word)
-            if word not in forms and _CYRILLIC_WORD.fullmatch(word):
-                if analyze(other.word, language) == [term]:
-                    forms.add(word)
+            known = word in forms or not _CYRILLIC_WORD.fullmatch(word)
+            if not known and analyze(other.word, language) == [term]:
+                forms.add(word)
     return os.path.commonprefix(sorted(forms)) if len(forms) > 1 else ""
 
 

@@ -245,7 +245,7 @@
     var most = form.length < rule.long_word ? 1 : 2;
     var best = null;
     Object.keys(table).forEach(function (key) {
-      if (Math.abs(key.length - form.length) > most || key.length < rule.min_chars) { return; }
+      if (key === form || Math.abs(key.length - form.length) > most || key.length < rule.min_chars) { return; }
       var d = distance(form, key);
       if (d <= most && (best === null || d < best[0] || (d === best[0] && key < best[1]))) { best = [d, key]; }
     });
@@ -260,6 +260,14 @@
     if (!PLAIN_WORD.test(form)) { return Promise.resolve({ term: word }); }
     var cyrillic = CYRILLIC_WORD.test(form);
     return startTable(form).then(function (table) {
+      // Asked for when Pagefind finds nothing for the word too ("bordr" begins as "border").
+      function spell() { return suggest(form, table); }
+      var found = resolve(table);
+      found.spell = spell;
+      return found;
+    }, function () { return { term: word }; });
+
+    function resolve(table) {
       if (own.call(table, form)) { return { term: table[form] || word }; }
       var keys = null;
       for (var cut = 1; cut <= MAX_ENDING && form.length - cut >= MIN_START; cut++) {
@@ -275,8 +283,8 @@
           if (keys[k].lastIndexOf(shorter, 0) === 0) { return { term: word }; }
         }
       }
-      return { term: null, suggestion: suggest(form, table) };
-    }, function () { return { term: word }; });
+      return { term: null };
+    }
   }
 
   var rules = JSON.parse(root.getAttribute("data-search-rules") || "{}");
@@ -412,10 +420,10 @@
       if (item.stop && significant && !item.required) { return null; }  // not searched, as on the server
       var resolved = item.exact ? Promise.resolve({ term: item.shown }) : wordStart(item.shown);
       return resolved.then(function (found) {
-        item.suggestion = found.suggestion || null;
-        if (found.term === null) { return { item: item, results: [] }; }
-        return pf.search(found.term, { filters: filters }).then(function (search) {
-          return { item: item, results: search.results, filters: search.filters };
+        var searching = found.term === null ? Promise.resolve({ results: [] }) : pf.search(found.term, { filters: filters });
+        return searching.then(function (search) {
+          item.suggestion = !search.results.length && found.spell ? found.spell() : null;
+          return { item: item, results: search.results };
         });
       });
     })).then(function (all) { return all.filter(Boolean); });

@@ -165,3 +165,16 @@ def test_a_ukrainian_form_no_text_uses_reaches_the_form_it_uses(tmp_path):
         assert analyze(typed, "uk") == analyze("відпустка", "uk")
         cuts = [typed[: len(typed) - n] for n in range(1, MAX_ENDING + 1)]
         assert any(starts.get(cut) == "відпустка" for cut in cuts), typed
+
+
+def test_redacted_english_words_are_not_in_the_table_did_you_mean_reads(tmp_path):
+    """The table is the "did you mean" vocabulary: a redacted word must never be a key."""
+    starts = _starts(
+        tmp_path,
+        _testimony(
+            "en",
+            "We crossed near [Zelenovka]{.redact} at night.\n\nHidden Qzxpassage.\n{: .redact }",
+        ),
+    )
+    assert "crossed" in starts and "night" in starts
+    assert not any(k.startswith(("zelenovk", "qzx")) for k in starts)

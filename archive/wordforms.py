@@ -19,10 +19,23 @@ beginning too short to mean anything (under :data:`MIN_START` letters, or
 under half the word: "день" and "дня" share only "д") is not used; such a
 form stands for itself.
 
+A word a testimony does not use at all may still be a form of one it uses
+("відпустку" of the text's "відпустка"): for each stem or lemma, the
+beginning shared by its dictionary forms (pymorphy3's lexeme) that the
+archive's own analyzer gives the same term is a key too ("відпуст"), so the
+page's cut of a few last letters reaches it.
+
+Every other public word (English, digits) is a key too, with an empty value:
+"search it as typed" (Pagefind stems English itself). So the page knows,
+before asking Pagefind, whether a word occurs in any public text at all: a
+word no key resembles is reported as such ("No passage has ..."), never
+sent to Pagefind, which would split an unknown word into shorter words it
+knows ("qzx..." into the "Q" of "**Q:**"); and the keys are the words a
+"did you mean" proposes.
+
 Keys and beginnings are in Pagefind's own normalisation (:func:`pagefind_form`:
 lower case, marks dropped, so "ё" is "е" and "й" is "и"), which Pagefind
-applies to the words it indexes and to every query. Only words in Cyrillic
-are here: the English ones Pagefind stems itself.
+applies to the words it indexes and to every query.
 
 The table is built from public text only (:func:`archive.model.public_text`
 of public testimonies: redacted words are already gone), and is split by a
@@ -37,8 +50,10 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
-from .analysis import INWORD, analyze_spans, base_language
+from .analysis import INWORD, analyze, analyze_spans, base_language
 from .model import Testimony, public_text
 
 __all__ = [
@@ -46,6 +61,7 @@ __all__ = [
     "MIN_START",
     "chunk_name",
     "chunks",
+    "lexeme_start",
     "pagefind_form",
     "word_starts",
 ]
@@ -56,6 +72,8 @@ MIN_START = 3
 MAX_ENDING = 4
 
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
+#: A word as Pagefind cuts text (letters and digits; apostrophes and hyphens split).
+_PLAIN_WORD = re.compile(r"[^\W_]+")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 #: What the tokenizer keeps inside a word without it being a letter: combining marks (a
 #: stress accent; й is и with one) and invisible characters (a PDF's soft hyphen).
@@ -74,12 +92,39 @@ def _start(common: str, word: str) -> str:
     return common if long_enough else word
 
 
+@cache
+def _morph(language: str) -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang=language)
+
+
+def lexeme_start(form: str, term: str, language: str) -> str:
+    """The beginning shared by the dictionary forms of ``form`` that the archive's analyzer
+    reduces to ``term`` as it reduces ``form`` (so the server finds them alike), or ""."""
+    if language not in ("ru", "uk"):
+        return ""
+    forms = {form}
+    for parsed in _morph(language).parse(form)[:3]:
+        if analyze(parsed.normal_form, language) != [term]:
+            continue  # another word spelt alike
+        for other in parsed.lexeme:
+            word = pagefind_form(other.word)
+            known = word in forms or not _CYRILLIC_WORD.fullmatch(word)
+            if not known and analyze(other.word, language) == [term]:
+                forms.add(word)
+    return os.path.commonprefix(sorted(forms)) if len(forms) > 1 else ""
+
+
 def word_starts(testimonies: Iterable[Testimony]) -> dict[str, str]:
-    """Each Cyrillic word form, stem and lemma of the public text of ``testimonies`` (pass the
-    public ones only), in Pagefind's normalisation -> the beginning to search it by."""
+    """Each word form of the public text of ``testimonies`` (pass the public ones only), and
+    each Cyrillic stem, lemma and lexeme beginning, in Pagefind's normalisation -> the
+    beginning to search it by ("" for a word Pagefind searches as typed)."""
     groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    plain: set[str] = set()
     for testimony in testimonies:
         text = public_text(testimony)
+        plain.update(_PLAIN_WORD.findall(pagefind_form(text)))
         if not _HAS_CYRILLIC.search(text):
             continue  # an English testimony costs no analysis
         terms, offsets = analyze_spans(text, testimony.language)
@@ -104,13 +149,21 @@ def word_starts(testimonies: Iterable[Testimony]) -> dict[str, str]:
         elif key.startswith(start) and not key.startswith(known):
             starts[key] = start
 
-    for (_language, term), forms in sorted(groups.items()):
+    lexemes: dict[str, str] = {}
+    for (language, term), forms in sorted(groups.items()):
         common = os.path.commonprefix(sorted(forms))
         for form in forms:
             keep(form, _start(common, form))
         lemma = pagefind_form(term)
         if not _CYRILLIC_WORD.fullmatch(lemma):
             continue
+        # The forms' shared dictionary beginning, for a form no text uses: "відпустку" is
+        # cut down to "відпуст" and searched as the text's "відпустка". Kept only where it
+        # is long enough and points one way (never over a key of the text's own).
+        start = _start(common, min(forms, key=len))
+        shared = lexeme_start(min(sorted(forms), key=len), term, language)
+        if shared and _start(shared, min(forms, key=len)) == shared:
+            lexemes[shared] = start if lexemes.get(shared, start) == start else ""
         # The stem or lemma, and the beginning it shares with the forms, are keys too: a
         # query word no testimony uses comes down to one of them once its ending goes. Only
         # where the forms share a beginning: "бути" must not search the word "бути", which
@@ -120,6 +173,12 @@ def word_starts(testimonies: Iterable[Testimony]) -> dict[str, str]:
         for key in sorted(extra - forms):
             if _start(common, key) == common:
                 keep(key, common)
+    for key, start in lexemes.items():
+        if start and key not in starts:
+            starts[key] = start
+    for word in plain:
+        if not _CYRILLIC_WORD.fullmatch(word):
+            starts.setdefault(word, "")
     return dict(sorted(starts.items()))
 
 

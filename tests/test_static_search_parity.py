@@ -90,6 +90,23 @@ def test_the_static_search_finds_what_the_server_finds(tmp_path):
                 )
                 return {href.split("/t/")[1].strip("/") for href in hrefs}
 
+            # The brief's forms: each finds the testimony the server finds.
+            for query in ("відпустку", "відпустки", "госпиталь", "госпиталя"):
+                assert static(query) == server(query) != set(), query
+            # Hits on time-coded passages show their time, as the server's do.
+            page.goto(f"{site.base}search/?q=" + quote("hospital"))
+            page.wait_for_selector(".hit-group")
+            assert any(t.startswith("at ") for t in page.locator(".hit__time").all_inner_texts())
+            # A quote with two words changed finds its source.
+            page.goto(
+                f"{site.base}quote/?text="
+                + quote("the battalion has a long queue and after somebody fails to come back")
+            )
+            page.wait_for_selector("#matches_title")
+            assert "officer-left-unit-2023" in page.locator(".match h3 a").first.get_attribute(
+                "href"
+            )
+
             report = []
             for kind, queries in _queries(archive).items():
                 same = missing = 0

@@ -80,7 +80,7 @@ def test_a_beginning_too_short_to_mean_anything_is_not_used(tmp_path):
     assert all(len(start) >= MIN_START or start == key for key, start in starts.items())
 
 
-def test_keys_are_in_pagefinds_normalisation_and_cyrillic_only(tmp_path):
+def test_keys_are_in_pagefinds_normalisation_and_other_words_search_as_typed(tmp_path):
     starts = _starts(
         tmp_path,
         _testimony("ru", "Ещё раз: мой рапорт, NATO, м'ясо и за\u0301мок."),
@@ -89,7 +89,19 @@ def test_keys_are_in_pagefinds_normalisation_and_cyrillic_only(tmp_path):
     assert "еще" in starts and "ещё" not in starts
     assert "мои" in starts and "мой" not in starts  # й is и to Pagefind
     assert "замок" in starts
-    assert not any(re.search(r"[a-z']", key) for key in starts)
+    assert not any("'" in key for key in starts)
+    # Every other public word is a key, searched as typed (""): so the page tells a word no
+    # public text holds from one Pagefind stems ("borders" is cut down to "border").
+    assert {k for k in starts if re.search("[a-z]", k)} == {
+        "an",
+        "english",
+        "line",
+        "about",
+        "the",
+        "border",
+        "nato",
+    }
+    assert all(starts[k] == "" for k in ("border", "nato"))
     assert pagefind_form("Ё\u00adЙ") == "еи"
 
 
@@ -136,4 +148,33 @@ def test_chunks_are_named_by_the_first_two_letters():
     ("He called it his дом, his home.", {"дом": "дом"}),  # a quoted word in an English text
 ])  # fmt: skip
 def test_english_text_costs_nothing_but_its_cyrillic_words(tmp_path, line, expected):
-    assert _starts(tmp_path, _testimony("en", line)) == expected
+    starts = _starts(tmp_path, _testimony("en", line))
+    # English words are searched as typed (""): only Cyrillic ones get a beginning.
+    assert {k: v for k, v in starts.items() if v} == expected
+    assert "english" in starts or "home" in starts
+
+
+def test_a_ukrainian_form_no_text_uses_reaches_the_form_it_uses(tmp_path):
+    """The server lemmatises "відпустку" to "відпустка": the lexeme's shared beginning is a
+    key, which the page's cut of a few last letters reaches."""
+    from archive.wordforms import MAX_ENDING
+
+    starts = _starts(tmp_path, _testimony("uk", "У нього хоча б є відпустка."))
+    assert starts["відпустка"] == "відпустка"
+    for typed in ("відпустку", "відпустки", "відпусткою"):
+        assert analyze(typed, "uk") == analyze("відпустка", "uk")
+        cuts = [typed[: len(typed) - n] for n in range(1, MAX_ENDING + 1)]
+        assert any(starts.get(cut) == "відпустка" for cut in cuts), typed
+
+
+def test_redacted_english_words_are_not_in_the_table_did_you_mean_reads(tmp_path):
+    """The table is the "did you mean" vocabulary: a redacted word must never be a key."""
+    starts = _starts(
+        tmp_path,
+        _testimony(
+            "en",
+            "We crossed near [Zelenovka]{.redact} at night.\n\nHidden Qzxpassage.\n{: .redact }",
+        ),
+    )
+    assert "crossed" in starts and "night" in starts
+    assert not any(k.startswith(("zelenovk", "qzx")) for k in starts)

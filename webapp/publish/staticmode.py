@@ -18,8 +18,15 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
-from archive.analysis import INWORD
-from archive.wordforms import MAX_ENDING, MIN_START
+from archive.analysis import INWORD, _stopwords
+from archive.quotecheck import FOUND_SCORE, MIN_SCORE
+from archive.search.compile import (
+    _MAX_TYPO_CHARS,
+    _MIN_SUGGEST_CHARS,
+    MODES,
+    min_should_match,
+)
+from archive.wordforms import MAX_ENDING, MIN_START, pagefind_form
 
 from ..pageconfig import page_config_json
 from ..security import CSP, SECURITY_HEADERS
@@ -97,6 +104,23 @@ def _theme_family(slugs: list[str]) -> list[str]:
     return get_resources().archive.vocabulary.with_broader(slugs)
 
 
+def search_rules() -> dict[str, Any]:
+    """The server's best-match, "did you mean" and quote-check rules the search page applies,
+    from the modules that own them (only the search and quote pages carry them)."""
+    from archive.query import MAX_TERMS
+
+    return {
+        "modes": list(MODES),
+        # Of n significant words, how many a testimony must hold: index n.
+        "min_should_match": [min_should_match(n) for n in range(MAX_TERMS + 1)],
+        # In Pagefind's spelling, as the word table's keys and the page's query words are.
+        "stopwords": sorted({pagefind_form(w) for w in _stopwords()}),
+        # "Did you mean": words of these lengths, 1 edit below long_word letters, else 2.
+        "suggest": {"min_chars": _MIN_SUGGEST_CHARS, "max_chars": _MAX_TYPO_CHARS, "long_word": 8},
+        "quote": {"min_score": MIN_SCORE, "found_score": FOUND_SCORE},
+    }
+
+
 def _context() -> dict[str, Any]:
     config = current_app.config
     if not config.get(STATIC_EXPORT):
@@ -115,7 +139,7 @@ def _context() -> dict[str, Any]:
     }
     if endpoint in ("archive.search_page", "archive.quote"):
         export["labels"] = _search_labels()
-    if endpoint == "archive.search_page":
+        export["search_rules"] = search_rules()
         export["word_starts"] = {
             "url": f"{root}/{WORD_STARTS}/",
             "files": " ".join(config.get(EXPORT_WORD_STARTS) or ()),

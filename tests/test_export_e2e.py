@@ -381,7 +381,7 @@ def test_characters_beyond_the_basic_plane_shift_no_quote(browser, tmp_path):
 def test_citation_downloads_are_the_files_the_server_sends(site, page, tmp_path):
     """No citation files on a static host: the page saves the texts it shows, byte for
     byte what the app's cite.FORMAT sends (RIS keeps its CRLF line ends)."""
-    from webapp.citations import FORMATS
+    from archive.citations import FORMATS
 
     app = make_app(site.testimonies, tmp_path / "index", site_url=site.base, today=TODAY)
     client = app.test_client()

@@ -48,11 +48,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from archive.anchors import Anchor
+from archive.citations import FORMATS
 from archive.config import resolve_config
 from archive.errors import ValidationErrors
 from archive.index import build_index
 from archive.parse import MAX_FILE_BYTES, load_archive, parse_file
-from webapp.citations import FORMATS
 from webapp.security import CSP, SECURITY_HEADERS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -814,9 +814,9 @@ def test_citation_formats(client):
 
 
 def test_bibtex_escapes_special_characters(tmp_path):
-    from webapp.citations import _bib
+    from archive.citations import bibtex_escape
 
-    assert _bib("50% {of} $x_1 & #2") == r"50\% \{of\} \$x\_1 \& \#2"
+    assert bibtex_escape("50% {of} $x_1 & #2") == r"50\% \{of\} \$x\_1 \& \#2"
 
 
 # --- XSS in testimonies and queries -----------------------------------------------------------

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 
 from archive.anchors import MAX_PARAM_CHARS
+from archive.citations import FORMATS, SITE_NAME, download_name, render
 from archive.errors import ArchiveError, IndexError_
 from archive.media import clock
 from archive.model import decade_of
@@ -35,7 +36,6 @@ from archive.muting import MediaUnreadable
 from archive.urls import ANCHOR_PARAM, MEDIA, QUOTE, TESTIMONY, THEME
 
 from . import data
-from .citations import FORMATS, SITE_NAME, download_name, render
 from .data import PageError
 from .media import MediaLeak, published_copy
 from .pageconfig import page_config

@@ -289,32 +289,33 @@ def test_long_quote_with_several_fixes():
     assert (match.start, match.end) == (start, end + len("the ") - 1 + len(","))
 
 
-def test_deleted_passage_is_orphaned():
-    anchor = anchor_on(INTERVIEW, "he tore up my report in front of the whole platoon")
-    edited = INTERVIEW.replace(
-        "The second time he tore up my report in front of the whole platoon. ", ""
-    )
-    assert resolve_anchor(anchor, edited) is None
-
-
-def test_rewritten_passage_is_orphaned():
-    anchor = anchor_on(
-        INTERVIEW, "I went to the commander and asked for ten days of leave to see my mother"
-    )
-    edited = INTERVIEW.replace(
-        "I went to the commander and asked for ten days of leave to see my mother",
-        "My request to the brigade commander for a short visit home was denied",
-    )
-    assert resolve_anchor(anchor, edited) is None
-
-
-def test_partly_rewritten_sentence_is_orphaned_not_stretched():
-    anchor = anchor_on(INTERVIEW, "He said nobody leaves the brigade before the rotation")
-    edited = INTERVIEW.replace(
-        "He said nobody leaves the brigade before the rotation",
-        "His answer was that leave is impossible until rotation",
-    )
-    assert resolve_anchor(anchor, edited) is None
+@pytest.mark.parametrize(
+    ("quoted", "old", "new"),
+    [
+        pytest.param(
+            "he tore up my report in front of the whole platoon",
+            "The second time he tore up my report in front of the whole platoon. ",
+            "",
+            id="deleted-passage",
+        ),
+        pytest.param(
+            "I went to the commander and asked for ten days of leave to see my mother",
+            "I went to the commander and asked for ten days of leave to see my mother",
+            "My request to the brigade commander for a short visit home was denied",
+            id="rewritten-passage",
+        ),
+        pytest.param(  # orphaned, not stretched over what is left of the sentence
+            "He said nobody leaves the brigade before the rotation",
+            "He said nobody leaves the brigade before the rotation",
+            "His answer was that leave is impossible until rotation",
+            id="partly-rewritten-sentence",
+        ),
+    ],
+)
+def test_quote_whose_words_are_gone_is_orphaned(quoted, old, new):
+    anchor = anchor_on(INTERVIEW, quoted)
+    assert old in INTERVIEW
+    assert resolve_anchor(anchor, INTERVIEW.replace(old, new)) is None
 
 
 def test_vanished_short_quote_does_not_match_elsewhere():

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 from e2e_helpers import (
-    TODAY,
     WEB_TESTIMONIES,
-    Watch,
-    chromium_path,
-    launch_chromium,
+    clipboard_page,
+    copy_link,
     live_server,
-    select_words,
 )
-from helpers import make_app, write_archive
+from helpers import write_archive
 
-from archive.config import resolve_config
-from archive.index import build_index
 from archive.ledger import load_ledger
 from webapp.editor import EDITOR
 
@@ -24,28 +19,14 @@ pytestmark = pytest.mark.e2e
 WORDS = "half the battalion has a hernia"
 
 
-def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
-    chromium_path()
-    from playwright.sync_api import sync_playwright
-
+def test_copy_link_in_editor_mode_records_the_quote(tmp_path, browser, make_app):
     testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     (testimonies / "quotes.yaml").write_text("# printed quotes\n", encoding="utf-8")
-    config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
-    build_index(config)
-    app = make_app(testimonies, tmp_path / "index", today=TODAY,
-                   GENERATION_CHECK_SECONDS=0, **{EDITOR: True})  # fmt: skip
-    with live_server(app) as server, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-        page = context.new_page()
-        watch = Watch(page)
+    app = make_app(testimonies, GENERATION_CHECK_SECONDS=0, **{EDITOR: True})
+    with live_server(app) as server:
+        page = clipboard_page(browser, server.url)
         page.goto(f"{server.url}/t/officer/")
-        select_words(page, WORDS)
-        page.wait_for_selector("#quote_toolbar:not([hidden])")
-        page.click("#quote_copy")
-        page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
-        link = page.get_attribute("#quote_toolbar", "data-link")
+        link = copy_link(page, WORDS)
         (quote,) = load_ledger(testimonies).quotes
         assert quote.exact == WORDS and quote.testimony == "officer"
         assert link == f"{server.url}/q/{quote.id}/"
@@ -59,5 +40,5 @@ def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
         assert page.locator("#quote_words").inner_text() == WORDS
         page.goto(f"{server.url}/t/officer/")
         assert page.locator(f'a.quoted-mark__link[href="/q/{quote.id}/"]').count() == 1
-        assert watch.dialogs == [] and watch.errors == []
-        browser.close()
+        assert page.watch.dialogs == [] and page.watch.errors == []
+        page.context.close()

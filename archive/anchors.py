@@ -32,6 +32,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, LCSseq, Levenshtein
 
 from archive.errors import AnchorError
+from archive.plain import plain
 from archive.urls import Quoting
 
 __all__ = [
@@ -374,16 +375,11 @@ class Anchor:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (for the web app's API and exported citations)."""
-        return {
-            "exact": self.exact,
-            "prefix": self.prefix,
-            "suffix": self.suffix,
-            "start": self.start,
-            "end": self.end,
-            "testimony": self.testimony,
-            "passage": self.passage,
-            "fragment": self.to_text_fragment(),
-        }
+        return plain(
+            self,
+            "exact prefix suffix start end testimony passage fragment",
+            fragment=self.to_text_fragment(),
+        )
 
 
 @dataclass(frozen=True)

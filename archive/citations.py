@@ -24,10 +24,15 @@ from .model import Testimony
 from .urls import quote_url, testimony_url
 
 __all__ = [
+    "ANNOTATION_CONTEXT",
+    "BIBTEX_REPLACE",
+    "BIBTEX_SPECIAL",
     "FORMATS",
+    "QUOTE_PREVIEW",
     "SITE_NAME",
     "Citation",
     "all_formats",
+    "bibtex_escape",
     "citation_url",
     "download_name",
     "make_citation",
@@ -38,7 +43,8 @@ __all__ = [
 SITE_NAME = "Testimony Archive"
 
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
-_QUOTE_PREVIEW = 300
+#: Longest quote a citation carries in full (the page scripts read it from the page config).
+QUOTE_PREVIEW = 300
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def _quote(citation: Citation) -> str | None:
     if citation.anchor is None:
         return None
     words = " ".join(citation.anchor.exact.split())
-    return words if len(words) <= _QUOTE_PREVIEW else words[: _QUOTE_PREVIEW - 1] + "…"
+    return words if len(words) <= QUOTE_PREVIEW else words[: QUOTE_PREVIEW - 1] + "…"
 
 
 def plain_text(c: Citation) -> str:
@@ -164,43 +170,45 @@ def csl_json(c: Citation) -> list[dict[str, Any]]:
     return [item]
 
 
-_BIBTEX_SPECIAL = re.compile(r"([\\{}%$&#_^~])")
-_BIBTEX_REPLACE = {
+BIBTEX_SPECIAL = re.compile(r"([\\{}%$&#_^~])")
+BIBTEX_REPLACE = {
     "\\": r"\textbackslash{}",
     "^": r"\textasciicircum{}",
     "~": r"\textasciitilde{}",
 }
 
 
-def _bib(value: str) -> str:
+def bibtex_escape(value: str) -> str:
+    """``value`` on one line with BibTeX's special characters escaped (the export's script
+    gets the same table through the page config)."""
     value = " ".join(value.split())
-    return _BIBTEX_SPECIAL.sub(lambda m: _BIBTEX_REPLACE.get(m.group(1), "\\" + m.group(1)), value)
+    return BIBTEX_SPECIAL.sub(lambda m: BIBTEX_REPLACE.get(m.group(1), "\\" + m.group(1)), value)
 
 
 def bibtex(c: Citation) -> str:
     t = c.testimony
-    fields: list[tuple[str, str]] = [("title", _bib(t.title))]
+    fields: list[tuple[str, str]] = [("title", bibtex_escape(t.title))]
     if t.narrator:
-        fields.append(("author", "{" + _bib(t.narrator) + "}"))
+        fields.append(("author", "{" + bibtex_escape(t.narrator) + "}"))
     if t.interviewer:
-        fields.append(("editor", "{" + _bib(t.interviewer) + "}"))
+        fields.append(("editor", "{" + bibtex_escape(t.interviewer) + "}"))
     if t.date:
         fields.append(("year", str(t.date.year)))
         if t.date.month:
             fields.append(("month", str(t.date.month)))
         fields.append(("date", str(t.date)))
     if t.place:
-        fields.append(("address", _bib(t.place)))
-    fields.append(("howpublished", "Interview, " + _bib(c.site_name)))
+        fields.append(("address", bibtex_escape(t.place)))
+    fields.append(("howpublished", "Interview, " + bibtex_escape(c.site_name)))
     fields.append(("url", c.url.replace("\\", "").replace("}", "%7D").replace("{", "%7B")))
     fields.append(("urldate", c.accessed.isoformat()))
     fields.append(("language", t.language))
     notes = []
     quote = _quote(c)
     if quote:
-        notes.append(_quote_note(c, _bib(quote), "``", "''"))
+        notes.append(_quote_note(c, bibtex_escape(quote), "``", "''"))
     if t.license:
-        notes.append(f"License: {_bib(t.license)}")
+        notes.append(f"License: {bibtex_escape(t.license)}")
     if notes:
         fields.append(("note", ". ".join(notes)))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)

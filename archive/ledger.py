@@ -34,6 +34,7 @@ from typing import Any
 from .anchors import CONTEXT_CHARS, Anchor, make_anchor, resolve_anchor
 from .errors import AnchorError, ArchiveError, ValidationError
 from .model import REDACTED_MARKER, Archive, Testimony, passage_offsets, public_text
+from .plain import plain
 from .safefile import UnsafeFile, read_regular_file
 from .yamlsafe import load_mapping
 
@@ -117,18 +118,7 @@ class LedgerQuote:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "testimony": self.testimony,
-            "passage": self.passage,
-            "exact": self.exact,
-            "prefix": self.prefix,
-            "suffix": self.suffix,
-            "start": self.start,
-            "end": self.end,
-            "cited": self.cited.isoformat(),
-            "where": self.where,
-        }
+        return plain(self, " ".join(_KEYS), cited=self.cited.isoformat())
 
 
 @dataclass

@@ -40,6 +40,7 @@ from .anchors import MAX_QUOTE_CHARS, Anchor, make_anchor
 from .errors import AnchorError, QueryError
 from .fields import TEXT_FIELDS
 from .model import PASSAGE_SEPARATOR
+from .plain import plain
 from .search import TIME_LIMIT
 from .search.opened import SearchIndex, neighbour, opened
 from .urls import testimony_url
@@ -88,14 +89,7 @@ class Citation:
     url: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "narrator": self.narrator,
-            "date": self.date,
-            "source": self.source,
-            "license": self.license,
-            "url": self.url,
-        }
+        return plain(self, "title narrator date source license url")
 
 
 @dataclass(frozen=True)
@@ -125,20 +119,14 @@ class QuoteMatch:
     anchor: Anchor | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "testimony": self.testimony,
-            "passage": self.passage,
-            "passages": list(self.passages),
-            "score": self.score,
-            "verdict": self.verdict,
-            "exact": self.exact,
-            "start": self.start,
-            "end": self.end,
-            "diff": [dict(op) for op in self.diff],
-            "citation": self.citation.as_dict(),
-            "url": self.url,
-            "anchor": self.anchor.as_dict() if self.anchor is not None else None,
-        }
+        return plain(
+            self,
+            "testimony passage passages score verdict exact start end diff citation url anchor",
+            passages=list(self.passages),
+            diff=[dict(op) for op in self.diff],
+            citation=self.citation.as_dict(),
+            anchor=self.anchor.as_dict() if self.anchor is not None else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,30 @@ __all__ = ["load_mapping"]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _refused(event: yaml.Event) -> tuple[str, str] | None:
+    """Why a parse event is refused, as (message, hint): an alias, an anchor or an explicit
+    tag; None for what is allowed."""
+    if isinstance(event, yaml.AliasEvent):
+        return (
+            f"YAML alias '*{event.anchor}' is not allowed",
+            "write the value out in full; anchors and aliases are refused",
+        )
+    anchor = getattr(event, "anchor", None)
+    if anchor:
+        return (
+            f"YAML anchor '&{anchor}' is not allowed",
+            "remove the anchor; write each value out in full",
+        )
+    tag = getattr(event, "tag", None)
+    implicit = getattr(event, "implicit", True)
+    if tag and not (implicit is True or (isinstance(implicit, tuple) and any(implicit))):
+        return (
+            f"YAML tag '{tag}' is not allowed",
+            "remove the tag; values are plain strings, numbers, dates and lists",
+        )
+    return None
+
+
 def load_mapping(text: str, path: str, first_line: int = 1) -> tuple[dict, dict[str, int]]:
     """Parse a YAML mapping; return it and ``{key: line}`` for its top-level keys.
 
@@ -29,30 +53,10 @@ def load_mapping(text: str, path: str, first_line: int = 1) -> tuple[dict, dict[
 
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.AliasEvent):
-                raise ValidationError(
-                    path,
-                    where(event.start_mark),
-                    f"YAML alias '*{event.anchor}' is not allowed",
-                    hint="write the value out in full; anchors and aliases are refused",
-                )
-            anchor = getattr(event, "anchor", None)
-            if anchor:
-                raise ValidationError(
-                    path,
-                    where(event.start_mark),
-                    f"YAML anchor '&{anchor}' is not allowed",
-                    hint="remove the anchor; write each value out in full",
-                )
-            tag = getattr(event, "tag", None)
-            implicit = getattr(event, "implicit", True)
-            if tag and not (implicit is True or (isinstance(implicit, tuple) and any(implicit))):
-                raise ValidationError(
-                    path,
-                    where(event.start_mark),
-                    f"YAML tag '{tag}' is not allowed",
-                    hint="remove the tag; values are plain strings, numbers, dates and lists",
-                )
+            refused = _refused(event)
+            if refused is not None:
+                message, hint = refused
+                raise ValidationError(path, where(event.start_mark), message, hint=hint)
         node = None
         loader = _Loader(text)
         try:

@@ -136,3 +136,18 @@ def abuse_server(server: ArchiveServer, requests, bound: float) -> dict:
         "max": max(t for _, t in timings.values()),
         "normal_max": max((t for _, t, _ in normal), default=0.0),
     }
+
+
+def abuse_and_check(server: ArchiveServer, requests, label: str) -> dict:
+    """:func:`abuse_server` within :data:`LATENCY_BOUND`: prints the timings after ``label``
+    and fails on any abusive request badly answered or any normal search that failed."""
+    result = abuse_server(server, requests, LATENCY_BOUND)
+    slowest = max(result["timings"].items(), key=lambda kv: kv[1][1])
+    print(
+        f"\n{label}: {len(result['timings'])} requests, max {result['max'] * 1000:.0f} ms "
+        f"({slowest[0]}); {len(result['normal'])} normal searches meanwhile, "
+        f"max {result['normal_max'] * 1000:.0f} ms"
+    )
+    assert result["failures"] == []
+    assert result["bad_normal"] == []
+    return result

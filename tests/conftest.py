@@ -7,7 +7,7 @@ from pathlib import Path
 
 import helpers
 import pytest
-from e2e_helpers import WEB_TESTIMONIES, Watch
+from e2e_helpers import WEB_TESTIMONIES, Watch, chromium_path, launch_chromium
 from helpers import TODAY, write_archive
 
 from archive.config import resolve_config
@@ -39,16 +39,21 @@ def index_dir(tmp_path: Path) -> Path:
     return tmp_path / "index"
 
 
-@pytest.fixture
-def small_corpus_dir(tmp_path: Path) -> Path:
-    """The 200-file subset of the shared corpus, copied so tests may index it."""
+def copy_small_corpus(target: Path) -> Path:
+    """Copy the 200-file subset of the shared corpus into ``target`` (made here), so a test
+    may index it; the test is skipped where the corpus is missing."""
     if not WPA.is_dir():
         pytest.skip(f"shared corpus not found at {WPA}")
-    target = tmp_path / "wpa-small"
-    target.mkdir()
+    target.mkdir(parents=True)
     for testimony_id in small_corpus_ids():
         shutil.copy(WPA / f"{testimony_id}.md", target)
     return target
+
+
+@pytest.fixture
+def small_corpus_dir(tmp_path: Path) -> Path:
+    """The 200-file subset of the shared corpus, copied so tests may index it."""
+    return copy_small_corpus(tmp_path / "wpa-small")
 
 
 @pytest.fixture
@@ -109,6 +114,18 @@ def app(archive_dir: Path, make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for a module's browser tests; skipped where none is installed."""
+    chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -308,29 +308,52 @@ class StaticSite:
             self.process.wait()
 
 
-def select_words(page, words: str) -> None:
-    """Select ``words`` inside the testimony text as a person would with the mouse."""
+def select_words(page, first: str, last: str | None = None) -> None:
+    """Select from the start of ``first`` to the end of ``last`` (default: ``first``) inside
+    the testimony text, as a person would with the mouse."""
     page.evaluate(
-        """words => {
+        """([first, last]) => {
             const root = document.getElementById('testimony_text');
-            const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-            let node;
-            while ((node = walker.nextNode())) {
-                const i = node.data.indexOf(words);
-                if (i >= 0) {
-                    const range = document.createRange();
-                    range.setStart(node, i);
-                    range.setEnd(node, i + words.length);
-                    const sel = window.getSelection();
-                    sel.removeAllRanges();
-                    sel.addRange(range);
-                    return;
+            function find(words) {
+                const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+                let node;
+                while ((node = walker.nextNode())) {
+                    const i = node.data.indexOf(words);
+                    if (i >= 0) { return [node, i]; }
                 }
+                throw new Error('words not found: ' + words);
             }
-            throw new Error('words not found: ' + words);
+            const [a, i] = find(first);
+            const [b, j] = find(last);
+            const range = document.createRange();
+            range.setStart(a, i);
+            range.setEnd(b, j + last.length);
+            const sel = window.getSelection();
+            sel.removeAllRanges();
+            sel.addRange(range);
         }""",
-        words,
+        [first, last or first],
     )
+
+
+def clipboard_page(browser, origin: str):
+    """A page in a fresh context that may read and write the clipboard on ``origin``;
+    ``page.watch`` records its dialogs and errors. Close it with ``page.context.close()``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
+    page = context.new_page()
+    page.watch = Watch(page)
+    return page
+
+
+def copy_link(page, words: str | None = None) -> str:
+    """Press "Copy link" (after selecting ``words``, when given); the link the page made."""
+    if words is not None:
+        select_words(page, words)
+        page.wait_for_selector("#quote_toolbar:not([hidden])")
+    page.click("#quote_copy")
+    page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
+    return page.get_attribute("#quote_toolbar", "data-link")
 
 
 def serious_axe_violations(page) -> list:

@@ -41,6 +41,8 @@ UK = {
     "fled": "Вона втекла з частини, а він втік через тиждень.",
 }
 
+SENTENCES = {"en": EN, "ru": RU, "uk": UK}
+
 
 def terms(text: str, language: str) -> set[str]:
     return set(analyze(text, language))
@@ -121,24 +123,45 @@ def test_fold_is_idempotent(text: str) -> None:
     assert fold(once) == once
 
 
-# --- English --------------------------------------------------------------------------
+# --- inflections meet, in each language ------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("query", "sentence"),
+    ("language", "query", "sentence"),
     [
-        ("escape", "leave"),
-        ("escaped", "furlough"),
-        ("desert", "hid"),
-        ("furlough", "furlough"),
-        ("wound", "medic"),
-        ("conscript", "medic"),
-        ("officers", "leave"),
-        ("aunt", "hid"),  # possessive "aunt's"
+        ("en", "escape", "leave"),
+        ("en", "escaped", "furlough"),
+        ("en", "desert", "hid"),
+        ("en", "furlough", "furlough"),
+        ("en", "wound", "medic"),
+        ("en", "conscript", "medic"),
+        ("en", "officers", "leave"),
+        ("en", "aunt", "hid"),  # possessive "aunt's"
+        ("ru", "дезертировать", "leave"),
+        ("ru", "дезертировал", "after"),
+        ("ru", "дезертирство", "medic"),
+        ("ru", "отпуск", "leave"),
+        ("ru", "отпуска", "after"),
+        ("ru", "ее", "leave"),
+        ("ru", "все", "hid"),
+        ("ru", "тетка", "hid"),
+        ("ru", "прятался", "hid"),
+        ("uk", "відпустка", "leave"),
+        ("uk", "відпустці", "leave"),
+        ("uk", "відпустку", "after"),
+        ("uk", "дезертирувати", "after"),
+        ("uk", "втекти", "fled"),
+        ("uk", "втік", "fled"),
+        ("uk", "пʼять", "hid"),
+        ("uk", "самопоранення", "medic"),
     ],
 )
-def test_english_inflections_meet(query: str, sentence: str) -> None:
-    assert term(query, "en") in terms(EN[sentence], "en")
+def test_inflected_queries_find_sentences(language: str, query: str, sentence: str) -> None:
+    """A query word's term is among the sentence's terms: inflections and spellings meet."""
+    assert term(query, language) in terms(SENTENCES[language][sentence], language)
+
+
+# --- English --------------------------------------------------------------------------
 
 
 def test_english_undoes_consonant_doubling() -> None:
@@ -151,24 +174,6 @@ def test_english_keeps_contractions_whole() -> None:
 
 
 # --- Russian -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("query", "sentence"),
-    [
-        ("дезертировать", "leave"),
-        ("дезертировал", "after"),
-        ("дезертирство", "medic"),
-        ("отпуск", "leave"),
-        ("отпуска", "after"),
-        ("ее", "leave"),
-        ("все", "hid"),
-        ("тетка", "hid"),
-        ("прятался", "hid"),
-    ],
-)
-def test_russian_inflections_meet(query: str, sentence: str) -> None:
-    assert term(query, "ru") in terms(RU[sentence], "ru")
 
 
 def test_russian_yo_and_ye_are_one_letter() -> None:
@@ -196,23 +201,6 @@ def test_russian_stemmer_leaves_latin_words_alone() -> None:
 )
 def test_ukrainian_forms_share_a_lemma(forms: tuple[str, ...], lemma: str) -> None:
     assert {term(form, "uk") for form in forms} == {lemma}
-
-
-@pytest.mark.parametrize(
-    ("query", "sentence"),
-    [
-        ("відпустка", "leave"),
-        ("відпустці", "leave"),
-        ("відпустку", "after"),
-        ("дезертирувати", "after"),
-        ("втекти", "fled"),
-        ("втік", "fled"),
-        ("пʼять", "hid"),
-        ("самопоранення", "medic"),
-    ],
-)
-def test_ukrainian_queries_find_sentences(query: str, sentence: str) -> None:
-    assert term(query, "uk") in terms(UK[sentence], "uk")
 
 
 def test_ukrainian_apostrophe_variants_give_one_term() -> None:

@@ -18,9 +18,9 @@ from e2e_helpers import (
     TODAY,
     WEB_TESTIMONIES,
     Watch,
-    chromium_path,
+    clipboard_page,
+    copy_link,
     in_viewport,
-    launch_chromium,
     live_server,
     select_words,
     serious_axe_violations,
@@ -62,17 +62,6 @@ def _serve_archive(tmp: Path):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory):
     app, config = _serve_archive(tmp_path_factory.mktemp("e2e"))
     with live_server(app) as server:
@@ -103,16 +92,9 @@ def test_search_hit_opens_with_the_words_highlighted(site, page):
 def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
     app, config = _serve_archive(tmp_path)
     with live_server(app) as server:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-        page = context.new_page()
-        watch = Watch(page)
+        page = clipboard_page(browser, server.url)
         page.goto(f"{server.url}/t/officer/")
-        select_words(page, SELECTED)
-        page.wait_for_selector("#quote_toolbar:not([hidden])")
-        page.click("#quote_copy")
-        page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
-        link = page.get_attribute("#quote_toolbar", "data-link")
+        link = copy_link(page, SELECTED)
         assert page.evaluate("navigator.clipboard.readText()") == link
         assert link.startswith(f"{server.url}/t/officer/?a=") and ":~:text=" in link
 
@@ -156,8 +138,8 @@ def test_copied_link_survives_edits_and_reindex(browser, tmp_path):
         assert "This link's words were not found in the current text" in notice.inner_text()
         assert SELECTED not in notice.inner_text() and "edited" not in notice.inner_text()
         assert page.locator("mark.quote-mark").count() == 0
-        assert watch.dialogs == [] and watch.errors == []
-        context.close()
+        assert page.watch.dialogs == [] and page.watch.errors == []
+        page.context.close()
 
 
 def test_toolbar_is_keyboard_usable(site, page):
@@ -266,11 +248,7 @@ def test_quote_links_count_characters_beyond_the_basic_plane_as_the_server_does(
         page = context.new_page()
         watch = Watch(page)
         page.goto(f"{server.url}/t/emoji/")
-        select_words(page, "the convoy left at dawn")
-        page.wait_for_selector("#quote_toolbar:not([hidden])")
-        page.click("#quote_copy")
-        page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
-        link = page.get_attribute("#quote_toolbar", "data-link")
+        link = copy_link(page, "the convoy left at dawn")
         assert "?a=39-62." in link and link.endswith(":~:text=the%20convoy%20left%20at%20dawn")
         page.goto("about:blank")
         page.goto(link)
@@ -288,11 +266,7 @@ def test_a_drag_from_inside_words_links_the_whole_words(site, page):
     """Intl.Segmenter's words: a selection starting in "fused" and ending in "refer" makes
     the link of "refused to sign the referal", on the server's page (archive.js)."""
     page.goto(f"{site.url}/t/officer/")
-    select_words(page, "fused to sign the refer")
-    page.wait_for_selector("#quote_toolbar:not([hidden])")
-    page.click("#quote_copy")
-    page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
-    link = page.get_attribute("#quote_toolbar", "data-link")
+    link = copy_link(page, "fused to sign the refer")
     assert page.locator("#quote_panel_text").text_content() == "refused to sign the referal"
     assert link.startswith(f"{site.url}/t/officer/?a=") and "%25" not in link
     assert len(link) <= 250

@@ -96,7 +96,7 @@ def test_each_page_saves_the_citations_the_server_would_send(exported, tmp_path)
     a button that saves it; what it saves is what the app's cite.FORMAT answers."""
     from html import unescape
 
-    from webapp.citations import FORMATS
+    from archive.citations import FORMATS
 
     site, _ = exported
     testimonies = site.parent / "testimonies"

@@ -19,9 +19,10 @@ from e2e_helpers import (
     StaticSite,
     Watch,
     chromium_path,
+    copy_link,
     in_viewport,
-    launch_chromium,
     live_server,
+    select_words,
 )
 from helpers import make_app
 
@@ -40,44 +41,12 @@ def site(tmp_path_factory):
     served.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
-
-
 def _select(page, first: str, last: str | None = None) -> dict:
     """Select from the start of ``first`` to the end of ``last`` (default: ``first``) in the
     testimony text, as a person would with the mouse; returns archive.js's offsets."""
     page.evaluate("window.getSelection().removeAllRanges()")  # no answer left from before
     page.wait_for_selector("#quote_toolbar", state="hidden")
-    page.evaluate(
-        """([first, last]) => {
-            const root = document.getElementById('testimony_text');
-            function find(words) {
-                const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-                let node;
-                while ((node = walker.nextNode())) {
-                    const i = node.data.indexOf(words);
-                    if (i >= 0) { return [node, i]; }
-                }
-                throw new Error('words not found: ' + words);
-            }
-            const [a, i] = find(first);
-            const [b, j] = find(last);
-            const range = document.createRange();
-            range.setStart(a, i);
-            range.setEnd(b, j + last.length);
-            const sel = window.getSelection();
-            sel.removeAllRanges();
-            sel.addRange(range);
-        }""",
-        [first, last or first],
-    )
+    select_words(page, first, last)
     page.wait_for_selector("#quote_toolbar:not([hidden])")
     toolbar = page.locator("#quote_toolbar")
     return {
@@ -211,9 +180,7 @@ def test_a_copied_quote_link_lands_on_the_words(site, browser):
     watch = Watch(page)
     page.goto(f"{site.base}t/officer/")
     _select(page, SELECTED)
-    page.click("#quote_copy")
-    page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
-    link = page.get_attribute("#quote_toolbar", "data-link")
+    link = copy_link(page)
     assert link.startswith(f"{site.base}t/officer/?a=") and ":~:text=" in link
 
     page.goto("about:blank")
@@ -373,7 +340,7 @@ def test_characters_beyond_the_basic_plane_shift_no_quote(browser, tmp_path):
 def test_citation_downloads_are_the_files_the_server_sends(site, page, tmp_path):
     """No citation files on a static host: the page saves the texts it shows, byte for
     byte what the app's cite.FORMAT sends (RIS keeps its CRLF line ends)."""
-    from webapp.citations import FORMATS
+    from archive.citations import FORMATS
 
     app = make_app(site.testimonies, tmp_path / "index", site_url=site.base, today=TODAY)
     client = app.test_client()

@@ -53,9 +53,9 @@ from media_helpers import write_silence
 
 from archive.analysis import analyze, fold
 from archive.anchors import Anchor
+from archive.citations import FORMATS
 from archive.model import passage_offsets, public_text
 from archive.parse import load_archive
-from webapp.citations import FORMATS
 from webapp.publish.leakcheck import check_bytes
 
 BEFORE = "2025-06-01"  # embargo in force

@@ -6,19 +6,15 @@ import datetime as dt
 
 import pytest
 from e2e_helpers import (
-    TODAY,
     WEB_TESTIMONIES,
     StaticSite,
-    Watch,
-    chromium_path,
-    launch_chromium,
+    clipboard_page,
+    copy_link,
     live_server,
     select_words,
 )
-from helpers import make_app, write_archive
+from helpers import TODAY, write_archive
 
-from archive.config import resolve_config
-from archive.index import build_index
 from archive.ledger import add_quote, load_ledger
 from archive.parse import load_archive
 from webapp.editor import EDITOR
@@ -28,28 +24,14 @@ pytestmark = pytest.mark.e2e
 WORDS = "half the battalion has a hernia"
 
 
-def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
-    chromium_path()
-    from playwright.sync_api import sync_playwright
-
+def test_copy_link_in_editor_mode_records_the_quote(tmp_path, browser, make_app):
     testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
     (testimonies / "quotes.yaml").write_text("# printed quotes\n", encoding="utf-8")
-    config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
-    build_index(config)
-    app = make_app(testimonies, tmp_path / "index", today=TODAY,
-                   GENERATION_CHECK_SECONDS=0, **{EDITOR: True})  # fmt: skip
-    with live_server(app) as server, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-        page = context.new_page()
-        watch = Watch(page)
+    app = make_app(testimonies, GENERATION_CHECK_SECONDS=0, **{EDITOR: True})
+    with live_server(app) as server:
+        page = clipboard_page(browser, server.url)
         page.goto(f"{server.url}/t/officer/")
-        select_words(page, WORDS)
-        page.wait_for_selector("#quote_toolbar:not([hidden])")
-        page.click("#quote_copy")
-        page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
-        link = page.get_attribute("#quote_toolbar", "data-link")
+        link = copy_link(page, WORDS)
         (quote,) = load_ledger(testimonies).quotes
         assert quote.exact == WORDS and quote.testimony == "officer"
         assert link == f"{server.url}/q/{quote.id}/"
@@ -64,9 +46,7 @@ def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
         # The same words again: the entry already there, said so.
         page.evaluate("window.getSelection().removeAllRanges()")
         page.wait_for_selector("#quote_toolbar", state="hidden")
-        select_words(page, WORDS)
-        page.wait_for_selector("#quote_toolbar:not([hidden])")
-        page.click("#quote_copy")
+        copy_link(page, WORDS)
         page.wait_for_selector("#ledger_status:has-text('Already in the quote ledger as')")
         assert quote.id in status.inner_text() and len(load_ledger(testimonies).quotes) == 1
         assert (
@@ -78,58 +58,45 @@ def test_copy_link_in_editor_mode_records_the_quote(tmp_path):
         assert page.locator("#quote_words").inner_text() == WORDS
         page.goto(f"{server.url}/t/officer/")
         assert page.locator(f'a.quoted-mark__link[href="/q/{quote.id}/"]').count() == 1
-        assert watch.dialogs == [] and watch.errors == []
-        browser.close()
+        assert page.watch.dialogs == [] and page.watch.errors == []
+        page.context.close()
 
 
-def test_the_exports_copy_link_and_cite_use_the_short_link(tmp_path):
+def test_the_exports_copy_link_and_cite_use_the_short_link(tmp_path, browser):
     """The static export, in Chromium: words that are a ledger quote are linked and cited
     with /q/ID/ under the export's base URL; other words get an ad-hoc link."""
-    chromium_path()
-    from playwright.sync_api import sync_playwright
-
     source = write_archive(tmp_path / "source", WEB_TESTIMONIES)
     quote, _ = add_quote(source, load_archive(source), "officer", WORDS,
                          today=dt.date.fromisoformat(TODAY))  # fmt: skip
     site = StaticSite(tmp_path / "site", source=source)
     try:
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            origin = site.base.split("/archive/")[0]
-            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
-            page = context.new_page()
-            watch = Watch(page)
-            page.goto(f"{site.base}t/officer/")
-            select_words(page, WORDS)
-            page.wait_for_selector("#quote_toolbar:not([hidden])")
-            page.click("#quote_copy")
-            page.wait_for_selector("#quote_toolbar[data-link]", state="attached")
-            short = f"{site.base}q/{quote.id}/"
-            assert page.get_attribute("#quote_toolbar", "data-link") == short
-            assert page.evaluate("navigator.clipboard.readText()") == short
-            page.click("#quote_cite")
-            page.wait_for_selector("#quote_panel:not([hidden])")
-            texts = page.locator("#quote_panel_formats pre").all_text_contents()
-            assert len(texts) == 5 and all(short in t for t in texts)
-            # Other words: an ad-hoc link to the testimony, never a short link.
-            page.keyboard.press("Escape")  # closes the panel
-            page.keyboard.press("Escape")  # then the toolbar
-            page.evaluate("window.getSelection().removeAllRanges()")
-            page.wait_for_selector("#quote_toolbar", state="hidden")
-            select_words(page, "fifteen days twice a year")
-            page.wait_for_selector("#quote_toolbar:not([hidden])")
-            page.click("#quote_copy")
-            page.wait_for_selector(
-                f"#quote_toolbar[data-link^='{site.base}t/officer/?a=']", state="attached"
-            )
-            other = page.get_attribute("#quote_toolbar", "data-link")
-            assert other.startswith(f"{site.base}t/officer/?a=") and "%25" not in other
-            # The short link works on the static host: the quote in its passage.
-            page.goto(short)
-            assert page.locator("#quote_words").inner_text() == WORDS
-            assert page.locator("[data-site-url-note]").count() == 0  # the export has a base
-            assert watch.dialogs == [] and watch.errors == []
-            browser.close()
+        page = clipboard_page(browser, site.base.split("/archive/")[0])
+        page.goto(f"{site.base}t/officer/")
+        short = f"{site.base}q/{quote.id}/"
+        assert copy_link(page, WORDS) == short
+        assert page.evaluate("navigator.clipboard.readText()") == short
+        page.click("#quote_cite")
+        page.wait_for_selector("#quote_panel:not([hidden])")
+        texts = page.locator("#quote_panel_formats pre").all_text_contents()
+        assert len(texts) == 5 and all(short in t for t in texts)
+        # Other words: an ad-hoc link to the testimony, never a short link.
+        page.keyboard.press("Escape")  # closes the panel
+        page.keyboard.press("Escape")  # then the toolbar
+        page.evaluate("window.getSelection().removeAllRanges()")
+        page.wait_for_selector("#quote_toolbar", state="hidden")
+        select_words(page, "fifteen days twice a year")
+        page.wait_for_selector("#quote_toolbar:not([hidden])")
+        page.click("#quote_copy")
+        page.wait_for_selector(
+            f"#quote_toolbar[data-link^='{site.base}t/officer/?a=']", state="attached"
+        )
+        other = page.get_attribute("#quote_toolbar", "data-link")
+        assert other.startswith(f"{site.base}t/officer/?a=") and "%25" not in other
+        # The short link works on the static host: the quote in its passage.
+        page.goto(short)
+        assert page.locator("#quote_words").inner_text() == WORDS
+        assert page.locator("[data-site-url-note]").count() == 0  # the export has a base
+        assert page.watch.dialogs == [] and page.watch.errors == []
+        page.context.close()
     finally:
         site.stop()

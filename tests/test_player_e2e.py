@@ -15,7 +15,6 @@ from e2e_helpers import (
     StaticSite,
     Watch,
     chromium_path,
-    launch_chromium,
     live_server,
     serious_axe_violations,
 )
@@ -47,16 +46,6 @@ def sites(tmp_path_factory):
     with live_server(app) as server:
         yield {"server": server.url + "/", "export": static.base}
     static.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(sites):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

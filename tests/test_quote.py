@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import shutil
 import time
 
 import pytest
 from click.testing import CliRunner
-from conftest import WPA, small_corpus_ids
+from conftest import copy_small_corpus
 from helpers import build, write_archive
 from search_archive import CANARIES, TESTIMONIES
 
@@ -31,13 +30,8 @@ LIMIT_SECONDS = 1.5
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    if not WPA.is_dir():
-        pytest.skip(f"shared corpus not found at {WPA}")
     root = tmp_path_factory.mktemp("quote")
-    target = root / "wpa-small"
-    target.mkdir()
-    for testimony_id in small_corpus_ids():
-        shutil.copy(WPA / f"{testimony_id}.md", target)
+    target = copy_small_corpus(root / "wpa-small")
     config = build(target, root / "index")
     archive = load_archive(target)
     index = open_search_index(config.public_index)

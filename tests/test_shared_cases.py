@@ -16,10 +16,10 @@ from e2e_helpers import TODAY, WEB_TESTIMONIES
 from helpers import write_archive
 
 from archive.anchors import Anchor, _fold, parse_param, resolve_link
+from archive.citations import Citation, render
 from archive.model import public_text
 from archive.parse import load_archive
 from archive.query import And, Filter, Phrase, Prefix, Word, parse_query
-from webapp.citations import Citation, render
 from webapp.pageconfig import page_config
 
 CASES = json.loads((Path(__file__).parent / "data" / "shared_cases.json").read_text("utf-8"))

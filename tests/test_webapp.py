@@ -7,6 +7,7 @@ indexes it, and asks the app for every page.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -19,10 +20,11 @@ from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import urlopen
 
+import helpers
 import pytest
 from click.testing import CliRunner
 from e2e_helpers import CANARIES, TODAY, WEB_TESTIMONIES
-from helpers import make_app, write_archive
+from helpers import write_archive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,6 +143,9 @@ SCRIPT_VECTORS = [
 ]
 
 
+TODAY_DATE = dt.date.fromisoformat(TODAY)
+
+
 def _make_app(tmp: Path, **settings: object):
     testimonies = write_archive(tmp / "testimonies", WEB_TESTIMONIES)
     config = resolve_config(testimonies=testimonies, index=tmp / "index", today=TODAY)
@@ -150,7 +155,7 @@ def _make_app(tmp: Path, **settings: object):
     assert quote.id == LEDGER_ID
     build_index(config)
     settings = {"today": TODAY, "TESTING": True, "GENERATION_CHECK_SECONDS": 0, **settings}
-    app = make_app(testimonies, tmp / "index", **settings)
+    app = helpers.make_app(testimonies, tmp / "index", **settings)
     return app, config
 
 
@@ -818,16 +823,16 @@ def test_citation_formats(client):
 
 
 def test_bibtex_escapes_special_characters(tmp_path):
-    from webapp.citations import _bib
+    from archive.citations import bibtex_escape
 
-    assert _bib("50% {of} $x_1 & #2") == r"50\% \{of\} \$x\_1 \& \#2"
+    assert bibtex_escape("50% {of} $x_1 & #2") == r"50\% \{of\} \$x\_1 \& \#2"
 
 
 # --- XSS in testimonies and queries -----------------------------------------------------------
 
 
-def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
-    testimonies = write_archive(tmp_path / "testimonies", WEB_TESTIMONIES)
+def test_script_vectors_in_files_and_queries_stay_text(archive_dir, make_app):
+    testimonies = archive_dir
     body = "\n\n".join(
         [
             "**Q:** <script>alert('x')</script> and <img src=x onerror=alert(1)>?",
@@ -848,10 +853,7 @@ def test_script_vectors_in_files_and_queries_stay_text(tmp_path):
     archive = load_archive(testimonies)
     assert "attrs" not in archive.testimonies  # rejected as a validation error, so never served
     assert any("onclick" in e.message for e in archive.errors)
-    config = resolve_config(testimonies=testimonies, index=tmp_path / "index", today=TODAY)
-    build_index(config)
-    app = make_app(testimonies, tmp_path / "index", today=TODAY)
-    client = app.test_client()
+    client = make_app(testimonies).test_client()
     assert client.get("/t/attrs/").status_code == 404
     urls = ["/t/xss/", "/t/xss.json", "/", "/feed.xml", "/search/?q=alert", "/browse/"]
     urls += ["/search/?q=" + quote(v) for v in SCRIPT_VECTORS]
@@ -884,11 +886,10 @@ def test_queries_are_logged_when_asked(tmp_path, caplog):
     assert "loggedword" in caplog.text
 
 
-def test_serve_command_is_wired(tmp_path):
+def test_serve_command_is_wired(archive_dir, tmp_path):
     result = CliRunner().invoke(cli_main, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "waitress" in result.output
-    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
-    config = resolve_config(testimonies=testimonies, index=tmp_path / "i", today=TODAY)
+    config = resolve_config(testimonies=archive_dir, index=tmp_path / "i", today=TODAY)
     build_index(config)
     app = app_for(config, TESTING=True)
     assert app.test_client().get("/t/officer/").status_code == 200
@@ -900,8 +901,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_archive_serve_runs_waitress_and_logs_no_queries(tmp_path):
-    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
+def test_archive_serve_runs_waitress_and_logs_no_queries(archive_dir, tmp_path):
+    testimonies = archive_dir
     port = _free_port()
     env = {**os.environ, "ARCHIVE_TODAY": TODAY, "ARCHIVE_LOG_QUERIES": "0"}
     command = [sys.executable, "-m", "archive", "--testimonies", str(testimonies)]
@@ -928,10 +929,8 @@ def test_archive_serve_runs_waitress_and_logs_no_queries(tmp_path):
     assert "privateword" not in output
 
 
-def test_missing_index_is_a_clear_503(tmp_path):
-    testimonies = write_archive(tmp_path / "t", WEB_TESTIMONIES)
-    app = make_app(testimonies, tmp_path / "none", today=TODAY)
-    client = app.test_client()
+def test_missing_index_is_a_clear_503(archive_dir, tmp_path):
+    client = helpers.make_app(archive_dir, tmp_path / "none").test_client()  # never indexed
     response = client.get("/search.json?q=furlough")
     assert response.status_code == 503 and "index" in response.get_json()["error"]
     assert client.get("/t/officer/").status_code == 200
@@ -987,20 +986,15 @@ def test_static_files_have_headers(client):
     assert "javascript" in response.mimetype
 
 
-def test_bundled_samples_serve_every_page_without_leaking(samples_dir, tmp_path):
+def test_bundled_samples_serve_every_page_without_leaking(samples_dir, make_app):
     """The archive's own samples: every page in the sitemap, HTML and JSON, and no secret."""
-    config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
-    build_index(config)
-    app = make_app(
-        samples_dir, tmp_path / "index", today=TODAY, site_url="https://archive.example.org/"
-    )
-    client = app.test_client()
+    client = make_app(samples_dir, site_url="https://archive.example.org/").test_client()
     archive = load_archive(samples_dir)
-    public = archive.public(config.today_or_now())
+    public = archive.public(TODAY_DATE)
     visible = "\n".join(public_text(t) for t in public)
     secrets = {r for t in archive.testimonies.values() for p in t.passages for r in p.redactions}
     secrets |= {p.text for t in archive.testimonies.values() for p in t.passages if p.redacted}
-    secrets |= {p.text for t in archive.non_public(config.today_or_now()) for p in t.passages}
+    secrets |= {p.text for t in archive.non_public(TODAY_DATE) for p in t.passages}
     secrets = {s.strip() for s in secrets if len(s.strip()) >= 8 and s.strip() not in visible}
     sitemap = client.get("/sitemap.xml").get_data(as_text=True)
     paths = [urlsplit(u).path for u in re.findall(r"<loc>([^<]+)</loc>", sitemap)]
@@ -1009,7 +1003,7 @@ def test_bundled_samples_serve_every_page_without_leaking(samples_dir, tmp_path)
     paths += ["/index.json", "/search/?q=the", "/search.json?q=и", "/feed.xml"]
     for t in public:
         paths += [f"/t/{t.id}/cite.{fmt}" for fmt in ("txt", "bib", "ris", "csl.json")]
-    for t in archive.non_public(config.today_or_now()):
+    for t in archive.non_public(TODAY_DATE):
         assert client.get(f"/t/{t.id}/").status_code == 404
     for path in paths:
         response = client.get(path)
@@ -1026,12 +1020,16 @@ def test_search_is_refused_when_the_index_holds_what_is_no_longer_public(fresh):
     assert client.get("/search.json?q=crossing").status_code == 200
     path = config.testimonies / "officer.md"
     path.write_text(path.read_text().replace("status: public", "status: restricted"))
-    stale = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
+    stale = helpers.make_app(
+        config.testimonies, config.index, today=TODAY, TESTING=True
+    ).test_client()
     response = stale.get("/search.json?q=crossing")
     assert response.status_code == 503 and "crossing" not in response.get_data(as_text=True)
     assert stale.get("/t/officer/").status_code == 404
     build_index(config)
-    fixed = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
+    fixed = helpers.make_app(
+        config.testimonies, config.index, today=TODAY, TESTING=True
+    ).test_client()
     response = fixed.get("/search.json?q=crossing")
     assert response.status_code == 200
     assert response.get_json()["total"] == 0  # only that testimony said it
@@ -1046,7 +1044,9 @@ def test_a_redaction_made_after_indexing_is_never_found(fresh):
     )
 
     def client():
-        return make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
+        return helpers.make_app(
+            config.testimonies, config.index, today=TODAY, TESTING=True
+        ).test_client()
 
     stale = client()  # a restart without reindexing: the page already has the redaction
     assert "forty" not in stale.get("/t/officer/").get_data(as_text=True)
@@ -1081,7 +1081,9 @@ def test_an_unreadable_index_list_leaves_every_testimony_out_until_it_is_read(fr
     app, config = fresh
     real = resources.indexed_testimonies
     monkeypatch.setattr(resources, "indexed_testimonies", lambda path: None)
-    client = make_app(config.testimonies, config.index, today=TODAY, TESTING=True).test_client()
+    client = helpers.make_app(
+        config.testimonies, config.index, today=TODAY, TESTING=True
+    ).test_client()
     results = client.get("/search.json?q=отпуск").get_json()
     assert results["total"] == 0 and any("left out" in n for n in results["notices"])
     monkeypatch.setattr(resources, "indexed_testimonies", real)
@@ -1095,15 +1097,12 @@ def test_the_search_page_loads_no_page_script_it_does_not_use(client):
     assert "archive.js" not in search and "archive.js" in testimony
 
 
-def test_sentence_links_are_short_and_encoded_once(samples_dir, tmp_path):
+def test_sentence_links_are_short_and_encoded_once(samples_dir, make_app):
     """Every sentence of the bundled samples (en, ru, uk), selected and linked: the link,
     with a typical domain, is at most 250 characters and no escape is escaped again."""
-    config = resolve_config(testimonies=samples_dir, index=tmp_path / "index", today=TODAY)
-    build_index(config)
-    app = make_app(samples_dir, tmp_path / "index", site_url="https://archive.example.org/")
-    client = app.test_client()
+    client = make_app(samples_dir, site_url="https://archive.example.org/").test_client()
     lengths: dict[str, list[int]] = {}
-    for t in load_archive(samples_dir).public(config.today_or_now()):
+    for t in load_archive(samples_dir).public(TODAY_DATE):
         text = public_text(t)
         for m in re.finditer(r"[^\s.!?][^.!?\n]{20,}[.!?]", text):
             if len(m.group().split()) < 6:

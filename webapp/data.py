@@ -31,7 +31,14 @@ from archive.anchors import (
     parse_param,
     resolve_link,
 )
-from archive.citations import citation_url, make_citation
+from archive.citations import (
+    FORMATS,
+    Citation,
+    all_formats,
+    citation_url,
+    download_name,
+    make_citation,
+)
 from archive.errors import AnchorError, ArchiveError, QueryError
 from archive.ledger import Placed, add_quote_at, holds_private_words
 from archive.media import clock, clock_span
@@ -43,7 +50,6 @@ from archive.urls import ANCHOR_PARAM, join_base, quote_url, testimony_url
 
 from . import catalog
 from .catalog import UNDATED, language_info
-from .citations import FORMATS, Citation, all_formats, download_name
 from .editor import EDITOR
 from .publish.staticmode import EXPORT_MEDIA, STATIC_EXPORT
 from .resources import Snapshot

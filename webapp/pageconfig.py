@@ -19,18 +19,18 @@ from functools import cache
 from typing import Any
 
 from archive.anchors import BROWSER_RULES, MAX_QUOTE_CHARS
+from archive.citations import (
+    ANNOTATION_CONTEXT,
+    BIBTEX_REPLACE,
+    BIBTEX_SPECIAL,
+    FORMATS,
+    QUOTE_PREVIEW,
+)
 from archive.model import PASSAGE_SEPARATOR
 from archive.query import FIELDS, OPERATORS, QUOTE_MARKS
 from archive.urls import ANCHOR_PARAM
 
 from .catalog import FACET_LABELS
-from .citations import (
-    _BIBTEX_REPLACE,
-    _BIBTEX_SPECIAL,
-    _QUOTE_PREVIEW,
-    ANNOTATION_CONTEXT,
-    FORMATS,
-)
 
 __all__ = ["page_config", "page_config_json"]
 
@@ -73,10 +73,10 @@ def page_config() -> dict[str, Any]:
         "facets": [[name, label] for name, label in FACET_LABELS.items()],
         "citation": {
             "formats": [[fmt, label] for fmt, (label, _, _) in FORMATS.items()],
-            "quote_preview": _QUOTE_PREVIEW,
+            "quote_preview": QUOTE_PREVIEW,
             "annotation_context": ANNOTATION_CONTEXT,
-            "bibtex_special": _BIBTEX_SPECIAL.pattern,
-            "bibtex_replace": _BIBTEX_REPLACE,
+            "bibtex_special": BIBTEX_SPECIAL.pattern,
+            "bibtex_replace": BIBTEX_REPLACE,
         },
         "testimony_url": {"anchor_param": ANCHOR_PARAM},
     }

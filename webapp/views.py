@@ -7,6 +7,7 @@ page of this app.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 
 from archive.anchors import MAX_PARAM_CHARS
+from archive.citations import FORMATS, SITE_NAME, download_name, render
 from archive.config import RELATIVE_LINKS_NOTE
 from archive.errors import ArchiveError, IndexError_
 from archive.media import clock
@@ -35,7 +37,6 @@ from archive.model import decade_of
 from archive.urls import ANCHOR_PARAM, MEDIA, QUOTE, TESTIMONY, THEME
 
 from . import data
-from .citations import FORMATS, SITE_NAME, download_name, render
 from .data import PageError
 from .media import MEDIA_WAIT, READY_WAIT_SECONDS, RETRY_AFTER_SECONDS, NotReady, copy_maker
 from .pageconfig import page_config
@@ -202,33 +203,39 @@ NEEDS_SITE_URL = (
 )
 
 
-def _needs_site_url() -> Response | None:
-    """A 404 saying what to set, where an absolute-URL document has no ``site_url``."""
-    if data.site_base():
-        return None
-    return Response(NEEDS_SITE_URL + "\n", status=404, content_type="text/plain; charset=utf-8")
+def _absolute_document(content_type: str):
+    """For a view whose document holds absolute links: without ``site_url``, a 404 saying
+    what to set; with it, the text the view returns, served as ``content_type``."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def guarded(*args: object, **kwargs: object) -> Response:
+            if not data.site_base():
+                return Response(
+                    NEEDS_SITE_URL + "\n", status=404, content_type="text/plain; charset=utf-8"
+                )
+            return Response(view(*args, **kwargs), content_type=content_type)
+
+        return guarded
+
+    return wrap
 
 
 @bp.route("/opensearch.xml")
-def opensearch() -> Response:
-    refused = _needs_site_url()
-    if refused is not None:
-        return refused
-    body = render_template(
+@_absolute_document("application/opensearchdescription+xml; charset=utf-8")
+def opensearch() -> str:
+    return render_template(
         "opensearch.xml",
         html_template=data.absolute(url_for("archive.search_page")) + "?q={searchTerms}",
         json_template=data.absolute(url_for("archive.search_page_json")) + "?q={searchTerms}",
         self_url=data.absolute(url_for("archive.opensearch")),
         icon=data.absolute(url_for("static", filename="favicon.svg")),
     )
-    return Response(body, content_type="application/opensearchdescription+xml; charset=utf-8")
 
 
 @bp.route("/feed.xml")
-def feed() -> Response:
-    refused = _needs_site_url()
-    if refused is not None:
-        return refused
+@_absolute_document("application/atom+xml; charset=utf-8")
+def feed() -> str:
     snap = get_resources()
     entries = []
     for t in data.feed_entries(snap):
@@ -241,23 +248,19 @@ def feed() -> Response:
             }
         )
     updated = max((e["updated"] for e in entries), default=snap.today.isoformat() + "T00:00:00Z")
-    body = render_template(
+    return render_template(
         "feed.xml",
         entries=entries,
         updated=updated,
         self_url=data.absolute(url_for("archive.feed")),
         home_url=data.absolute(url_for("archive.home")),
     )
-    return Response(body, content_type="application/atom+xml; charset=utf-8")
 
 
 @bp.route("/sitemap.xml")
-def sitemap() -> Response:
-    refused = _needs_site_url()
-    if refused is not None:
-        return refused
-    body = render_template("sitemap.xml", urls=data.sitemap_urls(get_resources()))
-    return Response(body, content_type="application/xml; charset=utf-8")
+@_absolute_document("application/xml; charset=utf-8")
+def sitemap() -> str:
+    return render_template("sitemap.xml", urls=data.sitemap_urls(get_resources()))
 
 
 @bp.route("/robots.txt")

@@ -30,6 +30,7 @@ from .citations import (
     _QUOTE_PREVIEW,
     ANNOTATION_CONTEXT,
     FORMATS,
+    QUOTE_DOWNLOAD_NAME,
 )
 
 __all__ = ["page_config", "page_config_json"]
@@ -77,6 +78,7 @@ def page_config() -> dict[str, Any]:
             "annotation_context": ANNOTATION_CONTEXT,
             "bibtex_special": _BIBTEX_SPECIAL.pattern,
             "bibtex_replace": _BIBTEX_REPLACE,
+            "quote_download_name": QUOTE_DOWNLOAD_NAME,
         },
         "testimony_url": {"anchor_param": ANCHOR_PARAM},
     }

@@ -26,8 +26,8 @@ from helpers import make_app
 from test_muting import write_tone
 
 from archive.anchors import make_anchor
-from archive.config import resolve_config
 from archive.citations import FORMATS, QUOTE_DOWNLOAD_NAME
+from archive.config import resolve_config
 from archive.index import build_index
 from archive.ledger import add_quote_at
 from archive.model import passage_offsets, public_text
@@ -339,7 +339,7 @@ def test_a_quote_links_citation_box_cites_the_quote_in_every_format(sites, page,
     box = _cite_box(page)
     assert box["cites"] == "quote" and box["heading"] == "Cite these words"
     assert box["quote"] == QUOTED and box["whole"]
-    assert f"?a=" in box["link"] and "/q/" not in box["link"]
+    assert "?a=" in box["link"] and "/q/" not in box["link"]
     assert box["formats"] == _expected(sites, page, where, QUOTED)
     span = page.locator("#hiding-at-aunt button.passage-time").get_attribute("data-span")
     for fmt_id, text in box["formats"].items():

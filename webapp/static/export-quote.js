@@ -10,7 +10,8 @@
  *   text, choosing between copies by their prefix/suffix context, the passage named in the
  *   URL and nearness to the old offsets, as the exact tiers of resolve_anchor do. Found: the
  *   offsets go into data-hl-start/data-hl-end, which archive.js marks and scrolls to, and
- *   the server's notice is shown. Not found: the server's notice, without the link's words.
+ *   the server's notice is shown, and the citation box (#cite_box) cites those words, as the
+ *   server's page does. Not found: the server's notice, without the link's words.
  *   (The server also accepts lightly edited words; here a link whose words changed is
  *   orphaned, and the browser's own text fragment may still find them.)
  * - a selection: window.archiveStatic.anchorFor() returns what anchor.json returns (link,

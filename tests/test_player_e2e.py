@@ -337,7 +337,7 @@ def test_a_quote_links_citation_box_cites_the_quote_in_every_format(sites, page,
     page.goto(sites[where] + _quote_link())
     page.wait_for_selector("mark.quote-mark")
     box = _cite_box(page)
-    assert box["cites"] == "quote" and box["heading"] == "Cite these words"
+    assert box["cites"] == "quote" and box["heading"] == "Cite this quote"
     assert box["quote"] == QUOTED and box["whole"]
     assert "?a=" in box["link"] and "/q/" not in box["link"]
     assert box["formats"] == _expected(sites, page, where, QUOTED)

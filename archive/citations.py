@@ -27,7 +27,9 @@ __all__ = [
     "ANNOTATION_CONTEXT",
     "BIBTEX_REPLACE",
     "BIBTEX_SPECIAL",
+    "DOWNLOAD_NAME",
     "FORMATS",
+    "QUOTE_DOWNLOAD_NAME",
     "QUOTE_PREVIEW",
     "SITE_NAME",
     "Citation",
@@ -290,10 +292,17 @@ FORMATS: dict[str, tuple[str, str, Any]] = {
 }
 
 
+#: The file names citations download as (the static export's page script names a quote's
+#: files with the second, given it by webapp/pageconfig.py).
+DOWNLOAD_NAME = "{id}.{format}"
+QUOTE_DOWNLOAD_NAME = "{id}-{start}.{format}"
+
+
 def download_name(testimony_id: str, anchor: Any, fmt: str) -> str:
     """The file name a citation downloads as: ``ID.bib``, or ``ID-START.bib`` for a quote."""
-    suffix = f"-{anchor.start}" if anchor is not None else ""
-    return f"{testimony_id}{suffix}.{fmt}"
+    if anchor is None:
+        return DOWNLOAD_NAME.format(id=testimony_id, format=fmt)
+    return QUOTE_DOWNLOAD_NAME.format(id=testimony_id, start=anchor.start, format=fmt)
 
 
 def render(citation: Citation, fmt: str) -> str:

@@ -8,6 +8,7 @@ indexes it, and asks the app for every page.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import re
@@ -683,6 +684,40 @@ def test_anchor_endpoint_makes_a_link_that_resolves(client):
     page = client.get(body["path"].split("#")[0]).get_data(as_text=True)
     assert highlight_of(page) == (start, start + len(words))
     assert "The quoted words are highlighted below." in page
+
+
+def _cite_box(page: str) -> dict[str, str]:
+    """The citation box's heading and each format's text, as a reader sees them (HTML
+    reads RIS's CRLF as LF)."""
+    box = page[page.index('id="cite_box"') :]
+    shown = re.search(r'<h2 id="cite_title">.*?<span data-when="(\w+)">', box, re.S)
+    texts = re.findall(r'<pre class="format__text" id="(cite_[\w]+)"[^>]*>(.*?)</pre>', box, re.S)
+    return {
+        "cites": shown.group(1) if shown else "",
+        **{k: html.unescape(v).replace("\r\n", "\n") for k, v in texts},
+    }
+
+
+def test_a_quote_links_page_cites_the_quote_and_a_crafted_one_the_testimony(client):
+    text = public_text(load_archive(_archive_dir(client)).testimonies["officer"])
+    words = "twenty-six men to nine"
+    start = text.index(words)
+    body = client.get(f"/t/officer/anchor.json?start={start}&end={start + len(words)}").get_json()
+    box = _cite_box(client.get(body["path"].split("#")[0]).get_data(as_text=True))
+    assert box.pop("cites") == "quote"
+    assert box == {
+        f"cite_{c['format'].replace('.', '_')}": c["text"].replace("\r\n", "\n")
+        for c in body["citations"]
+    }
+    assert words in box["cite_txt"] and body["url"] in box["cite_txt"]
+    # Words not in the text: the box cites the testimony, and shows none of the link's words.
+    claim = "my men to shoot the prisoners"
+    page = client.get(f"/t/officer/?a=0-{len(claim)}~{quote(claim, safe='')}")
+    assert page.status_code == 200
+    box = _cite_box(page.get_data(as_text=True))
+    assert box["cites"] == "testimony"
+    assert "prisoners" not in text_of(page.get_data(as_text=True))
+    assert "Quoted" not in box["cite_txt"] and "/t/officer/" in box["cite_txt"]
 
 
 def test_selection_whitespace_is_trimmed(client):

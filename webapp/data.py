@@ -650,7 +650,9 @@ def testimony(
     if highlight is not None and highlight["passage"]:
         highlighted = t.passage(highlight["passage"])
         highlight["time"] = passage_time(t, highlighted) if highlighted else None
-    citation = _citation(snap, t, None)
+    # Opened at words that resolved, the citation box cites them (as cite.txt?a= does).
+    quoted_anchor = _anchor_at(t, match.start, match.end) if highlight is not None else None
+    citation = _citation(snap, t, quoted_anchor)
     return {
         "testimony": {
             **summary(snap, t),
@@ -670,8 +672,10 @@ def testimony(
         "orphan": orphan,
         "citation": {
             "url": citation.url,
+            "quote": quoted_anchor.exact if quoted_anchor is not None else None,
+            "testimony_url": url_for("archive.testimony", testimony_id=t.id),
             "formats": all_formats(citation),
-            "downloads": citation_downloads(t, None),
+            "downloads": citation_downloads(t, quoted_anchor),
         },
         "ledger": _ledger_spans(snap, t) if not _served() else [],
         "anchor_endpoint": url_for("archive.anchor", testimony_id=t.id) if _served() else None,
@@ -811,15 +815,14 @@ def citation_for(
         match = resolve_link(anchor, public_text(t))
         if match is None:
             raise PageError(404, LINK_NOT_FOUND)
-        text = public_text(t)
-        anchor = make_anchor(
-            text,
-            match.start,
-            match.end,
-            testimony=t.id,
-            passage=_passage_at(t, passage_offsets(t), match.start),
-        )
+        anchor = _anchor_at(t, match.start, match.end)
     return _citation(snap, t, anchor)
+
+
+def _anchor_at(t: Testimony, start: int, end: int) -> Anchor:
+    """The anchor of the words a link resolved to, as they read now: what is cited."""
+    passage = _passage_at(t, passage_offsets(t), start)
+    return make_anchor(public_text(t), start, end, testimony=t.id, passage=passage)
 
 
 def themes_index(snap: Snapshot, args: MultiDict) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from archive.muting import (
 __all__ = [
     "READY_WAIT_SECONDS",
     "RETRY_AFTER_SECONDS",
+    "MEDIA_RETRY",
     "MEDIA_WAIT",
     "CopyMaker",
     "copy_maker",
@@ -55,8 +56,10 @@ __all__ = [
 READY_WAIT_SECONDS = 3.0
 #: The Flask setting that overrides it (tests set 0: a copy not made yet is a 503 at once).
 MEDIA_WAIT = "MEDIA_READY_WAIT"
-#: What that 503 asks the client to wait before it asks again.
+#: What that 503 asks the client to wait before it asks again (the page's player does).
 RETRY_AFTER_SECONDS = 10
+#: The Flask setting that overrides it (the player's browser test asks for 1).
+MEDIA_RETRY = "MEDIA_RETRY_AFTER"
 
 
 class MediaLeak(ArchiveError):

@@ -24,6 +24,7 @@ from archive.citations import (
     BIBTEX_REPLACE,
     BIBTEX_SPECIAL,
     FORMATS,
+    QUOTE_DOWNLOAD_NAME,
     QUOTE_PREVIEW,
 )
 from archive.model import PASSAGE_SEPARATOR
@@ -77,6 +78,7 @@ def page_config() -> dict[str, Any]:
             "annotation_context": ANNOTATION_CONTEXT,
             "bibtex_special": BIBTEX_SPECIAL.pattern,
             "bibtex_replace": BIBTEX_REPLACE,
+            "quote_download_name": QUOTE_DOWNLOAD_NAME,
         },
         "testimony_url": {"anchor_param": ANCHOR_PARAM},
     }

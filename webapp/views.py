@@ -38,7 +38,14 @@ from archive.urls import ANCHOR_PARAM, MEDIA, QUOTE, TESTIMONY, THEME
 
 from . import data
 from .data import PageError
-from .media import MEDIA_WAIT, READY_WAIT_SECONDS, RETRY_AFTER_SECONDS, NotReady, copy_maker
+from .media import (
+    MEDIA_RETRY,
+    MEDIA_WAIT,
+    READY_WAIT_SECONDS,
+    RETRY_AFTER_SECONDS,
+    NotReady,
+    copy_maker,
+)
 from .pageconfig import page_config
 from .publish.staticmode import EXPORT_MEDIA, STATIC_EXPORT
 from .resources import get_resources
@@ -162,7 +169,11 @@ def media(testimony_id: str, number: int) -> Response:
             return Response(
                 "This recording is being prepared; try again in a few seconds.\n",
                 status=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                headers={
+                    "Retry-After": str(
+                        int(current_app.config.get(MEDIA_RETRY, RETRY_AFTER_SECONDS))
+                    )
+                },
                 content_type="text/plain; charset=utf-8",
             )
         except Exception as exc:  # noqa: BLE001 - unreadable, loud or gone: never served

@@ -10,7 +10,8 @@
  *   text, choosing between copies by their prefix/suffix context, the passage named in the
  *   URL and nearness to the old offsets, as the exact tiers of resolve_anchor do. Found: the
  *   offsets go into data-hl-start/data-hl-end, which archive.js marks and scrolls to, and
- *   the server's notice is shown. Not found: the server's notice, without the link's words.
+ *   the server's notice is shown, and the citation box (#cite_box) cites those words, as the
+ *   server's page does. Not found: the server's notice, without the link's words.
  *   (The server also accepts lightly edited words; here a link whose words changed is
  *   orphaned, and the browser's own text fragment may still find them.)
  * - a selection: window.archiveStatic.anchorFor() returns what anchor.json returns (link,
@@ -388,6 +389,36 @@
       var p = passageAt(match.start);
       if (p) { found.querySelector(".jump-link").setAttribute("href", "#" + p.id); }
     }
+    citeQuote(match);
+  }
+
+  // The citation box cites the quote the page was opened at, as the server's page does
+  // (the template holds both wordings; data-when says which shows).
+  function citeQuote(match) {
+    var box = document.getElementById("cite_box");
+    if (!box) { return; }
+    var made;
+    try { made = anchorFor({ start: toPageOffset(match.start), end: toPageOffset(match.end) }); } catch (e) { return; }
+    var name = config.citation.quote_download_name;
+    made.citations.forEach(function (item) {
+      var id = "cite_" + item.format.replace(/\./g, "_");
+      var pre = document.getElementById(id);
+      // LF, as HTML reads the server's page; the download puts RIS's CRLF back (data-crlf).
+      if (pre) { pre.textContent = item.text.replace(/\r\n/g, "\n"); }
+      var save = box.querySelector("[data-download='" + id + "']");
+      if (save) {
+        save.setAttribute("data-filename", name.replace("{id}", made.testimony)
+          .replace("{start}", String(made.anchor.start)).replace("{format}", item.format));
+      }
+    });
+    document.getElementById("cite_quote").textContent = made.quote;
+    var link = document.getElementById("cite_link");
+    link.setAttribute("href", made.url);
+    link.textContent = made.url;
+    Array.prototype.forEach.call(box.querySelectorAll("[data-when]"), function (el) {
+      el.hidden = el.getAttribute("data-when") !== "quote";
+    });
+    box.setAttribute("data-cites", "quote");
   }
 
   // --- a selection: what anchor.json answers -------------------------------------------------

@@ -9,7 +9,11 @@
  *   scrolling key): following then pauses until they click a time or "Follow again";
  * - a quote link (archive.js has marked the quote and its .turn.has-quote) cues the
  *   recording at the start of the quote's passage, without playing it; the server also
- *   names that start in #player's data-cue, for a page whose quote is not marked yet.
+ *   names that start in #player's data-cue, for a page whose quote is not marked yet;
+ * - a recording that fails to load is asked for again, a bounded number of times: the
+ *   server answers 503 with Retry-After while it is still making the published copy
+ *   (webapp/media.py), and the reader is told so in #player_status (aria-live), instead of
+ *   a player that stays broken until a reload. A time clicked meanwhile plays once ready.
  * Runs after archive.js (both deferred, in order).
  */
 (function () {
@@ -86,8 +90,63 @@
     return found;
   }
 
+  // --- a recording not ready yet ---------------------------------------------------------
+  var MAX_TRIES = 8;  // about two minutes at the server's Retry-After
+  var FALLBACK_DELAY = 2;  // seconds, doubled each try, when the answer names no delay
+  var MAX_DELAY = 60;
+  var status = document.getElementById("player_status");
+  function tell(text) { if (status) { status.textContent = text; } }
+
+  // Retry-After is seconds or an HTTP date.
+  function retryAfter(value) {
+    if (!value) { return null; }
+    var seconds = /^\s*\d+\s*$/.test(value) ? parseInt(value, 10) : (Date.parse(value) - Date.now()) / 1000;
+    return isNaN(seconds) ? null : Math.min(MAX_DELAY, Math.max(1, Math.ceil(seconds)));
+  }
+
+  function retrying(audio) {
+    var tries = 0;
+    var waiting = false;
+    function again(delay) {
+      window.setTimeout(function () { waiting = false; audio.load(); }, delay * 1000);
+    }
+    function failed() {
+      if (waiting) { return; }
+      var source = audio.querySelector("source");
+      var src = (source && source.src) || audio.currentSrc;
+      if (!src) { return; }
+      if (tries >= MAX_TRIES) {
+        tell("The recording could not be loaded. Reload the page to try again later.");
+        return;
+      }
+      tries += 1;
+      waiting = true;
+      // The media element does not say why it failed: ask the server (HEAD: no body).
+      fetch(src, { method: "HEAD", cache: "no-store", credentials: "same-origin" }).then(
+        function (response) { return { ok: response.ok, status: response.status, after: response.headers.get("Retry-After") }; },
+        function () { return { ok: false, status: 0, after: null }; }
+      ).then(function (answer) {
+        if (answer.ok) { again(0); return; }  // ready by now
+        var delay = retryAfter(answer.after) || Math.min(MAX_DELAY, FALLBACK_DELAY * Math.pow(2, tries - 1));
+        var when = " The player tries again in " + delay + (delay === 1 ? " second." : " seconds.");
+        tell(answer.status === 503 ? "The recording is being prepared." + when
+          : "The recording could not be loaded." + when);
+        again(delay);
+      });
+    }
+    // Captured: a failed <source> fires its error on itself, not on the <audio>.
+    audio.addEventListener("error", failed, true);
+    // It may have failed already, before this deferred script ran.
+    if (audio.readyState === 0 && (audio.error || audio.networkState === audio.NETWORK_NO_SOURCE)) { failed(); }
+    audio.addEventListener("loadedmetadata", function () {
+      if (tries) { tell("The recording is ready."); }
+      tries = 0;
+    });
+  }
+
   Object.keys(audios).forEach(function (n) {
     var audio = audios[n];
+    retrying(audio);
     audio.addEventListener("timeupdate", function () { if (!audio.paused || current) { mark(heard(audio)); } });
     audio.addEventListener("seeked", function () { mark(heard(audio)); });
     audio.addEventListener("play", function () {

@@ -356,27 +356,60 @@ def redacted_words(t: Testimony) -> list[str]:
     return found
 
 
+#: A record shares words with a non-public text when it holds this many of them in a row
+#: (fewer when the record is shorter): a sentence, not a common phrase of two words.
+_SHARED_RUN = 4
+_FOLD_WORD = re.compile(r"[^\W_]+")
+
+
+def _folded_words(text: str) -> tuple[str, ...]:
+    """Words as the checks compare them: case, ё/е and marks folded, punctuation gone."""
+    text = unicodedata.normalize("NFKD", text.casefold().replace("ё", "е"))
+    return tuple(_FOLD_WORD.findall("".join(c for c in text if not unicodedata.combining(c))))
+
+
+def _joined(words: tuple[str, ...]) -> str:
+    return " " + " ".join(words) + " "
+
+
 class PrivateText:
     """What of an archive is not public on a day, folded, gathered once so that a check of
     every ledger entry does not walk every testimony again for each one."""
 
     def __init__(self, archive: Archive, today: dt.date | None = None) -> None:
         self.redactions = [
-            " ".join(w.split()) for t in archive.testimonies.values() for w in redacted_words(t)
+            words
+            for t in archive.testimonies.values()
+            for w in redacted_words(t)
+            if (words := _folded_words(w))
         ]
-        self.texts = []
+        self.texts: list[str] = []
+        self.heads: list[str] = []
         for t in archive.non_public(today):
-            self.texts.append(" ".join(" ".join(p.text for p in t.passages).casefold().split()))
-            head = " ".join(str(v or "") for v in (t.title, t.narrator, t.place)).casefold()
-            self.texts.append(head)
+            self.texts.append(_joined(_folded_words(" ".join(p.text for p in t.passages))))
+            for value in (t.title, t.narrator, t.place):
+                if words := _folded_words(str(value or "")):
+                    self.heads.append(_joined(words))
 
     def holds(self, words: str) -> bool:
-        folded = " ".join(words.casefold().split())
-        if not folded:
+        """Whether ``words`` share any word with a redaction (inside it, around it, or
+        overlapping either of its ends: an editor may redact across a quote's edge), a
+        run of words with a non-public text, or a whole field of one (a name)."""
+        quote = _folded_words(words)
+        if not quote:
             return False
-        if any(private in folded or folded in private for private in self.redactions):
+        joined = _joined(quote)
+        for secret in self.redactions:
+            if _joined(secret) in joined or joined in _joined(secret):
+                return True
+            for k in range(1, min(len(quote), len(secret)) + 1):
+                if quote[-k:] == secret[:k] or quote[:k] == secret[-k:]:
+                    return True
+        run = min(_SHARED_RUN, len(quote))
+        grams = {_joined(quote[i : i + run]) for i in range(len(quote) - run + 1)}
+        if any(gram in text for text in self.texts for gram in grams):
             return True
-        return any(folded in text for text in self.texts)
+        return any(head in joined for head in self.heads)
 
 
 def holds_private_words(archive: Archive, words: str, today: dt.date | None = None) -> bool:

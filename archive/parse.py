@@ -559,6 +559,12 @@ class _BodyParser:
         if root is None:
             return ()
         _resolve_placeholders(md, root)
+        for e in root.iter():
+            # attr_list writes a key it cannot read (after a no-break space: "{:\u00a0.x }")
+            # with no value; as an empty one it meets the attribute checks like any other.
+            for name, value in list(e.attrib.items()):
+                if value is None:
+                    e.set(name, "")
         blocks = []
         for el, start, end in md.block_spans:
             if el not in list(root):

@@ -10,11 +10,12 @@ import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from click.testing import CliRunner
 from helpers import make_app
+from slugify import slugify
 
 from archive.cli import main
 from archive.config import resolve_config
@@ -31,7 +32,7 @@ from webapp.publish.export import (
     read_archive,
     render_site,
 )
-from webapp.publish.leakcheck import PrivateSide, check_export
+from webapp.publish.leakcheck import PrivateSide, check_bytes, check_export
 from webapp.publish.linkcheck import check_links
 from webapp.publish.pagefind import WORD_STARTS
 from webapp.publish.staticmode import export_csp
@@ -694,3 +695,47 @@ def test_pages_pagefind_does_not_read_are_rendered_at_a_lower_priority(monkeypat
     assert first == [base, base]
     assert later == [min(base + export._BACKGROUND_NICENESS, 19)] * 2  # 19 is the lowest
     assert os.nice(0) == base  # this process keeps its priority
+
+
+def _split_by_tags(secret: str) -> str:
+    return "<b></b>".join(secret)
+
+
+def _thrice_percent_encoded(secret: str) -> str:
+    return quote(quote(quote(secret)))
+
+
+#: Forms a page could carry a secret in, planted by hand: the check must see through each.
+PLANTED = {
+    "as written": lambda s: s,
+    "split by empty tags": _split_by_tags,
+    "split by a closing and an opening tag": lambda s: f"{s[:3]}</span><span>{s[3:]}",
+    "split by a comment": lambda s: f"{s[:3]}<!-- x -->{s[3:]}",
+    "decimal entities": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "percent-encoded": quote,
+    "percent-encoded twice": lambda s: quote(quote(s)),
+    "percent-encoded three times": _thrice_percent_encoded,
+    "JSON escapes": lambda s: json.dumps(s, ensure_ascii=True).strip('"'),
+    "slug": lambda s: f"/browse/place/{slugify(s)}/",
+    "slug with underscores": lambda s: f"/browse/place/{slugify(s, separator='_')}/",
+    "zero-width spaces": "\u200b".join,
+}
+
+
+@pytest.mark.parametrize("secret", ["Verkhnii Lars", "Kreminna", "Нижньому Селищі"])
+@pytest.mark.parametrize("form", sorted(PLANTED))
+def test_a_secret_planted_in_any_form_is_found(tmp_path, secret, form):
+    """Found by an attack: a secret split by tags or comments, encoded three times or
+    slugged with underscores passed the check."""
+    (tmp_path / "a.md").write_text(
+        f'---\nid: a\ntitle: "A"\nstatus: public\n---\n\nWe crossed at [{secret}]{{.redact}}.\n',
+        encoding="utf-8",
+    )
+    private = PrivateSide.from_secrets(read_secrets(tmp_path, NOW))
+    page = f"<html><body><main><p>{PLANTED[form](secret)}</p></main></body></html>".encode()
+    assert check_bytes("t/a/index.html", page, private) is not None
+    assert check_bytes("t/a/index.html", gzip.compress(page), private) is not None
+    assert (
+        check_bytes("t/a/index.html", page.replace(PLANTED[form](secret).encode(), b""), private)
+        is None
+    )

@@ -508,6 +508,43 @@ def test_a_quote_redacted_inside_since_it_was_cited_is_never_shown_or_named(arch
     assert "battalion" not in run(archive_dir, "quotes", "check", code=1).output
 
 
+def _start(ledger: str) -> int:
+    return int(re.search(r"start: (\d+)", ledger).group(1))
+
+
+@pytest.mark.parametrize(
+    ("redacted", "secret"),
+    [
+        # Found by an attack: a redaction that starts inside the quote and runs past its
+        # end (or ends inside it) is neither inside the quote nor holds it whole.
+        ("a [hernia and they all]{.redact} fight", "hernia"),
+        ("he said [that half the]{.redact} battalion", "half the"),
+        # The words of a testimony not public, with one word of the quote's own around.
+        ("half the battalion has a hernia and they", "battalion"),
+    ],
+)
+def test_a_quote_overlapping_a_redaction_at_its_edge_is_never_shown(archive_dir, redacted, secret):
+    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer",
+                              "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
+    if "[" in redacted:
+        old = redacted.replace("[", "").replace("]{.redact}", "")
+        _edit(archive_dir / "officer.md", old, redacted)
+    else:
+        # The entry now records a restricted testimony's sentence and one word more.
+        words = "The furlough was refused, said zzzword"
+        ledger = (archive_dir / "quotes.yaml").read_text(encoding="utf-8")
+        ledger = re.sub(r'exact: "[^"]*"', f'exact: "{words}"', ledger)
+        ledger = re.sub(r"end: \d+", lambda m: f"end: {_start(ledger) + len(words)}", ledger)
+        (archive_dir / "quotes.yaml").write_text(ledger, encoding="utf-8")
+        secret = "furlough was refused"
+    app = _app(archive_dir)
+    with app.test_client() as client:
+        for path in (f"/q/{quote_id}/", f"/q/{quote_id}.json"):
+            assert secret not in client.get(path).get_data(as_text=True), path
+        assert client.get(f"/q/{quote_id}.json").get_json()["recorded"] is None
+    assert secret not in run(archive_dir, "validate", code=1).output
+
+
 def test_a_citation_of_words_not_found_is_a_plain_text_error(archive_dir):
     from archive.anchors import make_anchor
 

@@ -55,7 +55,7 @@ REDACTED = {
     "wholeitem": "- first item\n- the {C} item\n  {{: .redact }}\n",
     "emphasis": "Some ***{R}*** and _{R}_ words.\n",
 }
-#: Look-alike markup in the body: refused at the line that holds it (line 7).
+#: Look-alike markup in the body: refused at the line that holds it (line 14).
 LOOKALIKES = {
     "fullwidth": "[{C}]｛.redact｝ was there.\n",
     "smallform": "[{C}]﹛.redact﹜ was there.\n",
@@ -73,7 +73,12 @@ LOOKALIKES = {
     "extraclass": "[{C}]{{.redact .x}} was there.\n",
     "onlink": "[{C}](https://a.example.org/){{.redact}} was there.\n",
     "inheading": "## {C} {{: .redact }}\n\nA passage.\n",
+    # Found by an attack: attr_list reads "{:\u00a0.redact }" as an attribute without a
+    # value, and the parser crashed on it ("could not be read (TypeError...)").
+    "nbspblock": "{C} was there.\n{{:\u00a0.redact }}\n",
 }
+#: Look-alikes refused at a later line of their template than its first.
+LOOKALIKE_LINE = {"nbspblock": 1}
 #: Redaction markup in a front-matter field: refused at that field's line.
 FRONT = {
     "narrator": ("narrator", '"[{C}]{{.redact}}"'),
@@ -124,7 +129,8 @@ def write_archive(directory: Path) -> dict[str, dict]:
                 word = canary(language, f"{kind}{name}")
                 text = front(tid, language) + body(template, word)
                 (directory / f"{tid}.md").write_text(text, encoding="utf-8")
-                files[tid] = {"kind": kind, "word": word, "language": language, "line": 14}
+                line = 14 + LOOKALIKE_LINE.get(name, 0)
+                files[tid] = {"kind": kind, "word": word, "language": language, "line": line}
         for name, (key, value) in FRONT.items():
             tid = f"fm-{name}-{language}"
             word = canary(language, f"front{name}")

@@ -19,11 +19,12 @@ testimony files that shares no code with the parser or the renderer:
   fails the check.
 
 Every file is searched after undoing every encoding a page may apply:
-HTML entities (in text and attribute values alike), percent-encoding (once
-and twice, ``+`` as a space), JSON strings and ``\\uXXXX`` escapes, and
-Pagefind's gzip-compressed index and fragments. Texts are compared as
+HTML entities (in text and attribute values alike), percent-encoding (as many
+times as it was applied, ``+`` as a space), JSON strings and ``\\uXXXX`` escapes,
+tags and comments (a word split by ``<b></b>`` reads as one), and gzip (Pagefind's
+index and fragments, or any file that starts as gzip does). Texts are compared as
 sequences of case-folded words without marks (as Pagefind compares them, so
-"й" is "и"); a secret is also looked for as its slug (python-slugify:
+"й" is "и"; ``_`` separates words); a secret is also looked for as its slug (python-slugify:
 ``Вербівці`` -> ``verbivtsi``), the form it takes in a URL like
 ``/browse/place/SLUG/``.
 
@@ -105,10 +106,11 @@ _CODE_SUFFIXES = frozenset({".js", ".css", ".svg", ".pagefind"})
 _GZIP_SUFFIXES = frozenset({".pf_fragment", ".pf_index", ".pf_meta", ".pf_filter", ".pagefind"})
 _BINARY_SUFFIXES = frozenset({".png", ".jpg", ".webp", ".woff2", ".ico", ".pagefind", MEDIA_SUFFIX})
 _PAGEFIND_MAGIC = b"pagefind_dcd"
-_WORD_RE = re.compile(r"\w+")
+_WORD_RE = re.compile(r"[^\W_]+")  # "_" separates words: a slug may be written with it
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_RAW_WORD_RE = re.compile(rf"(?:\w|{INWORD})+")
-_TAG_RE = re.compile(r"<[^>]*>")
+_RAW_WORD_RE = re.compile(rf"(?:[^\W_]|{INWORD})+")
+_TAG_RE = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
+_PERCENT_ROUNDS = 6
 _JSON_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -331,10 +333,17 @@ def _views(path: Path, raw: bytes) -> tuple[str, list[str]]:
     extra = [
         _JSON_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), v) for v in views if "\\u" in v
     ]
-    # Percent-encoded links, once and twice, with "+" for a space in a query.
-    for _ in range(2):
-        extra += [unquote_plus(v) for v in views + extra if "%" in v or "+" in v]
+    # Percent-encoded links, with "+" for a space in a query: decoded until nothing changes
+    # (a link encoded three times is still a link), at most _PERCENT_ROUNDS times.
+    layer = [v for v in views + extra if "%" in v or "+" in v]
+    for _ in range(_PERCENT_ROUNDS):
+        layer = [d for d in (unquote_plus(v) for v in layer) if d not in extra and d not in views]
+        extra += layer
+        if not layer:
+            break
     extra += [html.unescape(v) for v in extra if "&" in v]
+    # Text as a reader sees it: tags and comments join what they split ("Kre<b></b>minna").
+    extra += [_TAG_RE.sub("", v) for v in views + extra if "<" in v]
     views += list(dict.fromkeys(v for v in extra if v not in views))
     return text, views
 

@@ -16,7 +16,8 @@ decides what gets indexed and how, so any change there builds them again.
 Indexing the WPA corpus takes minutes; a run that reuses them says so.
 The engines:
 
-* ``archive``: :func:`archive.search.search`, pages walked until 10 distinct
+* ``archive``: :func:`archive.search.search` in the grouped view (each
+  testimony once, as the search page lists them), pages walked until 10
   testimonies or the end of the results;
 * ``fts5-and`` / ``fts5-or``: SQLite FTS5 (porter, bm25) with the query's
   words all required / ORed;
@@ -97,10 +98,10 @@ def _archive_pages(index, query: str):
     number = 1
     while True:
         try:
-            results = search(index, query, page=number, per_page=PAGE)
+            results = search(index, query, page=number, per_page=PAGE, view="testimonies")
         except QueryError:  # a query the archive refuses finds nothing
             return
-        yield [h.testimony for h in results.hits]
+        yield [g.testimony for g in results.groups]
         if number >= results.pages:
             return
         number += 1

@@ -1,15 +1,23 @@
 """Testimony-level relevance on judged queries, the archive's search beside three baselines.
 
-Run: ``.venv/bin/python bench/bench_relevance.py [CORPUS_DIR] [--json FILE]``
+Run: ``.venv/bin/python bench/bench_relevance.py [CORPUS_DIR] [--json FILE] [--keep DIR]``
 (default: the shared WPA corpus; the bundled samples in ``testimonies/`` are
 always used for the sample queries). ``bench/judged.yaml`` holds descriptive
 sentences, names and remembered quotes with the testimonies judged relevant
-by reading (its header says how). In a temporary directory the WPA corpus and
-the samples are each indexed with the real ``archive index`` code, and every
-query is run on the index of its corpus by four engines over the same public
-passages:
+by reading (its header says how). The WPA corpus and the samples are each
+indexed with the real ``archive index`` code, and every query is run on the
+index of its corpus by four engines over the same public passages.
 
-* ``archive``: :func:`archive.search.search`, pages walked until 10 distinct
+The indexes are kept between runs under ``--keep DIR`` (default
+``~/.cache/archive-bench-relevance``; ``--keep ''`` builds them in a temporary
+directory and drops them), one directory per corpus and :func:`_fingerprint`:
+the corpus's files (names, sizes, times) and the source of every module that
+decides what gets indexed and how, so any change there builds them again.
+Indexing the WPA corpus takes minutes; a run that reuses them says so.
+The engines:
+
+* ``archive``: :func:`archive.search.search` in the grouped view (each
+  testimony once, as the search page lists them), pages walked until 10
   testimonies or the end of the results;
 * ``fts5-and`` / ``fts5-or``: SQLite FTS5 (porter, bm25) with the query's
   words all required / ORed;
@@ -27,8 +35,14 @@ goals of issue 18. :func:`run` returns rows for ``bench/run``.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.metadata
+import inspect
 import json
+import os
 import re
+import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -44,9 +58,10 @@ from whoosh.qparser import OrGroup, QueryParser
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_search import DEFAULT_CORPUS, ROOT, _fts5  # noqa: E402
 
+from archive import analysis, fields, index, model, parse, redaction, themes, wordforms  # noqa: E402
 from archive.config import resolve_config  # noqa: E402
 from archive.errors import QueryError  # noqa: E402
-from archive.index import build_index  # noqa: E402
+from archive.index import SCHEMA_VERSION, build_index  # noqa: E402
 from archive.parse import load_archive  # noqa: E402
 from archive.search import open_search_index, search  # noqa: E402
 
@@ -59,6 +74,10 @@ SPLITS = ("tune", "holdout", "fresh", "all")
 GOALS = {"descriptive": 0.80, "name": 0.90, "quote": 0.98}
 DEPTH = 10
 PAGE = 100
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archive-bench-relevance"
+#: What decides the indexes' content: how files are read, analysed and indexed.
+INDEXING_MODULES = (index, analysis, fields, wordforms, parse, redaction, model, themes)
+_COMPLETE = "complete"  # written last: a directory without it is a build cut short
 
 
 def _distinct(pages) -> list[str]:
@@ -79,10 +98,10 @@ def _archive_pages(index, query: str):
     number = 1
     while True:
         try:
-            results = search(index, query, page=number, per_page=PAGE)
+            results = search(index, query, page=number, per_page=PAGE, view="testimonies")
         except QueryError:  # a query the archive refuses finds nothing
             return
-        yield [h.testimony for h in results.hits]
+        yield [g.testimony for g in results.groups]
         if number >= results.pages:
             return
         number += 1
@@ -107,7 +126,7 @@ def _whoosh(archive, directory: Path):
         for t in sorted(archive.public(), key=lambda t: t.id):
             for p in t.passages:
                 writer.add_document(testimony=t.id, text=p.public_text)
-    return ix, QueryParser("text", schema, group=OrGroup)
+    return ix
 
 
 def _whoosh_pages(searcher, parser, query: str):
@@ -121,19 +140,80 @@ def _whoosh_pages(searcher, parser, query: str):
         number += 1
 
 
-def _engines(corpus: Path, tmp: Path, log) -> tuple[dict, list]:
-    """Index one corpus for every engine; return {engine: query -> testimonies}, closers."""
+def _fingerprint(corpus: Path) -> str:
+    """A hash of what the indexes of ``corpus`` are built from: every file under it
+    (path, size, modification time), the indexing code, SCHEMA_VERSION, Whoosh's
+    version and the baselines' own builders."""
+    h = hashlib.sha256()
+    for path in sorted(corpus.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            h.update(f"{path.relative_to(corpus)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for module in INDEXING_MODULES:
+        h.update(Path(module.__file__).read_bytes())
+    h.update(f"schema {SCHEMA_VERSION}\n".encode())
+    h.update(importlib.metadata.version("whoosh-reloaded").encode())
+    for builder in (_whoosh, _fts5):
+        h.update(inspect.getsource(builder).encode())
+    return h.hexdigest()[:20]
+
+
+def _build(corpus: Path, where: Path, log) -> None:
+    """The archive's index, the stock Whoosh index and the FTS5 database of a corpus."""
     archive = load_archive(corpus)
-    config = resolve_config(testimonies=corpus, index=tmp / "index")
+    config = resolve_config(testimonies=corpus, index=where / "index")
     started = time.perf_counter()
     report = build_index(config, archive, full=True)
     log(
         f"{corpus.name}: indexed {report.passages} passages in {time.perf_counter() - started:.0f} s"
     )
-    index = open_search_index(config.public_index)
-    db = _fts5(archive)
-    (tmp / "whoosh").mkdir()
-    ix, parser = _whoosh(archive, tmp / "whoosh")
+    (where / "whoosh").mkdir()
+    _whoosh(archive, where / "whoosh").close()
+    memory = _fts5(archive)
+    disk = sqlite3.connect(where / "fts5.sqlite")
+    memory.backup(disk)
+    disk.close()
+    memory.close()
+    (where / _COMPLETE).write_text(f"{corpus}\n", "utf-8")
+
+
+def _built(corpus: Path, keep: Path | None, tmp: Path, log) -> Path:
+    """The directory holding the indexes of ``corpus``: reused from ``keep`` when its
+    fingerprint matches, else built (in ``keep``, replacing older builds of the corpus)."""
+    if keep is None:
+        where = tmp / corpus.name
+        where.mkdir()
+        _build(corpus, where, log)
+        return where
+    digest = _fingerprint(corpus)
+    where = keep / f"{corpus.name}-{digest}"
+    if (where / _COMPLETE).is_file():
+        log(f"{corpus.name}: reusing the indexes in {where} (fingerprint {digest})")
+        return where
+    keep.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{corpus.name}-", dir=keep))
+    try:
+        _build(corpus, building, log)
+        shutil.rmtree(where, ignore_errors=True)
+        building.rename(where)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    for old in keep.glob(f"{corpus.name}-*"):  # earlier builds of this corpus
+        if old != where:
+            shutil.rmtree(old, ignore_errors=True)
+    log(f"{corpus.name}: kept the indexes in {where}")
+    return where
+
+
+def _engines(corpus: Path, keep: Path | None, tmp: Path, log) -> tuple[dict, list]:
+    """Every engine over one corpus's indexes: {engine: query -> testimonies}, closers."""
+    where = _built(corpus, keep, tmp, log)
+    index = open_search_index(
+        resolve_config(testimonies=corpus, index=where / "index").public_index
+    )
+    db = sqlite3.connect(f"file:{where / 'fts5.sqlite'}?mode=ro", uri=True)
+    ix = windex.open_dir(str(where / "whoosh"))
+    parser = QueryParser("text", ix.schema, group=OrGroup)
     searcher = ix.searcher()
     engines = {
         "archive": lambda q: _distinct(_archive_pages(index, q)),
@@ -150,8 +230,10 @@ def _score(found: list[str], relevant: list[str]) -> tuple[float, float, bool]:
     return recall, (1 / rank if rank else 0.0), rank == 1
 
 
-def measure(corpus: Path = DEFAULT_CORPUS, *, log=print) -> dict:
-    """{engine: {kind: {split: {"n", "recall@10", "MRR", "top-1"}}}} plus per-query rankings."""
+def measure(corpus: Path = DEFAULT_CORPUS, *, log=print, keep: Path | None = CACHE) -> dict:
+    """{engine: {kind: {split: {"n", "recall@10", "MRR", "top-1"}}}} plus per-query rankings.
+
+    ``keep``: where built indexes are kept and reused (None: a temporary directory)."""
     judged = yaml.safe_load(JUDGED.read_text(encoding="utf-8"))["queries"]
     scores: dict = {e: {k: {s: [] for s in SPLITS} for k in KINDS} for e in ENGINES}
     rankings = []
@@ -160,8 +242,7 @@ def measure(corpus: Path = DEFAULT_CORPUS, *, log=print) -> dict:
         try:
             by_corpus = {}
             for name, path in (("wpa", corpus), ("samples", SAMPLES)):
-                (Path(tmp) / name).mkdir()
-                by_corpus[name], closing = _engines(path, Path(tmp) / name, log)
+                by_corpus[name], closing = _engines(path, keep, Path(tmp), log)
                 closers += closing
             for item in judged:
                 found = {e: fn(item["query"]) for e, fn in by_corpus[item["corpus"]].items()}
@@ -235,8 +316,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--json", type=Path, help="also write scores and rankings to this file")
+    parser.add_argument(
+        "--keep",
+        default=str(CACHE),
+        help="keep and reuse the built indexes here ('' for a temporary directory; default %(default)s)",
+    )
     args = parser.parse_args(argv)
-    result = measure(args.corpus.resolve(), log=lambda m: print(m, file=sys.stderr, flush=True))
+    keep = Path(args.keep).expanduser().resolve() if args.keep else None
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    result = measure(args.corpus.resolve(), log=log, keep=keep)
     header = ("kind", "split", "n", "measure", *ENGINES, "goal")
     rows = [
         (k, s, n, m, *(f"{v[e]:.3f}" for e in ENGINES), _goal(k, m))

@@ -76,6 +76,17 @@ def test_all_words_rank_first_and_lower_hits_say_what_they_lack(ix):
     for m in missing:
         assert set(m) <= words and len(m) <= 2  # at least half of four words held
     assert r.as_dict()["hits"][0]["missing"] == list(r.hits[0].missing)
+    assert not any("fewer than" in n for n in r.notices)  # no fill tier was needed
+
+
+def test_fill_tier_follows_and_is_said(ix):
+    """Fewer than FILL_TESTIMONIES testimonies hold most of the words: the best of the
+    rest follow, each saying what it lacks, and a notice says so."""
+    r = search(ix, "soldiers who shot themselves in the foot to get to hospital", per_page=100)
+    assert any("fewer than" in n for n in r.notices)
+    complete = [not h.missing for h in r.hits]
+    assert complete == sorted(complete, reverse=True) and not all(complete)
+    assert search(ix, "soldiers who shot themselves", mode="all").total <= r.total
 
 
 def test_required_words_and_phrases(ix):

@@ -154,7 +154,11 @@ def test_phrase_scores_by_how_often_the_phrase_occurs(tmp_path):
 
 
 def test_all_words_must_match_and_or_widens(ix):
-    assert keys(timed_search(ix, "patrollers creek")) == ["patrol-1937/" + _pid(ix, "creek")]
+    both = ["patrol-1937/" + _pid(ix, "creek")]
+    assert keys(search(ix, "patrollers creek", mode="all")) == both
+    # Best match lists it first; passages with one of the words only fill the page after it.
+    loose = search(ix, "patrollers creek")
+    assert keys(loose)[:1] == both and all(h.missing for h in loose.hits[1:])
     widened = timed_search(ix, "creek OR winter")
     assert widened.total == 2
     narrowed = timed_search(ix, "patrollers -creek")

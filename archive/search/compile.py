@@ -508,7 +508,9 @@ class Compiler:
         self.dropped = dropped
         minimum = min_should_match(len(optional))
         pairs = self._pairs([w for w, _, _ in significant] if significant else [], children)
-        if optional and minimum == len(optional):
+        # Two words or more stay an OR even when a passage must hold all of them: the
+        # passages holding fewer may fill the page (ranking's fill tier).
+        if len(optional) == 1:
             required.extend(c for _, c, _ in optional)
             for _, _, i in optional:
                 self.items[i].required = True

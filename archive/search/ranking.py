@@ -23,6 +23,7 @@ Presence is read as sets of document numbers, one match of each item's query
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -42,6 +43,12 @@ VIEWS = ("testimonies", "passages")
 GROUP_PASSAGES = 3
 COORD_POWER = 2.0
 PAIR_BOOST = 0.5
+#: Best match lists at least this many testimonies when the query's words allow:
+#: when fewer hold the minimum, the best-ranked of the rest fill up to it (the fill tier).
+FILL_TESTIMONIES = 10
+#: Grouped view: a testimony's rank is its best passage's score times the share of
+#: the query's words (weighted by rarity) its passages hold, ** COVER_POWER.
+COVER_POWER = 1.0
 #: A passage tagged with a theme: itself, over one that inherits it from its testimony.
 OWN_THEME_BOOST = 1.5
 
@@ -71,6 +78,7 @@ class Ranked:
     counted: list[int]  # documents the facets count
     per_testimony: bool  # facets count testimonies, not passages
     timed_out: bool
+    filled: bool = False  # the fill tier is listed (see _fill)
 
 
 class _Clock:
@@ -117,6 +125,11 @@ def rank(
     clock.timed_out = found.timed_out
     items = compiled.items
     best = compiled.best
+    testimony_of = index.facet_values(searcher, "testimony")
+
+    def testimony(d: int) -> str:
+        return testimony_of[d][0] if testimony_of[d] else ""
+
     presence = best is not None and bool(best.optional)
     if presence or any(m is not wq.NullQuery for item in items for m in item.meta.values()):
         text_ids = [_ids(index, searcher, item.text, clock, fast) for item in items]
@@ -125,6 +138,8 @@ def rank(
         text_ids, in_text = [], None
 
     missing: dict[int, list[str]] = {}
+    fill: set[int] = set()
+    cover: dict[str, float] = {}
     if presence:
         held = {}
         for i in best.optional:
@@ -134,17 +149,30 @@ def rank(
             )
         n = len(best.optional)
         pairs = [_ids(index, searcher, p, clock, fast) for p in best.pairs]
-        for d in list(scores):
+        words_of: dict[str, set[int]] = defaultdict(set)  # testimony -> words its matches hold
+        below: list[int] = []
+        for d in scores:
             have = [i for i in best.optional if d in held[i]]
+            words_of[testimony(d)].update(have)
             if len(have) < best.minimum:
-                del scores[d]
-                continue
+                below.append(d)
             if len(have) < n:
                 missing[d] = [items[i].label for i in best.optional if d not in held[i]]
             factor = (len(have) / n) ** COORD_POWER
             if pairs:
                 factor *= 1 + PAIR_BOOST * sum(d in p for p in pairs)
             scores[d] *= factor
+        fill = _fill(below, scores, testimony)
+        for d in below:
+            if d not in fill:
+                del scores[d]
+                missing.pop(d, None)
+        # Coverage weighs each word by its rarity (idf): the testimony that tells of
+        # "stars" and "fell" covers more of the query than one with "old" and "night".
+        docs = max(searcher.doc_count(), 2)
+        weight = {i: math.log(1 + docs / max(1, len(held[i]))) for i in best.optional}
+        total = sum(weight.values())
+        cover = {t: (sum(weight[i] for i in w) / total) ** COVER_POWER for t, w in words_of.items()}
 
     own: set[int] = set()
     if themes:
@@ -166,18 +194,17 @@ def rank(
     else:
         passage_level = None  # filters only: every passage is a hit of its own
 
-    testimony_of = index.facet_values(searcher, "testimony")
     dates = _date_keys(index, searcher) if sort == "date" else None
 
     def key(d: int) -> tuple:
         if dates is not None:
-            return (dates[d], d)
-        return (d in missing, -scores[d], d)
+            return (d in fill, dates[d], d)
+        return (d in fill, d in missing, -scores[d], d)
 
     by_testimony: dict[str, list[int]] = defaultdict(list)
     title_only: dict[str, list[int]] = defaultdict(list)
     for d in scores:
-        t = testimony_of[d][0] if testimony_of[d] else ""
+        t = testimony(d)
         if passage_level is None or d in passage_level:
             by_testimony[t].append(d)
         else:
@@ -193,7 +220,9 @@ def rank(
 
     def entry_key(t: str, docs: list[int]) -> tuple:
         k = key(docs[0])
-        return (k[0], t, *k[1:]) if dates is not None else (*k[:2], t, k[2])
+        if dates is None and cover:  # scaled by the testimony's coverage of the query's words
+            k = (*k[:2], k[2] * cover.get(t, 1.0), k[3])
+        return (*k[:-1], t, k[-1])
 
     if view == "testimonies":
         everything = [(entry_key(t, docs), t, docs, False) for t, docs in by_testimony.items()]
@@ -221,7 +250,7 @@ def rank(
         )
         entries = []
         for _, d, is_line in ranked[(page - 1) * per_page : page * per_page]:
-            t = testimony_of[d][0] if testimony_of[d] else ""
+            t = testimony(d)
             shown = [] if is_line else [d]
             entries.append(
                 Entry(
@@ -235,7 +264,29 @@ def rank(
     line_entries = [e for e in entries if not e.docs]
     if line_entries:
         _matched_on(index, searcher, compiled, own, themes, line_entries, clock, fast)
-    return Ranked(total, passages, entries, counted, view == "testimonies", clock.timed_out)
+    return Ranked(
+        total, passages, entries, counted, view == "testimonies", clock.timed_out, bool(fill)
+    )
+
+
+def _fill(below: list[int], scores: dict[int, float], testimony: Any) -> set[int]:
+    """The fill tier: passages holding fewer than the minimum of the query's words, of
+    the best-ranked testimonies with no passage above that, while fewer than
+    FILL_TESTIMONIES testimonies are listed (a descriptive sentence's words are seldom
+    together in one passage; its best testimonies may hold them across several)."""
+    shut_out = set(below)
+    listed = {testimony(d) for d in scores if d not in shut_out}
+    wanted = FILL_TESTIMONIES - len(listed)
+    if wanted <= 0 or not below:
+        return set()
+    chosen: set[str] = set()
+    for d in sorted(below, key=lambda d: (-scores[d], d)):
+        t = testimony(d)
+        if t not in listed and t not in chosen:
+            if len(chosen) == wanted:
+                break
+            chosen.add(t)
+    return {d for d in below if testimony(d) in chosen}
 
 
 def _matched_on(

@@ -24,7 +24,7 @@ from .highlight import Mark, anchor_span, hit_anchor, marks_for, occurrences, sn
 from .match import TIME_LIMIT
 from .opened import SearchIndex, opened, stored_fields
 from .queries import AndNot
-from .ranking import VIEWS, rank
+from .ranking import FILL_TESTIMONIES, VIEWS, rank
 from .results import Group, Hit, SearchResults
 
 __all__ = ["MAX_PER_PAGE", "MODES", "SORTS", "VIEWS", "search"]
@@ -167,6 +167,11 @@ def search(
             notices.append(
                 "testimonies changed since the search index was built are left out "
                 "until it is rebuilt"
+            )
+        if ranked.filled:
+            notices.append(
+                f"fewer than {FILL_TESTIMONIES} testimonies hold most of the words; "
+                "below them are the best of those holding fewer, each saying what it lacks"
             )
         if timed_out:
             notices.append(

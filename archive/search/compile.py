@@ -114,7 +114,9 @@ def min_should_match(significant: int) -> int:
 
     One or two: all (a two-word search means both). Three or more: half,
     rounded up, and never fewer than two, so a descriptive sentence finds the
-    passages that tell of most of what it describes.
+    passages that tell of most of what it describes. That is the first tier:
+    when fewer than ``ranking.FILL_TESTIMONIES`` testimonies reach it, the
+    best of the passages holding fewer follow as a marked fill tier.
     """
     if significant <= 2:
         return significant

@@ -447,7 +447,9 @@ _EXTRA_STOPWORDS = {
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stopwords() -> frozenset[str]:
+    """Every language's stop words, folded: they do not count toward best match's "most
+    words" and are not highlighted (the static page gets the same set)."""
     from whoosh.lang.stopwords import stoplists
 
     words: set[str] = set()
@@ -463,4 +465,4 @@ def is_stopword(word: str) -> bool:
     One list for all three: a query's language is not known, and the lists
     barely overlap (Whoosh's for en and ru, the archive's own for uk).
     """
-    return fold(word) in _stopwords()
+    return fold(word) in stopwords()

@@ -46,8 +46,8 @@ PREFIX_EXPANSIONS = 64  # words a prefix may stand for, most frequent first
 _PREFIX_SCAN = 5000  # lexicon entries looked at for one prefix
 TYPO_CANDIDATES = 5
 _MIN_TYPO_CHARS = 5  # shorter words are never corrected silently...
-_MIN_SUGGEST_CHARS = 4  # ...but may get a "did you mean"
-_MAX_TYPO_CHARS = 32
+MIN_SUGGEST_CHARS = 4  # ...but may get a "did you mean"
+MAX_TYPO_CHARS = 32
 _TYPO_BOOST = 0.8
 #: A name's spelling variants (a capitalised word) rank below the name as typed.
 _VARIANT_BOOST = 0.6
@@ -355,7 +355,7 @@ class Compiler:
         own words, and only those still in a live document count.
         """
         word = fold(node.text)
-        if not word.isalpha() or not _MIN_SUGGEST_CHARS <= len(word) <= _MAX_TYPO_CHARS:
+        if not word.isalpha() or not MIN_SUGGEST_CHARS <= len(word) <= MAX_TYPO_CHARS:
             return []
         maxdist = 1 if len(word) < 8 else 2
         found: dict[str, tuple[int, int, str]] = {}  # word -> (distance, -freq, field)
@@ -406,7 +406,7 @@ class Compiler:
         wanted: list[tuple[str, int]] = []
         if len(word) >= _MIN_TYPO_CHARS:
             wanted.append((word, 1 if len(word) < 8 else 2))
-        if word.isascii() and len(word) >= _MIN_SUGGEST_CHARS:
+        if word.isascii() and len(word) >= MIN_SUGGEST_CHARS:
             wanted.extend((c, 1) for c in _cyrillic(word))
         found: dict[str, tuple[int, int, str]] = {}  # word -> (distance, -freq, field)
         for spelt, maxdist in wanted:

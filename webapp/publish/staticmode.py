@@ -18,11 +18,11 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
-from archive.analysis import INWORD, _stopwords
+from archive.analysis import INWORD, stopwords
 from archive.quotecheck import FOUND_SCORE, MIN_SCORE
 from archive.search.compile import (
-    _MAX_TYPO_CHARS,
-    _MIN_SUGGEST_CHARS,
+    MAX_TYPO_CHARS,
+    MIN_SUGGEST_CHARS,
     MODES,
     min_should_match,
 )
@@ -114,9 +114,9 @@ def search_rules() -> dict[str, Any]:
         # Of n significant words, how many a testimony must hold: index n.
         "min_should_match": [min_should_match(n) for n in range(MAX_TERMS + 1)],
         # In Pagefind's spelling, as the word table's keys and the page's query words are.
-        "stopwords": sorted({pagefind_form(w) for w in _stopwords()}),
+        "stopwords": sorted({pagefind_form(w) for w in stopwords()}),
         # "Did you mean": words of these lengths, 1 edit below long_word letters, else 2.
-        "suggest": {"min_chars": _MIN_SUGGEST_CHARS, "max_chars": _MAX_TYPO_CHARS, "long_word": 8},
+        "suggest": {"min_chars": MIN_SUGGEST_CHARS, "max_chars": MAX_TYPO_CHARS, "long_word": 8},
         "quote": {"min_score": MIN_SCORE, "found_score": FOUND_SCORE},
     }
 

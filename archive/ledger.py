@@ -47,6 +47,7 @@ __all__ = [
     "Ledger",
     "LedgerProblem",
     "LedgerQuote",
+    "PrivateText",
     "add_quote",
     "add_quote_at",
     "check_ledger",
@@ -374,7 +375,11 @@ def _joined(words: tuple[str, ...]) -> str:
 
 class PrivateText:
     """What of an archive is not public on a day, folded, gathered once so that a check of
-    every ledger entry does not walk every testimony again for each one."""
+    every ledger entry does not walk every testimony again for each one.
+
+    Asked before an orphaned or changed quote's recorded words are shown: an editor may
+    have redacted exactly the words that were quoted, or a hand-edited ledger may hold a
+    sentence of a testimony that is not public."""
 
     def __init__(self, archive: Archive, today: dt.date | None = None) -> None:
         self.redactions = [
@@ -410,17 +415,6 @@ class PrivateText:
         if any(gram in text for text in self.texts for gram in grams):
             return True
         return any(head in joined for head in self.heads)
-
-
-def holds_private_words(archive: Archive, words: str, today: dt.date | None = None) -> bool:
-    """Would showing ``words`` (a ledger's record) show anything private?
-
-    Checked before a page shows an orphaned or changed quote's recorded words: an
-    editor may have redacted exactly the words that were quoted, or a hand-edited
-    ledger may hold a sentence of a testimony that is not public. So the words are
-    withheld when they overlap any redaction of the archive, or occur in the text of
-    any testimony that is not public on ``today``."""
-    return PrivateText(archive, today).holds(words)
 
 
 # --- writing ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from archive.citations import (
     make_citation,
 )
 from archive.errors import AnchorError, ArchiveError, QueryError
-from archive.ledger import Placed, add_quote_at, holds_private_words
+from archive.ledger import Placed, PrivateText, add_quote_at
 from archive.media import clock, clock_span
 from archive.model import Passage, Testimony, passage_offsets, public_text
 from archive.muting import MEDIA_TYPE
@@ -749,7 +749,10 @@ def ledger_quote(snap: Snapshot, args: MultiDict, quote_id: str) -> dict[str, An
     changed = placed is not None and placed.changed
     # The ledger's record of the words, shown where the text no longer holds them as cited:
     # the archive's own record (never the request's), withheld if any of it is private now.
-    withheld = (orphaned or changed) and holds_private_words(snap.archive, quote.exact, snap.today)
+    # What is private is gathered once per snapshot, not walked again for each request.
+    withheld = (orphaned or changed) and snap.memo(
+        "private_text", lambda: PrivateText(snap.archive, snap.today)
+    ).holds(quote.exact)
     page: dict[str, Any] = {
         "id": quote.id,
         "url": absolute(quote_url(quote.id, _base())),

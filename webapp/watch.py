@@ -76,18 +76,30 @@ class Watcher:
         self.force_polling = force_polling
         self.updates = 0  # generations installed, for tests and logs
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> Watcher:
         self.resources.watched = True
-        self._thread = threading.Thread(target=self._run, name="archive-watch", daemon=True)
-        self._thread.start()
+        self._pending: set[str] = set()
+        # The first update catches up with what changed between the server's own index
+        # run and the moment the watch began.
+        self._catch_up = True
+        self._last_change = 0.0
+        self._state = threading.Lock()  # guards the three fields above
+        # Two threads: one only sees changes and withholds at once, the other reads files
+        # and updates the index, which takes seconds on a busy machine. A change seen
+        # during an update must not wait for that update to be withheld.
+        self._threads = [
+            threading.Thread(target=self._watch, name="archive-watch", daemon=True),
+            threading.Thread(target=self._update_loop, name="archive-update", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in getattr(self, "_threads", []):
+            thread.join(timeout=10)
         self.resources.watched = False
 
     def _wanted(self, _change: watchfiles.Change, path: str) -> bool:
@@ -96,13 +108,7 @@ class Watcher:
             return False
         return p.suffix == ".md" or p.name == VOCABULARY_FILE
 
-    def _run(self) -> None:
-        # The first wake-up catches up with what changed between the server's
-        # own index run and the moment the watch began.
-        pending: set[str] = set()
-        catch_up = True
-        last_change = 0.0
-        retry_at = 0.0
+    def _watch(self) -> None:
         for changes in watchfiles.watch(
             self.directory,
             watch_filter=self._wanted,
@@ -116,21 +122,38 @@ class Watcher:
             poll_delay_ms=100,
             recursive=False,
         ):
-            now = time.monotonic()
             if changes:
                 names = {Path(path).name for _change, path in changes}
                 # Removing public text comes first: before anything is read.
                 self.resources.withhold({n[:-3] for n in names if n.endswith(".md")})
-                pending |= names
-                last_change = now
-                continue
+                with self._state:
+                    self._pending |= names
+                    self._last_change = time.monotonic()
+
+    def _update_loop(self) -> None:
+        retry_at = 0.0
+        while not self._stop.wait(TICK_SECONDS):
+            now = time.monotonic()
             if now < retry_at:
                 continue
+            with self._state:
+                settled = self._pending and now - self._last_change >= self.settle
+                catch_up = self._catch_up
+                names: set[str] | None = None
+                if catch_up or settled:  # taken: a change seen from now on is pending anew
+                    names, self._pending = self._pending, set()
+                idle = not self._pending
             try:
-                if catch_up or (pending and now - last_change >= self.settle):
-                    self._update(pending, catch_up)
-                    pending, catch_up = set(), False
-                elif not pending:
+                if names is not None:
+                    try:
+                        self._update(names, catch_up)
+                    except BaseException:
+                        with self._state:
+                            self._pending |= names  # tried again after the retry delay
+                        raise
+                    with self._state:
+                        self._catch_up = False
+                elif idle:
                     self._follow_others()
             except IndexBusyError:
                 retry_at = now + RETRY_SECONDS  # someone runs 'archive index': after it

@@ -85,6 +85,9 @@ class Watcher:
         self._catch_up = True
         self._last_change = 0.0
         self._state = threading.Lock()  # guards the three fields above
+        # Set once watchfiles yields the first time, i.e. watches: only then may the
+        # catch-up run, or a change made between it and the watch's start would be lost.
+        self._watching = threading.Event()
         # Two threads: one only sees changes and withholds at once, the other reads files
         # and updates the index, which takes seconds on a busy machine. A change seen
         # during an update must not wait for that update to be withheld.
@@ -122,6 +125,7 @@ class Watcher:
             poll_delay_ms=100,
             recursive=False,
         ):
+            self._watching.set()
             if changes:
                 names = {Path(path).name for _change, path in changes}
                 # Removing public text comes first: before anything is read.
@@ -134,7 +138,7 @@ class Watcher:
         retry_at = 0.0
         while not self._stop.wait(TICK_SECONDS):
             now = time.monotonic()
-            if now < retry_at:
+            if now < retry_at or not self._watching.is_set():
                 continue
             with self._state:
                 settled = self._pending and now - self._last_change >= self.settle

@@ -466,13 +466,21 @@ def test_the_format_documents_example_reads(tmp_path):
 # --- found on real use (#19, ledger-ux) -------------------------------------------------------
 
 
+def _cited_then_edited(archive_dir, now: str) -> str:
+    """The officer's "half the battalion has a hernia", recorded in the ledger, then
+    edited in the file to ``now``; returns the quote's id."""
+    words = "half the battalion has a hernia"
+    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer", words, "--json").output)[
+        "id"
+    ]
+    _edit(archive_dir / "officer.md", words, now)
+    return quote_id
+
+
 def test_a_changed_quote_page_shows_the_ledgers_record(archive_dir):
     """The words were edited after they were printed: /q/ID/ shows them as the ledger
     recorded them (the archive's record), says they changed, and shows the text now."""
-    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer",
-                              "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
-    _edit(archive_dir / "officer.md", "half the battalion has a hernia",
-          "half the battalion has a hernya")  # fmt: skip
+    quote_id = _cited_then_edited(archive_dir, "half the battalion has a hernya")
     app = _app(archive_dir)
     with app.test_client() as client:
         html = client.get(f"/q/{quote_id}/").get_data(as_text=True)
@@ -491,10 +499,7 @@ def test_a_changed_quote_page_shows_the_ledgers_record(archive_dir):
 def test_a_quote_redacted_inside_since_it_was_cited_is_never_shown_or_named(archive_dir):
     """An editor redacts a word inside a printed quote: the quote still resolves (changed),
     but its recorded words now hold a secret: not on /q/, not in validate's output."""
-    quote_id = json.loads(run(archive_dir, "quotes", "add", "officer",
-                              "half the battalion has a hernia", "--json").output)["id"]  # fmt: skip
-    _edit(archive_dir / "officer.md", "half the battalion has a hernia",
-          "half the [battalion]{.redact} has a hernia")  # fmt: skip
+    quote_id = _cited_then_edited(archive_dir, "half the [battalion]{.redact} has a hernia")
     app = _app(archive_dir)
     with app.test_client() as client:
         for path in (f"/q/{quote_id}/", f"/q/{quote_id}.json", "/t/officer/", "/t/officer.json"):

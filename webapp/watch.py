@@ -76,9 +76,6 @@ class Watcher:
         self.force_polling = force_polling
         self.updates = 0  # generations installed, for tests and logs
         self._stop = threading.Event()
-
-    def start(self) -> Watcher:
-        self.resources.watched = True
         self._pending: set[str] = set()
         # The first update catches up with what changed between the server's own index
         # run and the moment the watch began.
@@ -88,6 +85,10 @@ class Watcher:
         # Set once watchfiles yields the first time, i.e. watches: only then may the
         # catch-up run, or a change made between it and the watch's start would be lost.
         self._watching = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Watcher:
+        self.resources.watched = True
         # Two threads: one only sees changes and withholds at once, the other reads files
         # and updates the index, which takes seconds on a busy machine. A change seen
         # during an update must not wait for that update to be withheld.
@@ -101,7 +102,7 @@ class Watcher:
 
     def stop(self) -> None:
         self._stop.set()
-        for thread in getattr(self, "_threads", []):
+        for thread in self._threads:
             thread.join(timeout=10)
         self.resources.watched = False
 
